@@ -1,0 +1,29 @@
+# CoBra classifier schedule: 20 epochs, SGD + poly decay (power 0.9).
+# momentum=0: the reference implementation (and IRN) pass weight decay
+# positionally, which makes it the momentum (1e-4, i.e. none) and leaves no
+# weight decay; we keep no momentum and apply the weight decay as intended.
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.0, weight_decay=1e-4),
+    # the four new heads (cnn/vit cam and projection heads) learn 10x faster
+    paramwise_cfg=dict(custom_keys={'_head': dict(lr_mult=10.0)}))
+max_epochs = 20
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        convert_to_iter_based=True)
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'))
+randomness = dict(seed=2022)

@@ -1,0 +1,17 @@
+# Stage 1 on MS COCO 2014: train the CoBra classifier (80 classes).
+_base_ = [
+    '../_base_/models/cobra_r152_deits.py',
+    '../_base_/datasets/coco14_cls.py',
+    '../_base_/schedules/cobra_20e.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(num_classes=80)
+find_unused_parameters = True
+model_wrapper_cfg = dict(
+    type='DeviceAwareDistributedDataParallel', find_unused_parameters=True)
+# L_cam, L_sap, L_cap from epoch index 5 (reference; the paper says 1).
+# Stage 2: tools/test.py writes seeds to <work_dir>/seeds (resumable)
+custom_hooks = [
+    dict(type='ComplementaryLossSwitchHook', start_epoch=5),
+    dict(type='SeedWriterHook', out_dir=None),
+]

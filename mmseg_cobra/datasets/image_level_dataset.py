@@ -1,0 +1,148 @@
+"""Segmentation datasets that also carry image-level (multi-hot) labels."""
+import os.path as osp
+from typing import List, Optional
+
+import mmengine
+import numpy as np
+from mmengine.logging import print_log
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+from PIL import Image
+
+
+class DatasetError(RuntimeError):
+    """The files of a dataset are missing or do not fit its config."""
+
+
+@DATASETS.register_module()
+class ImageLevelSegDataset(BaseSegDataset):
+    """An mmseg dataset whose samples carry an image-level label vector.
+
+    Each sample gets ``gt_label``: ``float32[num_fg]`` (one entry per
+    foreground class, background excluded), read from an IRN-style label file
+    (``np.save``-ed dict ``{image id: vector}``) or, without one, derived from
+    the segmentation masks (every non-background, non-ignored class present).
+
+    Args:
+        cls_label_file (str, optional): Label dict file, relative to
+            ``data_root``. ``None`` derives labels from ``seg_map_path``.
+        check_files (bool): Check that every listed image (and mask, where
+            masks are read) exists when the dataset is built, so a missing file
+            fails at start-up with its name instead of hours into a run.
+        **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments.
+    """
+
+    def __init__(self,
+                 cls_label_file: Optional[str] = None,
+                 check_files: bool = True,
+                 **kwargs) -> None:
+        self.cls_label_file = cls_label_file
+        self.check_files = check_files
+        super().__init__(**kwargs)
+
+    @property
+    def num_fg_classes(self) -> int:
+        """Number of foreground classes (the label vector's length)."""
+        return len(self._metainfo['classes']) - 1
+
+    def _resolve(self, path: Optional[str]) -> Optional[str]:
+        if path is None or self.data_root is None or osp.isabs(path):
+            return path
+        return osp.join(self.data_root, path)
+
+    def load_data_list(self) -> List[dict]:
+        """Read the id list, attach labels and check every file.
+
+        Returns:
+            list[dict]: mmseg data infos with an extra ``gt_label`` and
+            ``img_id``.
+        """
+        if self.data_root is not None and not osp.isdir(self.data_root):
+            raise DatasetError(
+                f'dataset not found at {self.data_root}: set data_root in the '
+                'config (or --cfg-options data_root=...) to the directory '
+                'that holds the images; see README "Data preparation"')
+        if self.ann_file and not osp.isfile(self.ann_file):
+            raise DatasetError(
+                f'image list {self.ann_file} does not exist: generate it with '
+                'tools/dataset_converters (see README "Data preparation")')
+        data_list = super().load_data_list()
+        labels = self._load_label_file()
+        missing = []
+        for info in data_list:
+            img_id = osp.splitext(osp.basename(info['img_path']))[0]
+            info['img_id'] = img_id
+            if self.check_files and not osp.isfile(info['img_path']):
+                missing.append(info['img_path'])
+                continue
+            if labels is not None:
+                info['gt_label'] = self._label_from_dict(labels, img_id)
+            else:
+                info['gt_label'] = self._label_from_mask(info)
+        if missing:
+            raise DatasetError(
+                f'{len(missing)} image(s) listed in {self.ann_file} are '
+                f'missing, e.g. {missing[0]}; fix the list or the data_root')
+        print_log(f'{type(self).__name__}: {len(data_list)} images from '
+                  f'{self.ann_file or self.data_prefix.get("img_path")}',
+                  logger='current')
+        return data_list
+
+    def _load_label_file(self) -> Optional[dict]:
+        path = self._resolve(self.cls_label_file)
+        if path is None:
+            return None
+        if not osp.isfile(path):
+            raise DatasetError(
+                f'image-level label file {path} does not exist: write it with '
+                'tools/dataset_converters/voc_aug.py (or coco2014.py), or set '
+                'cls_label_file=None to derive labels from the masks')
+        try:
+            labels = np.load(path, allow_pickle=True).item()
+        except Exception as exc:  # noqa: BLE001
+            raise DatasetError(
+                f'image-level label file {path} is not an np.save-d dict '
+                f'{{image id: vector}}: {exc}') from exc
+        return labels
+
+    def _label_from_dict(self, labels: dict, img_id: str) -> np.ndarray:
+        if img_id not in labels:
+            raise DatasetError(
+                f'image {img_id} (listed in {self.ann_file}) has no entry in '
+                f'the label file {self._resolve(self.cls_label_file)}; '
+                'regenerate the label file for this image list')
+        vec = np.asarray(labels[img_id], dtype=np.float32).reshape(-1)
+        if vec.shape[0] != self.num_fg_classes:
+            raise DatasetError(
+                f'label of image {img_id} in '
+                f'{self._resolve(self.cls_label_file)} has {vec.shape[0]} '
+                f'entries but the dataset has {self.num_fg_classes} '
+                'foreground classes: the label file belongs to another '
+                'dataset, or metainfo.classes is wrong')
+        return vec
+
+    def _label_from_mask(self, info: dict) -> np.ndarray:
+        seg_path = info.get('seg_map_path')
+        if seg_path is None:
+            raise DatasetError(
+                'no cls_label_file and no seg_map_path: image-level labels '
+                'need one of them')
+        if not osp.isfile(seg_path):
+            raise DatasetError(
+                f'mask {seg_path} is missing: it is needed to derive the '
+                'image-level label (or give cls_label_file)')
+        mask = np.asarray(Image.open(seg_path))
+        present = np.unique(mask)
+        present = present[(present > 0) & (present != self.ignore_index)]
+        if present.size and present.max() > self.num_fg_classes:
+            raise DatasetError(
+                f'mask {seg_path} contains class {int(present.max())} but '
+                f'the dataset has {self.num_fg_classes} foreground classes')
+        vec = np.zeros(self.num_fg_classes, np.float32)
+        vec[present - 1] = 1.0
+        return vec
+
+
+def load_id_list(path: str) -> List[str]:
+    """Read an image-id list (one id per line, blank lines ignored)."""
+    return [x.strip() for x in mmengine.list_from_file(path) if x.strip()]

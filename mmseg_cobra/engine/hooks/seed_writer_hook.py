@@ -1,0 +1,83 @@
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmseg.registry import HOOKS
+from mmseg.structures import SegDataSample
+
+from ...utils.seed_io import save_seed, seed_path
+
+
+@HOOKS.register_module()
+class SeedWriterHook(Hook):
+    """Write CoBra's multi-scale CAMs as seed files during the test loop.
+
+    After each test iteration, every predicted sample (from
+    ``CoBra.predict``) is written to ``<out_dir>/<img_id>.npz`` (see
+    :mod:`mmseg_cobra.utils.seed_io`): ``cam_fuse`` =
+    max((M_cnn + M_tran) / 2, M_tran), ``cam_cnn``, ``cam_vit`` and the summed
+    class-token attention, float16, written atomically. With
+    :class:`~mmseg_cobra.engine.runner.ResumableTestLoop`, images already
+    written are not computed again; each rank writes the images of its own
+    shard.
+
+    Args:
+        out_dir (str, optional): Seed directory. Defaults to
+            ``<work_dir>/seeds``.
+    """
+    priority = 'NORMAL'
+
+    def __init__(self, out_dir: Optional[str] = None) -> None:
+        self.out_dir = out_dir
+        self.num_written = 0
+
+    def _dir(self, runner) -> str:
+        return self.out_dir or osp.join(runner.work_dir, 'seeds')
+
+    def is_done(self, runner, data_info: dict) -> bool:
+        """Whether the seed of ``data_info`` is already on disk."""
+        img_id = data_info.get('img_id') or osp.splitext(
+            osp.basename(data_info['img_path']))[0]
+        return osp.isfile(seed_path(self._dir(runner), img_id))
+
+    def before_test(self, runner) -> None:
+        self.num_written = 0
+        self._written_ids = []
+        print_log(f'writing seeds to {self._dir(runner)}', logger='current')
+
+    def after_test_iter(self,
+                        runner,
+                        batch_idx: int,
+                        data_batch: Optional[dict] = None,
+                        outputs: Optional[Sequence[SegDataSample]] = None
+                        ) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        for sample in outputs or []:
+            img_id = sample.metainfo.get('img_id') or osp.splitext(
+                osp.basename(sample.img_path))[0]
+            save_seed(
+                self._dir(runner),
+                img_id,
+                keys=sample.cam_keys.cpu().numpy(),
+                maps={
+                    k: getattr(sample, k).data.float().cpu().numpy()
+                    for k in ('cam_cnn', 'cam_vit', 'cam_fuse')
+                },
+                attn=sample.attn_cls2patch.data[0].float().cpu().numpy(),
+                num_classes=model.num_classes)
+            self.num_written += 1
+            self._written_ids.append(img_id)
+
+    def after_test(self, runner) -> None:
+        # one manifest per rank and run: which images this process wrote
+        out_dir = self._dir(runner)
+        os.makedirs(out_dir, exist_ok=True)
+        manifest = osp.join(out_dir, f'.written_rank{runner.rank}.txt')
+        with open(manifest, 'a') as f:
+            f.writelines(i + '\n' for i in self._written_ids)
+        print_log(f'rank {runner.rank}: wrote {self.num_written} seeds to '
+                  f'{out_dir}', logger='current')

@@ -1,0 +1,28 @@
+from typing import Any
+
+import torch.nn as nn
+from mmengine.model import MMDistributedDataParallel
+from mmseg.registry import MODEL_WRAPPERS
+
+
+@MODEL_WRAPPERS.register_module()
+class DeviceAwareDistributedDataParallel(MMDistributedDataParallel):
+    """``MMDistributedDataParallel`` that also wraps CPU modules.
+
+    mmengine's Runner always passes ``device_ids=[LOCAL_RANK]``, which
+    ``DistributedDataParallel`` rejects for a module on the CPU. This wrapper
+    drops ``device_ids`` (and ``output_device``) when the module's parameters
+    are not on a CUDA device, and behaves exactly like
+    ``MMDistributedDataParallel`` otherwise.
+
+    Args:
+        module (nn.Module): The model to wrap.
+        **kwargs: Passed to ``MMDistributedDataParallel``.
+    """
+
+    def __init__(self, module: nn.Module, **kwargs: Any) -> None:
+        param = next(module.parameters(), None)
+        if param is None or param.device.type != 'cuda':
+            kwargs.pop('device_ids', None)
+            kwargs.pop('output_device', None)
+        super().__init__(module=module, **kwargs)

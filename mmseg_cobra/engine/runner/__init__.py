@@ -1,0 +1,3 @@
+from .resumable_test_loop import ResumableTestLoop
+
+__all__ = ['ResumableTestLoop']

@@ -1,0 +1,70 @@
+import copy
+from typing import Dict, List, Union
+
+from mmengine.dist import broadcast_object_list, get_dist_info
+from mmengine.logging import print_log
+from mmengine.runner import TestLoop
+from mmseg.registry import DATASETS, LOOPS
+from torch.utils.data import DataLoader
+
+
+@LOOPS.register_module()
+class ResumableTestLoop(TestLoop):
+    """``TestLoop`` that skips samples whose outputs are already on disk.
+
+    Before the dataloader is built, every registered hook that has a
+    ``is_done(runner, data_info) -> bool`` method (e.g.
+    :class:`~mmseg_cobra.engine.hooks.SeedWriterHook`) is asked about each
+    sample; samples every such hook reports done are dropped. Rank 0 decides
+    and broadcasts the list, so all ranks shard the same remaining samples.
+    A crashed or killed run therefore resumes where it stopped.
+
+    Use ``sampler=dict(type='DefaultSampler', shuffle=False, round_up=False)``
+    so no sample is given to two ranks.
+
+    Args:
+        runner: The runner.
+        dataloader (dict | DataLoader): Test dataloader (a dict is needed for
+            skipping).
+        evaluator (dict | list | Evaluator): Metrics of the samples that are
+            processed in this run.
+        fp16 (bool): Autocast, as in ``TestLoop``.
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Dict, List],
+                 fp16: bool = False) -> None:
+        writers = [h for h in runner.hooks if hasattr(h, 'is_done')]
+        if writers and isinstance(dataloader, dict):
+            dataloader = copy.copy(dataloader)
+            dataset = dataloader['dataset']
+            if isinstance(dataset, dict):
+                dataset = DATASETS.build(dataset)
+            todo = self._pending(runner, dataset, writers)
+            self.num_skipped = len(dataset) - len(todo)
+            if self.num_skipped:
+                print_log(
+                    f'{self.num_skipped} of {len(dataset)} samples already '
+                    f'written; processing the other {len(todo)}',
+                    logger='current')
+                dataset = dataset.get_subset(todo)
+            dataloader['dataset'] = dataset
+        else:
+            self.num_skipped = 0
+        super().__init__(runner, dataloader, evaluator, fp16)
+
+    @staticmethod
+    def _pending(runner, dataset, writers) -> List[int]:
+        rank, world_size = get_dist_info()
+        todo = [None]
+        if rank == 0:
+            todo[0] = [
+                i for i in range(len(dataset)) if not all(
+                    w.is_done(runner, dataset.get_data_info(i))
+                    for w in writers)
+            ]
+        if world_size > 1:
+            broadcast_object_list(todo, src=0)
+        return todo[0]

@@ -1,0 +1,8 @@
+from .seed_labels import (SEED_COMBINATIONS, attention_threshold,
+                          combine_seeds, confusion, label_maps_for_sweep,
+                          seeds_to_label)
+
+__all__ = [
+    'SEED_COMBINATIONS', 'attention_threshold', 'combine_seeds', 'confusion',
+    'label_maps_for_sweep', 'seeds_to_label'
+]

@@ -1,0 +1,86 @@
+"""From per-class seed maps to label maps."""
+from typing import Dict, Sequence
+
+import numpy as np
+
+#: Rows of paper Table 5: how the two branches' maps are combined.
+SEED_COMBINATIONS = ('cnn', 'vit', 'mean', 'max', 'fuse')
+
+
+def combine_seeds(seed: dict, source: str) -> np.ndarray:
+    """One of the Table 5 seed sources from a loaded seed file.
+
+    Args:
+        seed (dict): ``cam_cnn``, ``cam_vit`` (and ``cam_fuse``) ``[K, H, W]``.
+        source (str): ``cnn``, ``vit``, ``mean``, ``max`` or ``fuse``.
+
+    Returns:
+        np.ndarray: ``[K, H, W]``.
+    """
+    cnn, vit = seed['cam_cnn'], seed['cam_vit']
+    if source == 'cnn':
+        return cnn
+    if source == 'vit':
+        return vit
+    if source == 'mean':
+        return (cnn + vit) / 2
+    if source == 'max':
+        return np.maximum(cnn, vit)
+    if source == 'fuse':
+        return seed['cam_fuse'] if 'cam_fuse' in seed else np.maximum(
+            (cnn + vit) / 2, vit)
+    raise ValueError(f'unknown seed source {source!r}; choose from '
+                     f'{SEED_COMBINATIONS}')
+
+
+def attention_threshold(attn: np.ndarray, percentile: float) -> float:
+    """Dynamic background threshold: a percentile of the image's attention.
+
+    The attention map is divided by its maximum first, so the threshold is
+    on the same [0, 1] scale as the max-normalised CAMs.
+    """
+    peak = float(attn.max())
+    if peak <= 0:
+        return 1.0
+    return float(np.percentile(attn / peak, percentile))
+
+
+def seeds_to_label(cams: np.ndarray, keys: np.ndarray,
+                   bg_threshold: float) -> np.ndarray:
+    """Label map: background where no class map exceeds the threshold.
+
+    Args:
+        cams (np.ndarray): ``[K, H, W]`` maps of the positive classes.
+        keys (np.ndarray): ``[K]`` 0-based foreground class of each map.
+        bg_threshold (float): Background score.
+
+    Returns:
+        np.ndarray: uint8 ``[H, W]``, 0 background, ``k + 1`` for class k.
+    """
+    if len(keys) == 0:
+        return np.zeros(cams.shape[1:], np.uint8)
+    best = cams.argmax(axis=0)
+    label = (np.asarray(keys)[best] + 1).astype(np.uint8)
+    label[cams.max(axis=0) <= bg_threshold] = 0
+    return label
+
+
+def confusion(pred: np.ndarray, gt: np.ndarray, num_labels: int,
+              ignore_index: int = 255) -> np.ndarray:
+    """Confusion matrix ``[num_labels, num_labels]`` (rows = ground truth)."""
+    valid = gt != ignore_index
+    idx = gt[valid].astype(np.int64) * num_labels + pred[valid]
+    return np.bincount(idx, minlength=num_labels**2).reshape(
+        num_labels, num_labels)
+
+
+def label_maps_for_sweep(cams: np.ndarray, keys: np.ndarray,
+                         thresholds: Sequence[float]) -> Dict[float,
+                                                              np.ndarray]:
+    """:func:`seeds_to_label` for many thresholds, sharing the argmax."""
+    if len(keys) == 0:
+        zero = np.zeros(cams.shape[1:], np.uint8)
+        return {t: zero for t in thresholds}
+    peak = cams.max(axis=0)
+    fg = (np.asarray(keys)[cams.argmax(axis=0)] + 1).astype(np.uint8)
+    return {t: np.where(peak > t, fg, 0).astype(np.uint8) for t in thresholds}

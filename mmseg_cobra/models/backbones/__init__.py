@@ -1,0 +1,3 @@
+from .vit_with_attention import ViTWithAttention
+
+__all__ = ['ViTWithAttention']

@@ -1,0 +1,3 @@
+from .cobra import CoBra
+
+__all__ = ['CoBra']

@@ -1,0 +1,331 @@
+"""CoBra: the dual-branch (CNN + ViT) classifier of the CoBra paper.
+
+Read top to bottom: the two branches and their heads (``__init__``), what one
+forward pass produces (:meth:`CoBra.extract`), the training objective
+(:meth:`CoBra.loss`), and CAM inference (:meth:`CoBra.predict`).
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from torch import Tensor
+
+from ..losses import normalize_patches
+
+
+@MODELS.register_module()
+class CoBra(BaseModel):
+    """Complementary Branch classifier.
+
+    Class-aware (CNN) branch: backbone features ``[B, Cc, h, w]`` feed a CAM
+    head (1x1 conv to ``num_classes + 1`` channels, channel 0 background, no
+    bias) and a projection head (1x1 conv to ``proj_dim``, no bias) whose
+    L2-normalised output is the CAP embedding.
+
+    Semantic-aware (ViT) branch: patch tokens after the final norm, reshaped
+    to the patch grid ``[B, D, h, w]``, feed a CAM head (3x3 conv to
+    ``num_classes + 1``) and a projection head (1x1 conv to ``proj_dim``, no
+    bias) for the SAP embedding. The head-averaged attention of every layer
+    gives the patch affinity (sum over layers, patch-to-patch block) and the
+    class-token-to-patch attention (TS-CAM's semantic-agnostic map).
+
+    Objective (paper Eq. 3): ``L_cls + lambda1 * L_cam + lambda2 * (L_sap +
+    L_cap)``; the lambdas are the ``loss_weight`` of the loss configs. L_cam,
+    L_sap and L_cap are only computed while
+    :attr:`complementary_losses_enabled` is True (switched by
+    :class:`~mmseg_cobra.engine.hooks.ComplementaryLossSwitchHook`).
+
+    Args:
+        cnn_backbone (dict): CNN config, e.g. ``mmpretrain.ResNet`` with depth
+            152 and strides ``(1, 2, 2, 1)`` (output stride 16).
+        vit_backbone (dict): ``ViTWithAttention`` config (DeiT-S/16).
+        num_classes (int): Foreground classes (20 for VOC, 80 for COCO).
+        cnn_channels (int): Channels of the CNN's last stage (2048 for
+            ResNet-50/101/152, 512 for ResNet-18/34).
+        proj_dim (int): Embedding size of both projections (paper: 256).
+        loss_cls (dict): Multi-label loss, applied once per branch.
+        loss_cam (dict): CAM consistency loss (lambda1 as ``loss_weight``).
+        loss_sap (dict): SAP loss (lambda2 as ``loss_weight``).
+        loss_cap (dict): CAP loss (lambda2 as ``loss_weight``).
+        test_cfg (dict, optional): CAM inference settings: ``scales``
+            (default the paper's 0.5 ... 2.0) and ``flip`` (default True).
+        data_preprocessor (dict, optional): mmseg ``SegDataPreProcessor``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 cnn_backbone: dict,
+                 vit_backbone: dict,
+                 num_classes: int = 20,
+                 cnn_channels: int = 2048,
+                 proj_dim: int = 256,
+                 loss_cls: dict = dict(type='MultiLabelSoftMarginLoss'),
+                 loss_cam: dict = dict(type='CAMConsistencyLoss'),
+                 loss_sap: dict = dict(type='SAPLoss'),
+                 loss_cap: dict = dict(type='CAPLoss'),
+                 test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.num_classes = num_classes
+        self.cnn_channels = cnn_channels
+        # class-aware knowledge branch
+        self.cnn = MODELS.build(cnn_backbone)
+        self.cnn_cam_head = nn.Conv2d(
+            cnn_channels, num_classes + 1, 1, bias=False)
+        self.cnn_proj_head = nn.Conv2d(cnn_channels, proj_dim, 1, bias=False)
+        # semantic-aware knowledge branch
+        self.vit = MODELS.build(vit_backbone)
+        vit_dim = self.vit.embed_dims
+        self.vit_cam_head = nn.Conv2d(
+            vit_dim, num_classes + 1, 3, padding=1)
+        self.vit_proj_head = nn.Conv2d(vit_dim, proj_dim, 1, bias=False)
+        # objective
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_cam = MODELS.build(loss_cam)
+        self.loss_sap = MODELS.build(loss_sap)
+        self.loss_cap = MODELS.build(loss_cap)
+        self.complementary_losses_enabled = True
+        self.test_cfg = dict(
+            scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0), flip=True)
+        self.test_cfg.update(test_cfg or {})
+
+    # ------------------------------------------------------------------
+    # one forward pass
+    # ------------------------------------------------------------------
+    def extract(self, inputs: Tensor) -> Dict[str, Tensor]:
+        """Everything both branches produce for a batch.
+
+        Args:
+            inputs (Tensor): Normalised images ``[B, 3, H, W]``.
+
+        Returns:
+            dict: with ``h, w`` the CNN grid and ``gh, gw`` the ViT patch grid
+            (equal for sizes divisible by 16), ``N = gh * gw``:
+
+            - ``cam_cnn``: CNN CAM logits ``[B, C+1, h, w]``;
+            - ``proj_cnn``: CNN projection ``[B, P, h, w]``;
+            - ``cam_vit``: ViT CAM logits ``[B, C+1, gh, gw]``;
+            - ``proj_vit``: ViT projection ``[B, P, gh, gw]``;
+            - ``patch_affinity``: ``[B, N, N]``;
+            - ``attn_cls2patch``: ``[B, gh, gw]``.
+        """
+        feat_cnn = self.cnn(inputs)[-1]
+        if feat_cnn.shape[1] != self.cnn_channels:
+            raise ValueError(
+                f'the CNN backbone gives {feat_cnn.shape[1]} channels but '
+                f'cnn_channels={self.cnn_channels}: set model.cnn_channels')
+        tokens, attn, (gh, gw) = self.vit(inputs)
+        b, _, dim = tokens.shape
+        patch_tokens = tokens[:, 1:].transpose(1, 2).reshape(b, dim, gh, gw)
+        attn_sum = attn.sum(dim=1)  # [B, 1+N, 1+N], summed over layers
+        return dict(
+            cam_cnn=self.cnn_cam_head(feat_cnn),
+            proj_cnn=self.cnn_proj_head(feat_cnn),
+            cam_vit=self.vit_cam_head(patch_tokens),
+            proj_vit=self.vit_proj_head(patch_tokens),
+            patch_affinity=attn_sum[:, 1:, 1:],
+            attn_cls2patch=attn_sum[:, 0, 1:].reshape(b, gh, gw))
+
+    @staticmethod
+    def pseudo_labels(cam_logits: Tensor,
+                      labels: Tensor) -> Tuple[Tensor, Tensor]:
+        """Per-patch pseudo labels from CAM logits and image labels.
+
+        Logits of classes absent from the image are excluded (set to -inf,
+        so an absent class can never be chosen); background is always kept.
+
+        Args:
+            cam_logits (Tensor): ``[B, C+1, h, w]``.
+            labels (Tensor): Multi-hot foreground labels ``[B, C]``.
+
+        Returns:
+            tuple: class scores ``[B, C+1, h*w]`` (softmax over the kept
+            classes, 0 for absent ones) and pseudo labels ``[B, h*w]``.
+        """
+        keep = torch.cat([labels.new_ones(labels.shape[0], 1), labels],
+                         dim=1) > 0  # [B, C+1]
+        logits = cam_logits.flatten(2).masked_fill(~keep[..., None],
+                                                   float('-inf'))
+        score = logits.softmax(dim=1)
+        return score, score.argmax(dim=1)
+
+    # ------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _stack_labels(data_samples: Sequence[SegDataSample],
+                      num_classes: int) -> Tensor:
+        if any('gt_label' not in s for s in data_samples):
+            raise KeyError('data samples carry no gt_label: use an '
+                           'ImageLevelSegDataset and PackWSSSInputs')
+        labels = torch.stack([s.gt_label for s in data_samples])
+        if labels.shape[1] != num_classes:
+            raise ValueError(f'labels have {labels.shape[1]} classes but the '
+                             f'model has num_classes={num_classes}')
+        return labels
+
+    def loss(self, inputs: Tensor,
+             data_samples: Sequence[SegDataSample]) -> Dict[str, Tensor]:
+        """The CoBra objective, one log entry per term.
+
+        Args:
+            inputs (Tensor): ``[B, 3, H, W]``.
+            data_samples (list[SegDataSample]): with ``gt_label`` ``[C]``.
+
+        Returns:
+            dict: ``loss_cls_cnn``, ``loss_cls_vit`` and, once enabled,
+            ``loss_cam``, ``loss_sap``, ``loss_cap`` (already weighted).
+        """
+        labels = self._stack_labels(data_samples, self.num_classes).to(
+            inputs.device)
+        out = self.extract(inputs)
+        cam_cnn, cam_vit = out['cam_cnn'], out['cam_vit']
+        losses = dict(
+            loss_cls_cnn=self.loss_cls(cam_cnn[:, 1:].mean(dim=(2, 3)),
+                                       labels),
+            loss_cls_vit=self.loss_cls(cam_vit[:, 1:].mean(dim=(2, 3)),
+                                       labels))
+        if not self.complementary_losses_enabled:
+            return losses
+        losses[self.loss_cam.loss_name] = self.loss_cam(
+            cam_cnn, cam_vit, labels, inputs.shape[-2:])
+        # CAP/SAP compare patches one to one: put the CNN maps on the ViT grid
+        grid = cam_vit.shape[-2:]
+        proj_cnn = out['proj_cnn']
+        if cam_cnn.shape[-2:] != grid:
+            cam_cnn = F.interpolate(
+                cam_cnn, size=grid, mode='bilinear', align_corners=False)
+            proj_cnn = F.interpolate(
+                proj_cnn, size=grid, mode='bilinear', align_corners=False)
+        score_cnn, pseudo_label = self.pseudo_labels(cam_cnn, labels)
+        losses[self.loss_sap.loss_name] = self.loss_sap(
+            normalize_patches(out['proj_vit']), score_cnn, pseudo_label)
+        losses[self.loss_cap.loss_name] = self.loss_cap(
+            normalize_patches(proj_cnn), out['patch_affinity'])
+        return losses
+
+    # ------------------------------------------------------------------
+    # inference: class activation maps
+    # ------------------------------------------------------------------
+    def cams(self, inputs: Tensor) -> Dict[str, Tensor]:
+        """Raw (unnormalised) CAMs of a batch at its own size.
+
+        Args:
+            inputs (Tensor): ``[B, 3, H, W]``.
+
+        Returns:
+            dict: ``cam_cnn`` = ReLU(CNN CAM) on the foreground channels
+            ``[B, C, h, w]``; ``cam_vit`` = ReLU(ViT class map x
+            class-token attention) ``[B, C, gh, gw]``; ``attn_cls2patch``
+            ``[B, gh, gw]``.
+        """
+        out = self.extract(inputs)
+        attn = out['attn_cls2patch']
+        return dict(
+            cam_cnn=F.relu(out['cam_cnn'][:, 1:]),
+            cam_vit=F.relu(out['cam_vit'][:, 1:] * attn[:, None]),
+            attn_cls2patch=attn)
+
+    def multiscale_cams(self, image: Tensor) -> Dict[str, Tensor]:
+        """Multi-scale, flipped CAMs of one image, summed at image size.
+
+        Every scale (``test_cfg.scales``) is run with its horizontal flip in
+        one batch of two; the maps are resized to the image size and summed.
+
+        Args:
+            image (Tensor): One normalised image ``[3, H, W]``.
+
+        Returns:
+            dict: ``cam_cnn`` and ``cam_vit`` ``[C, H, W]`` and
+            ``attn_cls2patch`` ``[H, W]``, all summed, not normalised.
+        """
+        height, width = image.shape[-2:]
+        total: Dict[str, Tensor] = {}
+        for scale in self.test_cfg['scales']:
+            size = (max(1, round(height * scale)), max(1, round(width * scale)))
+            x = F.interpolate(image[None], size=size, mode='bilinear',
+                              align_corners=False)
+            if self.test_cfg['flip']:
+                x = torch.cat([x, x.flip(-1)])
+            maps = self.cams(x)
+            for key, value in maps.items():
+                if value.dim() == 3:
+                    value = value[:, None]
+                if self.test_cfg['flip']:
+                    value = value[:1] + value[1:].flip(-1)
+                value = F.interpolate(value, size=(height, width),
+                                      mode='bilinear', align_corners=False)[0]
+                total[key] = total[key] + value if key in total else value
+        total['attn_cls2patch'] = total['attn_cls2patch'][0]
+        return total
+
+    @staticmethod
+    def normalize_cams(cams: Tensor, labels: Tensor) -> Tensor:
+        """Keep the positive classes and divide each map by its maximum.
+
+        Args:
+            cams (Tensor): ``[C, H, W]`` non-negative maps.
+            labels (Tensor): ``[C]`` multi-hot labels.
+
+        Returns:
+            Tensor: ``[K, H, W]`` for the K positive classes, in ``[0, 1]``.
+        """
+        keep = labels.nonzero().flatten()
+        cams = cams[keep]
+        peak = cams.flatten(1).max(dim=1).values.clamp_min(1e-5)
+        return cams / peak[:, None, None]
+
+    @staticmethod
+    def fuse(cam_cnn: Tensor, cam_vit: Tensor) -> Tensor:
+        """CoBra fusion ``M_fuse = max((M_cnn + M_tran) / 2, M_tran)``."""
+        return torch.maximum((cam_cnn + cam_vit) / 2, cam_vit)
+
+    def predict(self, inputs: Tensor,
+                data_samples: Sequence[SegDataSample]) -> List[SegDataSample]:
+        """Multi-scale CAMs per image, for the positive classes only.
+
+        Each returned sample carries ``cam_cnn``, ``cam_vit``, ``cam_fuse``
+        (``PixelData`` ``[K, H, W]``, per-class max-normalised, K positive
+        classes), ``attn_cls2patch`` (``[1, H, W]``, not normalised) and
+        ``cam_keys`` (the positive foreground class indices, 0-based).
+        Images must be unpadded (batch size 1, or equal sizes).
+        """
+        results = []
+        for image, sample in zip(inputs, data_samples):
+            labels = sample.gt_label.to(image.device)
+            summed = self.multiscale_cams(image)
+            cam_cnn = self.normalize_cams(summed['cam_cnn'], labels)
+            cam_vit = self.normalize_cams(summed['cam_vit'], labels)
+            sample.cam_cnn = PixelData(data=cam_cnn)
+            sample.cam_vit = PixelData(data=cam_vit)
+            sample.cam_fuse = PixelData(data=self.fuse(cam_cnn, cam_vit))
+            sample.attn_cls2patch = PixelData(
+                data=summed['attn_cls2patch'][None])
+            sample.cam_keys = labels.nonzero().flatten()
+            results.append(sample)
+        return results
+
+    def _forward(self, inputs: Tensor,
+                 data_samples: Optional[Sequence[SegDataSample]] = None
+                 ) -> Dict[str, Tensor]:
+        return self.extract(inputs)
+
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[Sequence[SegDataSample]] = None,
+                mode: str = 'tensor'):
+        """mmengine entry point: ``'loss'``, ``'predict'`` or ``'tensor'``."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        raise RuntimeError(f'invalid mode {mode!r}: use loss/predict/tensor')

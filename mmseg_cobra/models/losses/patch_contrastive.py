@@ -1,0 +1,51 @@
+"""The patch-level InfoNCE shared by the CAP and SAP losses (paper Eq. 1/2)."""
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def patch_info_nce(embed: Tensor, pos_index: Tensor, neg_index: Tensor,
+                   tau: float) -> Tensor:
+    """Per-patch InfoNCE with one denominator per positive.
+
+    For patch ``i`` with positives ``P+_i`` and negatives ``P-_i``::
+
+        L_i = 1/|P+_i| * sum_{j in P+_i} -log( exp(v_i.v_j / tau) /
+              (exp(v_i.v_j / tau) + sum_{k in P-_i} exp(v_i.v_k / tau)) )
+
+    evaluated for every patch of every image at once with log-sum-exp, so it
+    is stable for any ``tau``.
+
+    Args:
+        embed (Tensor): Embeddings ``[B, N, D]`` (L2-normalise them first).
+        pos_index (Tensor): Positive patch indices ``[B, N, K+]`` (long).
+        neg_index (Tensor): Negative patch indices ``[B, N, K-]`` (long).
+        tau (float): Temperature, inside every exponential.
+
+    Returns:
+        Tensor: ``L_i`` for every patch, ``[B, N]``.
+    """
+    sim = torch.bmm(embed, embed.transpose(1, 2)) / tau  # [B, N, N]
+    pos = sim.gather(2, pos_index)  # [B, N, K+]
+    neg_lse = sim.gather(2, neg_index).logsumexp(dim=2, keepdim=True)
+    # -log(e^p / (e^p + sum e^n)) = log(e^p + e^{lse n}) - p
+    return (torch.logaddexp(pos, neg_lse) - pos).mean(dim=2)
+
+
+def reduce_patch_loss(loss: Tensor, reduction: str) -> Tensor:
+    """Reduce per-patch losses ``[B, N]``.
+
+    ``'mean'`` averages over patches and images; ``'sum'`` sums over the
+    patches (``L = sum_i L_i`` as written in the paper) and averages over
+    images.
+    """
+    if reduction == 'mean':
+        return loss.mean()
+    if reduction == 'sum':
+        return loss.sum(dim=1).mean()
+    raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+
+
+def normalize_patches(proj: Tensor) -> Tensor:
+    """``[B, D, h, w]`` projection map -> L2-normalised ``[B, h*w, D]``."""
+    return F.normalize(proj.flatten(2).transpose(1, 2), dim=2)

@@ -1,0 +1,82 @@
+import torch.nn as nn
+from mmseg.registry import MODELS
+from torch import Tensor
+
+from .patch_contrastive import patch_info_nce, reduce_patch_loss
+
+
+@MODELS.register_module()
+class SAPLoss(nn.Module):
+    """Semantic-Aware Projection loss (CoBra paper, Eq. 2).
+
+    Teaches the ViT projection with class knowledge from the CNN: patch ``i``
+    with pseudo class ``c_i`` takes as positives the ``k_pos`` patches with
+    the highest CNN CAM score for ``c_i`` and as negatives the ``k_neg``
+    patches with the lowest. The guide (scores and pseudo labels) is
+    detached: no gradient reaches the CNN branch through this loss.
+
+    Args:
+        k_pos (int): Positives per patch (paper: 20).
+        k_neg (int): Negatives per patch (paper: 5).
+        tau (float): Temperature (paper: 0.1).
+        reduction (str): ``'mean'`` over patches and images, or ``'sum'``
+            over patches (mean over images).
+        loss_weight (float): lambda_2 of the paper (0.1).
+        loss_name (str): Log key.
+    """
+
+    def __init__(self,
+                 k_pos: int = 20,
+                 k_neg: int = 5,
+                 tau: float = 0.1,
+                 reduction: str = 'mean',
+                 loss_weight: float = 0.1,
+                 loss_name: str = 'loss_sap') -> None:
+        super().__init__()
+        self.k_pos = k_pos
+        self.k_neg = k_neg
+        self.tau = tau
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    def select(self, cam_score: Tensor, pseudo_label: Tensor) -> tuple:
+        """Positive and negative indices from the CNN guide.
+
+        Args:
+            cam_score (Tensor): CNN CAM scores ``[B, C+1, N]``.
+            pseudo_label (Tensor): Pseudo class per patch ``[B, N]``.
+
+        Returns:
+            tuple: ``pos_index [B, N, k_pos]``, ``neg_index [B, N, k_neg]``.
+        """
+        cam_score = cam_score.detach()
+        n = cam_score.shape[-1]
+        if max(self.k_pos, self.k_neg) > n:
+            raise ValueError(f'k_pos={self.k_pos}/k_neg={self.k_neg} exceed '
+                             f'the {n} patches of the map')
+        top = cam_score.topk(self.k_pos, dim=2).indices  # [B, C+1, k_pos]
+        bottom = cam_score.topk(self.k_neg, dim=2, largest=False).indices
+        idx = pseudo_label.detach().long()  # [B, N]
+        pos = top.gather(1, idx[..., None].expand(-1, -1, self.k_pos))
+        neg = bottom.gather(1, idx[..., None].expand(-1, -1, self.k_neg))
+        return pos, neg
+
+    def forward(self, sap_embed: Tensor, cam_score: Tensor,
+                pseudo_label: Tensor) -> Tensor:
+        """
+        Args:
+            sap_embed (Tensor): L2-normalised ViT projections ``[B, N, D]``.
+            cam_score (Tensor): CNN CAM scores ``[B, C+1, N]`` (guide).
+            pseudo_label (Tensor): Pseudo class per patch ``[B, N]`` (guide).
+
+        Returns:
+            Tensor: scalar loss.
+        """
+        pos, neg = self.select(cam_score, pseudo_label)
+        loss = patch_info_nce(sap_embed, pos, neg, self.tau)
+        return self.loss_weight * reduce_patch_loss(loss, self.reduction)
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name

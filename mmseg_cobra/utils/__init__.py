@@ -1,0 +1,13 @@
+from .checkpoint import (MMENGINE_CHECKPOINT_GLOBALS, UnsafeCheckpointError,
+                         load_local_checkpoint,
+                         register_checkpoint_safe_globals)
+from .config import ConfigError, load_config
+from .dist_utils import init_dist_any_device
+from .launch import export_local_rank, resolve_work_dir, setup_launcher
+
+__all__ = [
+    'MMENGINE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError',
+    'load_local_checkpoint', 'register_checkpoint_safe_globals',
+    'ConfigError', 'load_config', 'init_dist_any_device', 'export_local_rank',
+    'resolve_work_dir', 'setup_launcher'
+]

@@ -1,0 +1,99 @@
+"""Loading mmengine checkpoints safely under ``torch.load(weights_only=True)``.
+
+mmengine 0.10.7 calls ``torch.load`` without ``weights_only``; since torch 2.6
+that means ``weights_only=True``, which refuses the few non-tensor objects an
+mmengine checkpoint carries (the message hub's ``HistoryBuffer`` and the numpy
+arrays and scalars inside it). Instead of switching the safety off, this module
+allow-lists exactly those globals and replaces mmengine's local-file loader by
+one that states ``weights_only=True`` explicitly and names the offending file
+and object when a checkpoint carries anything else.
+"""
+import os.path as osp
+import pickle
+import re
+from typing import Callable, List, Optional, Union
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds a pickled object outside the allow-list."""
+
+
+def _numpy_globals() -> List[Union[Callable, type]]:
+    """numpy objects that appear inside pickled ``HistoryBuffer`` state."""
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = [type(np.dtype(t)) for t in (
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+        np.uint32, np.uint64, np.float16, np.float32, np.float64)]
+    return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
+
+
+#: Every global an mmengine Runner checkpoint needs beyond what torch allows
+#: by default. Nothing else is added.
+MMENGINE_CHECKPOINT_GLOBALS: List[Union[Callable, type]] = [
+    HistoryBuffer, *_numpy_globals()
+]
+
+_registered = False
+
+
+def register_checkpoint_safe_globals() -> None:
+    """Allow-list :data:`MMENGINE_CHECKPOINT_GLOBALS` for ``torch.load``.
+
+    Idempotent. Also installs :func:`load_local_checkpoint` as mmengine's
+    loader for local paths.
+    """
+    global _registered
+    if _registered:
+        return
+    if hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(MMENGINE_CHECKPOINT_GLOBALS)
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_local_checkpoint, force=True)
+    _registered = True
+
+
+def load_local_checkpoint(filename: str,
+                          map_location: Optional[Union[str, torch.device,
+                                                       Callable]] = None
+                          ) -> dict:
+    """Load a local checkpoint with ``weights_only=True``.
+
+    Args:
+        filename (str): Path of the checkpoint file.
+        map_location: Same as :func:`torch.load`.
+
+    Returns:
+        dict: The loaded checkpoint.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        UnsafeCheckpointError: the file pickles an object that is neither a
+            tensor/container nor one of :data:`MMENGINE_CHECKPOINT_GLOBALS`.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(
+            f'checkpoint {filename} can not be found: check the path given to '
+            '--resume / load_from / the test command')
+    try:
+        return torch.load(
+            filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r'GLOBAL ([\w.]+)', str(exc))
+        culprit = found.group(1) if found else 'an object'
+        raise UnsafeCheckpointError(
+            f'refusing to load checkpoint {filename}: it contains the pickled '
+            f'object {culprit}, which is not a tensor, a plain container or '
+            'one of the mmengine types mmseg_cobra allows '
+            '(mmseg_cobra.utils.MMENGINE_CHECKPOINT_GLOBALS). Loading it would '
+            'run arbitrary code. If you created this file yourself and trust '
+            'it, re-save only its state_dict, or add that exact class with '
+            'torch.serialization.add_safe_globals before loading.') from exc

@@ -1,0 +1,78 @@
+"""Distributed initialisation that works with and without GPUs.
+
+mmengine's ``init_dist`` always calls ``torch.cuda.set_device``, which raises
+on a machine without CUDA. :func:`init_dist_any_device` keeps mmengine's path
+on GPUs (nccl) and initialises a ``gloo`` process group on CPU, so
+``tools/dist_train.sh CONFIG 2`` also runs on a laptop or a CI runner.
+"""
+import os
+import subprocess
+from typing import Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.dist import init_dist, is_distributed
+from mmengine.logging import print_log
+
+
+def _slurm_env(port: Optional[int]) -> None:
+    """Translate SLURM variables into the ones ``init_process_group`` reads."""
+    proc_id = int(os.environ['SLURM_PROCID'])
+    os.environ['RANK'] = str(proc_id)
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+    if port is not None:
+        os.environ['MASTER_PORT'] = str(port)
+    os.environ.setdefault('MASTER_PORT', '29500')
+    if 'MASTER_ADDR' not in os.environ:
+        node_list = os.environ['SLURM_NODELIST']
+        os.environ['MASTER_ADDR'] = subprocess.getoutput(
+            f'scontrol show hostname {node_list} | head -n1')
+
+
+def _mpi_env() -> None:
+    os.environ['RANK'] = os.environ['OMPI_COMM_WORLD_RANK']
+    os.environ['WORLD_SIZE'] = os.environ['OMPI_COMM_WORLD_SIZE']
+    os.environ['LOCAL_RANK'] = os.environ['OMPI_COMM_WORLD_LOCAL_RANK']
+    os.environ.setdefault('MASTER_PORT', '29500')
+    if 'MASTER_ADDR' not in os.environ:
+        raise KeyError('MASTER_ADDR must be set for the mpi launcher')
+
+
+def init_dist_any_device(launcher: str, backend: str = 'nccl',
+                         **kwargs) -> str:
+    """Initialise the default process group for ``launcher``.
+
+    Args:
+        launcher (str): ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        backend (str): Backend wanted on GPUs. Without CUDA, ``nccl`` is
+            replaced by ``gloo``.
+        **kwargs: Passed to the process-group initialisation (``timeout`` in
+            seconds, ``port`` for slurm).
+
+    Returns:
+        str: The backend actually used.
+    """
+    if is_distributed():
+        return torch_dist.get_backend()
+    if torch.cuda.is_available():
+        init_dist(launcher, backend=backend, **kwargs)
+        return backend
+    if backend == 'nccl':
+        print_log('no CUDA device: using the gloo backend on CPU',
+                  logger='current')
+        backend = 'gloo'
+    timeout = kwargs.pop('timeout', None)
+    port = kwargs.pop('port', None)
+    if launcher == 'slurm':
+        _slurm_env(port)
+    elif launcher == 'mpi':
+        _mpi_env()
+    elif launcher != 'pytorch':
+        raise ValueError(f'invalid launcher {launcher!r}: expected '
+                         "'pytorch', 'slurm' or 'mpi'")
+    if timeout is not None:
+        import datetime
+        kwargs['timeout'] = datetime.timedelta(seconds=timeout)
+    torch_dist.init_process_group(backend=backend, **kwargs)
+    return backend

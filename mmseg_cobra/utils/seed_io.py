@@ -1,0 +1,104 @@
+"""Seed files: one compressed ``.npz`` per image, written atomically.
+
+A seed file holds, for one image:
+
+- ``img_id`` (str) and ``keys`` (int64 ``[K]``): the image's positive
+  foreground classes, 0-based (class ``k`` is label ``k + 1`` in the masks);
+- ``cam_cnn``, ``cam_vit``, ``cam_fuse``: float16 ``[K, H, W]`` per-class
+  max-normalised maps at image resolution;
+- ``attn``: float16 ``[H, W]`` summed class-token attention (not normalised);
+- ``num_classes``: foreground classes of the dataset it was made for.
+"""
+import os
+import os.path as osp
+import zipfile
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+SEED_SOURCES = ('cam_cnn', 'cam_vit', 'cam_fuse')
+
+
+class SeedFileError(ValueError):
+    """A seed file is unreadable or does not belong to the dataset."""
+
+
+def seed_path(seed_dir: str, img_id: str) -> str:
+    return osp.join(seed_dir, img_id + '.npz')
+
+
+def save_seed(seed_dir: str, img_id: str, keys: np.ndarray,
+              maps: Dict[str, np.ndarray], attn: np.ndarray,
+              num_classes: int) -> str:
+    """Write one seed file atomically (temporary file, then rename).
+
+    Returns:
+        str: The path written.
+    """
+    os.makedirs(seed_dir, exist_ok=True)
+    path = seed_path(seed_dir, img_id)
+    tmp = f'{path}.{os.getpid()}.tmp'
+    with open(tmp, 'wb') as f:
+        np.savez_compressed(
+            f,
+            img_id=np.asarray(img_id),
+            keys=np.asarray(keys, np.int64),
+            num_classes=np.asarray(num_classes, np.int64),
+            attn=np.asarray(attn, np.float16),
+            **{k: np.asarray(maps[k], np.float16)
+               for k in SEED_SOURCES})
+    os.replace(tmp, path)
+    return path
+
+
+def load_seed(path: str,
+              num_classes: Optional[int] = None,
+              image_size: Optional[Tuple[int, int]] = None) -> dict:
+    """Read and validate one seed file.
+
+    Args:
+        path (str): The ``.npz`` file.
+        num_classes (int, optional): Foreground classes expected.
+        image_size (tuple, optional): ``(H, W)`` expected.
+
+    Returns:
+        dict: ``img_id``, ``keys`` and float32 maps ``cam_cnn``, ``cam_vit``,
+        ``cam_fuse`` ``[K, H, W]`` and ``attn`` ``[H, W]``.
+
+    Raises:
+        SeedFileError: truncated/corrupt file, missing arrays, or a file made
+            for another dataset (class count, image size, class indices).
+    """
+    try:
+        with np.load(path) as data:
+            seed = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise SeedFileError(f'seed file {path} is unreadable (truncated or '
+                            f'corrupt: {exc}); delete it and regenerate')
+    needed = {'img_id', 'keys', 'num_classes', 'attn', *SEED_SOURCES}
+    if not needed <= set(seed):
+        raise SeedFileError(f'seed file {path} lacks '
+                            f'{sorted(needed - set(seed))}: not a CoBra seed')
+    out = dict(img_id=str(seed['img_id']), keys=seed['keys'].astype(np.int64))
+    for k in (*SEED_SOURCES, 'attn'):
+        out[k] = seed[k].astype(np.float32)
+    stored_classes = int(seed['num_classes'])
+    if num_classes is not None and stored_classes != num_classes:
+        raise SeedFileError(
+            f'seed file {path} was made for {stored_classes} classes, the '
+            f'dataset has {num_classes}: wrong seed directory?')
+    if out['keys'].size and (out['keys'].min() < 0
+                             or out['keys'].max() >= stored_classes):
+        raise SeedFileError(f'seed file {path} names classes outside '
+                            f'0..{stored_classes - 1}')
+    shape = out['attn'].shape
+    for k in SEED_SOURCES:
+        if out[k].shape != (len(out['keys']), *shape):
+            raise SeedFileError(
+                f'seed file {path}: {k} has shape {out[k].shape}, expected '
+                f'{(len(out["keys"]), *shape)}')
+    if image_size is not None and tuple(shape) != tuple(image_size):
+        raise SeedFileError(
+            f'seed file {path} is {shape[0]}x{shape[1]} but its image is '
+            f'{image_size[0]}x{image_size[1]}: seeds from another dataset?')
+    return out

@@ -1,0 +1,35 @@
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+import mmseg_cobra  # noqa: E402,F401
+from mmseg_cobra.datasets import generate_synthetic_voc  # noqa: E402
+
+TINY_CONFIG = osp.join(REPO, 'configs/cobra/cobra_r18_vittiny_synthetic.py')
+
+
+def run_tool(args, cwd=None, timeout=900, env=None):
+    """Run a command from the repo; return the CompletedProcess."""
+    full_env = dict(os.environ)
+    full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get('PYTHONPATH', '')
+    full_env.setdefault('OMP_NUM_THREADS', '1')
+    full_env.update(env or {})
+    return subprocess.run(
+        args, cwd=cwd or REPO, env=full_env, capture_output=True, text=True,
+        timeout=timeout)
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory):
+    """A small synthetic VOC-layout dataset shared by the tests (read-only)."""
+    root = str(tmp_path_factory.mktemp('synthetic'))
+    generate_synthetic_voc(root, num_train=24, num_val=8, num_classes=4,
+                           image_size=(160, 160), seed=0)
+    return root

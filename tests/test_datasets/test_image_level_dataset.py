@@ -1,0 +1,93 @@
+import os
+import os.path as osp
+import shutil
+
+import numpy as np
+import pytest
+from mmseg.registry import DATASETS
+
+from mmseg_cobra.datasets import DatasetError
+
+CLASSES = ('background', 'disc', 'square', 'triangle', 'ring')
+
+
+def build(root, **kwargs):
+    cfg = dict(
+        type='VOCClsDataset',
+        data_root=root,
+        metainfo=dict(classes=CLASSES),
+        pipeline=[])
+    cfg.update(kwargs)
+    return DATASETS.build(cfg)
+
+
+@pytest.fixture
+def root(synthetic_root, tmp_path):
+    dst = tmp_path / 'data'
+    shutil.copytree(synthetic_root, dst)
+    return str(dst)
+
+
+def test_labels_from_file_match_labels_from_masks(root):
+    from_file = build(root)
+    from_masks = build(root, cls_label_file=None)
+    assert len(from_file) == 24
+    for a, b in zip(from_file, from_masks):
+        assert a['img_id'] == b['img_id']
+        np.testing.assert_array_equal(a['gt_label'], b['gt_label'])
+        assert a['gt_label'].shape == (4, ) and a['gt_label'].sum() >= 1
+
+
+def test_pipeline_packs_label(root):
+    ds = build(root, pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(type='RandomLongSideResize', min_size=100, max_size=120),
+        dict(type='RandomCrop', crop_size=(96, 96)),
+        dict(type='PackWSSSInputs')
+    ])
+    item = ds[0]
+    assert item['inputs'].shape[0] == 3
+    assert max(item['inputs'].shape[1:]) <= 120
+    assert item['data_samples'].gt_label.shape == (4, )
+    assert item['data_samples'].img_id == ds.get_data_info(0)['img_id']
+
+
+def test_missing_root(tmp_path):
+    with pytest.raises(DatasetError, match='dataset not found at'):
+        build(str(tmp_path / 'nowhere'))
+
+
+def test_image_without_label(root):
+    labels = np.load(osp.join(root, 'cls_labels.npy'),
+                     allow_pickle=True).item()
+    victim = sorted(labels)[3]
+    del labels[victim]
+    np.save(osp.join(root, 'cls_labels.npy'), labels)
+    with pytest.raises(DatasetError, match=victim):
+        build(root)
+
+
+def test_label_of_wrong_length(root):
+    labels = np.load(osp.join(root, 'cls_labels.npy'),
+                     allow_pickle=True).item()
+    victim = sorted(labels)[0]
+    labels[victim] = np.zeros(20, np.float32)
+    np.save(osp.join(root, 'cls_labels.npy'), labels)
+    with pytest.raises(DatasetError, match=f'{victim}.*20 entries'):
+        build(root)
+
+
+def test_missing_image(root):
+    os.remove(osp.join(root, 'JPEGImages', 'syn_train_aug_00005.jpg'))
+    with pytest.raises(DatasetError, match='syn_train_aug_00005.jpg'):
+        build(root)
+
+
+def test_missing_label_file(root):
+    with pytest.raises(DatasetError, match='missing.npy'):
+        build(root, cls_label_file='missing.npy')
+
+
+def test_wrong_class_count_in_masks(root):
+    with pytest.raises(DatasetError, match='contains class'):
+        build(root, cls_label_file=None, metainfo=dict(classes=CLASSES[:2]))

@@ -1,0 +1,186 @@
+import pytest
+import torch
+from mmengine.config import Config
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from conftest import TINY_CONFIG
+from mmseg_cobra.models import CoBra
+
+
+def build_tiny(**overrides):
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.model.update(overrides)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def samples(labels):
+    out = []
+    for row in labels:
+        s = SegDataSample()
+        s.gt_label = torch.tensor(row, dtype=torch.float32)
+        out.append(s)
+    return out
+
+
+@pytest.mark.parametrize('size,grid', [((128, 128), (8, 8)),
+                                       ((160, 224), (10, 14))])
+def test_output_shapes(size, grid):
+    model = build_tiny().eval()
+    with torch.no_grad():
+        out = model.extract(torch.randn(2, 3, *size))
+    n = grid[0] * grid[1]
+    assert out['cam_cnn'].shape == (2, 5, *grid)
+    assert out['cam_vit'].shape == (2, 5, *grid)
+    assert out['proj_cnn'].shape == (2, 64, *grid)
+    assert out['proj_vit'].shape == (2, 64, *grid)
+    assert out['patch_affinity'].shape == (2, n, n)
+    assert out['attn_cls2patch'].shape == (2, *grid)
+
+
+def test_attention_rows_are_distributions():
+    model = build_tiny().eval()
+    with torch.no_grad():
+        _, attn, _ = model.vit(torch.randn(1, 3, 64, 64))
+    assert attn.shape == (1, 2, 17, 17)  # 2 layers, 1 + 4x4 tokens
+    assert torch.allclose(attn.sum(-1), torch.ones(1, 2, 17), atol=1e-5)
+
+
+def test_attention_matches_mmpretrain_forward():
+    """The explicit attention reproduces the backbone's own tokens."""
+    model = build_tiny().eval()
+    x = torch.randn(2, 3, 128, 128)
+    with torch.no_grad():
+        tokens, _, _ = model.vit(x)
+        model.vit.out_type = 'raw'
+        reference = super(type(model.vit), model.vit).forward(x)[-1]
+    assert torch.allclose(tokens, reference, atol=1e-5)
+
+
+def test_pseudo_labels_never_name_an_absent_class():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 5, 4, 4, generator=g) - 5.0
+    logits[:, 2] += 20.0  # class index 2 (fg class 1) dominates everywhere
+    labels = torch.tensor([[1., 0., 0., 0.], [0., 0., 1., 1.],
+                           [0., 0., 0., 0.]])
+    score, pseudo = CoBra.pseudo_labels(logits, labels)
+    allowed = [{0, 1}, {0, 3, 4}, {0}]
+    for b in range(3):
+        assert set(pseudo[b].unique().tolist()) <= allowed[b]
+    assert torch.allclose(score.sum(1), torch.ones(3, 16))
+    assert (score[1, [1, 2]] == 0).all()
+
+
+def _grads(model):
+    return {
+        name: p.grad is not None and p.grad.abs().sum().item() > 0
+        for name, p in model.named_parameters() if p.requires_grad
+    }
+
+
+def _only(grads, prefixes):
+    got = {n for n, g in grads.items() if g}
+    return got and all(n.startswith(prefixes) for n in got)
+
+
+def test_sap_gradient_reaches_only_vit_projection_path():
+    model = build_tiny()
+    x = torch.randn(2, 3, 128, 128)
+    labels = torch.tensor([[1., 0., 1., 0.], [0., 1., 0., 0.]])
+    out = model.extract(x)
+    score, pseudo = model.pseudo_labels(out['cam_cnn'], labels)
+    from mmseg_cobra.models.losses import normalize_patches
+    model.loss_sap(normalize_patches(out['proj_vit']), score,
+                   pseudo).backward()
+    grads = _grads(model)
+    assert grads['vit_proj_head.weight']
+    assert _only(grads, ('vit.', 'vit_proj_head.'))
+    assert not grads['vit_cam_head.weight']
+
+
+def test_cap_gradient_reaches_only_cnn_projection_path():
+    model = build_tiny()
+    x = torch.randn(2, 3, 128, 128)
+    out = model.extract(x)
+    from mmseg_cobra.models.losses import normalize_patches
+    model.loss_cap(normalize_patches(out['proj_cnn']),
+                   out['patch_affinity']).backward()
+    grads = _grads(model)
+    assert grads['cnn_proj_head.weight']
+    assert _only(grads, ('cnn.', 'cnn_proj_head.'))
+    assert not grads['cnn_cam_head.weight']
+
+
+def test_loss_terms_and_switch():
+    model = build_tiny()
+    x = torch.randn(2, 3, 128, 128)
+    data = samples([[1, 0, 1, 0], [0, 1, 0, 0]])
+    model.complementary_losses_enabled = False
+    assert set(model.loss(x, data)) == {'loss_cls_cnn', 'loss_cls_vit'}
+    model.complementary_losses_enabled = True
+    losses = model.loss(x, data)
+    assert set(losses) == {'loss_cls_cnn', 'loss_cls_vit', 'loss_cam',
+                           'loss_sap', 'loss_cap'}
+    sum(losses.values()).backward()
+    grads = _grads(model)
+    for head in ('cnn_cam_head', 'cnn_proj_head', 'vit_cam_head',
+                 'vit_proj_head'):
+        assert grads[f'{head}.weight'], head
+
+
+def test_wrong_label_length_is_refused():
+    model = build_tiny()
+    with pytest.raises(ValueError, match='num_classes=4'):
+        model.loss(torch.randn(1, 3, 128, 128), samples([[1, 0, 1]]))
+
+
+def test_wrong_cnn_channels_is_refused():
+    model = build_tiny(cnn_channels=2048)
+    with pytest.raises(ValueError, match='cnn_channels'):
+        model.extract(torch.randn(1, 3, 64, 64))
+
+
+def test_multiscale_flip_aggregation_with_known_cams(monkeypatch):
+    import torch.nn.functional as F
+    model = build_tiny().eval()
+    model.test_cfg = dict(scales=(0.5, 1.0, 2.0), flip=True)
+
+    def known_cams(x):  # pixelwise in the input: equivariant to flip/scale
+        cam = F.relu(x[:, :1]).repeat(1, 4, 1, 1)
+        return dict(cam_cnn=cam, cam_vit=2 * cam, attn_cls2patch=x[:, 0])
+
+    monkeypatch.setattr(model, 'cams', known_cams)
+    ramp = torch.linspace(0, 1, 64)[None, None, :].expand(3, 48, 64)
+    total = model.multiscale_cams(ramp.clone())
+    want = 6 * ramp[0]  # 3 scales x (image + flipped image)
+    inner = (slice(None), slice(4, -4), slice(4, -4))
+    assert total['cam_cnn'].shape == (4, 48, 64)
+    assert torch.allclose(total['cam_cnn'][inner],
+                          want[None].expand(4, -1, -1)[inner], atol=1e-2)
+    assert torch.allclose(total['cam_vit'], 2 * total['cam_cnn'])
+    assert torch.allclose(total['attn_cls2patch'][4:-4, 4:-4],
+                          want[4:-4, 4:-4], atol=1e-2)
+
+    data = samples([[0, 1, 0, 1]])
+    out = model.predict(ramp[None].clone(), data)[0]
+    assert out.cam_keys.tolist() == [1, 3]
+    assert out.cam_cnn.data.shape == (2, 48, 64)
+    assert torch.allclose(out.cam_cnn.data.flatten(1).max(1).values,
+                          torch.ones(2))
+    assert torch.allclose(out.cam_fuse.data,
+                          torch.maximum((out.cam_cnn.data + out.cam_vit.data)
+                                        / 2, out.cam_vit.data))
+
+
+def test_real_multiscale_cams_shapes():
+    model = build_tiny().eval()
+    model.test_cfg = dict(scales=(0.5, 1.25), flip=True)
+    with torch.no_grad():
+        out = model.predict(torch.randn(1, 3, 100, 75),
+                            samples([[1, 0, 0, 0]]))[0]
+    assert out.cam_cnn.data.shape == (1, 100, 75)
+    assert out.cam_vit.data.shape == (1, 100, 75)
+    assert out.attn_cls2patch.data.shape == (1, 100, 75)

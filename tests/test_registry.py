@@ -1,0 +1,34 @@
+"""Importing mmseg_cobra registers its components in mmseg's registries."""
+from mmseg.registry import (DATASETS, HOOKS, MODEL_WRAPPERS, MODELS,
+                            TRANSFORMS)
+
+import mmseg_cobra  # noqa: F401
+
+
+def test_components_are_registered():
+    for name in ('CoBra', 'ViTWithAttention', 'MultiLabelSoftMarginLoss',
+                 'CAMConsistencyLoss', 'SAPLoss', 'CAPLoss'):
+        assert MODELS.get(name) is not None, name
+    for name in ('VOCClsDataset', 'COCOClsDataset', 'ImageLevelSegDataset'):
+        assert DATASETS.get(name) is not None, name
+    for name in ('PackWSSSInputs', 'RandomLongSideResize'):
+        assert TRANSFORMS.get(name) is not None, name
+    assert HOOKS.get('ComplementaryLossSwitchHook') is not None
+    assert MODEL_WRAPPERS.get('DeviceAwareDistributedDataParallel') is not None
+
+
+def test_every_shipped_config_imports_the_plugin():
+    import glob
+    import os.path as osp
+
+    from mmengine.config import Config
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    configs = [
+        p for p in glob.glob(osp.join(repo, 'configs/**/*.py'), recursive=True)
+        if '_base_' not in p
+    ]
+    assert configs
+    for path in configs:
+        cfg = Config.fromfile(path)
+        assert cfg.custom_imports == dict(
+            imports=['mmseg_cobra'], allow_failed_imports=False), path

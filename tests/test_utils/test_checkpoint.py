@@ -1,0 +1,51 @@
+"""Checkpoints load under torch.load(weights_only=True) with an allow-list."""
+import collections
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from mmseg_cobra.utils import UnsafeCheckpointError
+
+
+class Payload:
+    """Any class outside the allow-list (stands for arbitrary code)."""
+
+    def __reduce__(self):
+        return (print, ('this must never run',))
+
+
+def test_mmengine_style_checkpoint_loads(tmp_path):
+    buffer = HistoryBuffer()
+    buffer.update(np.float64(0.5), 2)
+    ckpt = dict(
+        meta=dict(epoch=1, iter=3, seed=np.int64(2022),
+                  dataset_meta=dict(classes=('a', 'b'))),
+        state_dict=collections.OrderedDict(w=torch.ones(2)),
+        message_hub=dict(log_scalars={'train/loss': buffer},
+                         runtime_info=dict(iter=3, lr=np.float32(0.1))))
+    path = tmp_path / 'ok.pth'
+    torch.save(ckpt, path)
+    loaded = _load_checkpoint(str(path), map_location='cpu')
+    assert loaded['meta']['iter'] == 3
+    assert loaded['message_hub']['log_scalars']['train/loss'].mean() == 0.5
+
+
+def test_checkpoint_with_foreign_object_is_refused(tmp_path, capsys):
+    path = tmp_path / 'evil.pth'
+    torch.save(dict(state_dict={}, extra=Payload()), path)
+    with pytest.raises(UnsafeCheckpointError) as err:
+        _load_checkpoint(str(path), map_location='cpu')
+    message = str(err.value)
+    assert str(path) in message
+    assert 'builtins.print' in message
+    assert 'this must never run' not in capsys.readouterr().out
+    assert isinstance(err.value, pickle.UnpicklingError)
+
+
+def test_missing_checkpoint_names_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        _load_checkpoint(str(tmp_path / 'nope.pth'))

@@ -1,0 +1,121 @@
+"""Score seed files against ground-truth masks (no model needed).
+
+    python tools/eval_seeds.py work_dirs/cobra_r152_deits_voc/seeds \
+        --data-root data/VOCdevkit/VOC2012 --split train
+    python tools/eval_seeds.py SEED_DIR --config CONFIG   # data from config
+
+Prints, for every seed source (cnn, vit, mean, max, fuse) and background rule
+(fixed threshold sweep, attention-percentile sweep), the best threshold and
+its mIoU, then per-class IoU / precision / recall; writes the full report as
+JSON (``--out``, default ``SEED_DIR/../seed_eval.json``). Seed files that are
+missing, truncated or made for another dataset are listed and skipped.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+
+import numpy as np
+from mmengine.utils import ProgressBar
+from PIL import Image
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmseg_cobra.datasets import VOC_CLASSES  # noqa: E402
+from mmseg_cobra.evaluation import SeedMetric  # noqa: E402
+from mmseg_cobra.utils.seed_io import (SeedFileError, load_seed,  # noqa: E402
+                                       seed_path)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser.add_argument('seed_dir')
+    parser.add_argument('--config', help='take data_root, the image list and '
+                        'the classes from test_dataloader.dataset')
+    parser.add_argument('--data-root', help='VOC2012-style root')
+    parser.add_argument('--split', default='train',
+                        help='list ImageSets/Segmentation/<split>.txt')
+    parser.add_argument('--gt-dir', default='SegmentationClassAug',
+                        help='ground-truth mask dir under the data root')
+    parser.add_argument('--sources', nargs='+',
+                        default=['cnn', 'vit', 'mean', 'max', 'fuse'])
+    parser.add_argument('--out', help='JSON report path')
+    return parser.parse_args()
+
+
+def resolve_data(args):
+    """(data_root, ann_file, gt_dir, classes) from the config or the flags."""
+    if args.config:
+        import mmseg_cobra  # noqa: F401  (config custom_imports)
+        from mmengine.config import Config
+        ds = Config.fromfile(args.config).test_dataloader.dataset
+        root = args.data_root or ds.data_root
+        classes = ds.get('metainfo', {}).get('classes', VOC_CLASSES)
+        ann = osp.join(root, ds.get('ann_file', ''))
+        gt_dir = osp.join(root, ds.get('data_prefix', {}).get(
+            'seg_map_path', args.gt_dir))
+        return root, ann, gt_dir, tuple(classes)
+    if not args.data_root:
+        sys.exit('error: give --data-root or --config')
+    root = args.data_root
+    ann = osp.join(root, 'ImageSets', 'Segmentation', args.split + '.txt')
+    return root, ann, osp.join(root, args.gt_dir), VOC_CLASSES
+
+
+def main() -> None:
+    args = parse_args()
+    if not osp.isdir(args.seed_dir):
+        sys.exit(f'error: seed directory {args.seed_dir} does not exist')
+    root, ann_file, gt_dir, classes = resolve_data(args)
+    if not osp.isfile(ann_file):
+        sys.exit(f'error: image list {ann_file} does not exist')
+    with open(ann_file) as f:
+        ids = [x.strip() for x in f if x.strip()]
+    metric = SeedMetric(sources=args.sources)
+    metric.dataset_meta = dict(classes=classes)
+    skipped = {}
+    bar = ProgressBar(len(ids))
+    for img_id in ids:
+        bar.update()
+        gt_path = osp.join(gt_dir, img_id + '.png')
+        if not osp.isfile(gt_path):
+            skipped[img_id] = f'ground truth {gt_path} missing'
+            continue
+        gt = np.asarray(Image.open(gt_path))
+        path = seed_path(args.seed_dir, img_id)
+        if not osp.isfile(path):
+            skipped[img_id] = f'seed {path} missing'
+            continue
+        try:
+            seed = load_seed(path, num_classes=len(classes) - 1,
+                             image_size=gt.shape)
+        except SeedFileError as exc:
+            skipped[img_id] = str(exc)
+            continue
+        metric.add(seed, gt)
+    print()
+    if skipped:
+        print(f'WARNING: {len(skipped)} of {len(ids)} images skipped:')
+        for img_id, why in list(skipped.items())[:20]:
+            print(f'  {img_id}: {why}')
+        if len(skipped) > 20:
+            print(f'  ... and {len(skipped) - 20} more (all in the JSON)')
+    if metric.num_images == 0:
+        sys.exit('error: no seed could be scored')
+    metric.out_file = args.out or osp.join(
+        osp.dirname(osp.abspath(args.seed_dir)), 'seed_eval.json')
+    scores = metric.summarize()
+    with open(metric.out_file) as f:
+        report = json.load(f)
+    report['_images'] = dict(scored=metric.num_images, skipped=skipped)
+    with open(metric.out_file, 'w') as f:
+        json.dump(report, f, indent=1)
+    print(f'scored {metric.num_images} images; report: {metric.out_file}')
+    print(json.dumps(scores))
+
+
+if __name__ == '__main__':
+    main()

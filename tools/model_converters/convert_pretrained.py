@@ -1,0 +1,50 @@
+"""Convert torchvision ResNet / timm DeiT ImageNet weights for CoBra.
+
+    python tools/model_converters/convert_pretrained.py resnet \
+        resnet152-394f9c45.pth pretrain/resnet152_mmpretrain.pth
+    python tools/model_converters/convert_pretrained.py deit \
+        deit_small_patch16_224-cd65a155.pth pretrain/deit_small_mmpretrain.pth
+
+then point the config at them:
+    --cfg-options model.cnn_backbone.init_cfg.checkpoint=pretrain/resnet152_mmpretrain.pth \
+                  model.vit_backbone.init_cfg.checkpoint=pretrain/deit_small_mmpretrain.pth
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmseg_cobra.utils.weight_conversion import (  # noqa: E402
+    timm_deit_to_mmpretrain, torchvision_resnet_to_mmpretrain)
+
+CONVERTERS = dict(
+    resnet=torchvision_resnet_to_mmpretrain, deit=timm_deit_to_mmpretrain)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser.add_argument('kind', choices=sorted(CONVERTERS))
+    parser.add_argument('src', help='torchvision / timm checkpoint')
+    parser.add_argument('dst', help='output checkpoint (mmpretrain keys)')
+    args = parser.parse_args()
+    if not osp.isfile(args.src):
+        sys.exit(f'error: {args.src} does not exist')
+    # plain tensors only: weights_only keeps foreign pickles out
+    state = torch.load(args.src, map_location='cpu', weights_only=True)
+    converted = CONVERTERS[args.kind](state)
+    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
+    tmp = args.dst + '.tmp'
+    torch.save(dict(state_dict=converted), tmp)
+    os.replace(tmp, args.dst)
+    print(f'{args.kind}: wrote {len(converted)} tensors to {args.dst}')
+
+
+if __name__ == '__main__':
+    main()
