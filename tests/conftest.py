@@ -10,6 +10,9 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 import mmseg_cobra  # noqa: E402,F401
+from mmengine.registry import init_default_scope  # noqa: E402
+
+init_default_scope('mmseg')
 from mmseg_cobra.datasets import generate_synthetic_voc  # noqa: E402
 
 TINY_CONFIG = osp.join(REPO, 'configs/cobra/cobra_r18_vittiny_synthetic.py')

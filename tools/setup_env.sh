@@ -84,7 +84,8 @@ if ! ls "$wheels"/mmcv-*.whl >/dev/null 2>&1; then
     log "compiling $mmcv_pin with ops against torch $torch_version (about 12 minutes on 2 cores)"
     src="$root/src.$$"
     rm -rf "$wheels.partial" "$src" && mkdir -p "$wheels.partial" "$src"
-    "${pip[@]}" download -q --no-deps --no-binary :all: "$mmcv_pin" -d "$src"
+    "${pip[@]}" download -q --no-deps --no-build-isolation --no-binary :all: \
+        "$mmcv_pin" -d "$src"
     tar -xzf "$src"/mmcv-*.tar.gz -C "$src"
     # torch >= 2.10 headers need C++20; mmcv 2.1.0's setup.py forces C++17.
     sed -i 's/-std=c++17/-std=c++20/g' "$src"/mmcv-*/setup.py

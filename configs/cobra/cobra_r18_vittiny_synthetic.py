@@ -38,12 +38,20 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='PackWSSSInputs'),
 ]
+# the synthetic classes are not VOC's: the generic dataset, VOC layout
+synthetic_dataset = dict(
+    type='ImageLevelSegDataset',
+    data_root=data_root,
+    data_prefix=dict(
+        img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+    cls_label_file='cls_labels.npy',
+    metainfo=dict(classes=classes, palette=palette))
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
     dataset=dict(
-        data_root=data_root,
-        metainfo=dict(classes=classes, palette=palette),
+        **synthetic_dataset,
+        ann_file='ImageSets/Segmentation/train_aug.txt',
         pipeline=train_pipeline))
 
 optim_wrapper = dict(optimizer=dict(lr=0.01, momentum=0.9))
@@ -66,4 +74,4 @@ custom_hooks = [
 ]
 test_dataloader = dict(
     dataset=dict(
-        data_root=data_root, metainfo=dict(classes=classes, palette=palette)))
+        **synthetic_dataset, ann_file='ImageSets/Segmentation/train.txt'))

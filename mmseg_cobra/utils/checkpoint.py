@@ -10,7 +10,6 @@ and object when a checkpoint carries anything else.
 """
 import os.path as osp
 import pickle
-import re
 from typing import Callable, List, Optional, Union
 
 import numpy as np
@@ -35,10 +34,33 @@ def _numpy_globals() -> List[Union[Callable, type]]:
     return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
 
 
+#: The statistics HistoryBuffer registers in every instance.
+_DEFAULT_STATISTICS = frozenset(('min', 'max', 'current', 'mean'))
+
+
+def history_buffer_getattr(obj: type, name: str) -> Callable:
+    """Stands in for ``builtins.getattr`` while unpickling a checkpoint.
+
+    A pickled ``HistoryBuffer`` refers to its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')`` and so on. Allowing the real
+    ``getattr`` would let a checkpoint reach any attribute of any allowed
+    object; this replacement only returns HistoryBuffer's registered
+    statistics methods and refuses everything else.
+    """
+    allowed = _DEFAULT_STATISTICS | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({obj!r}, {name!r}); only '
+        'HistoryBuffer statistics methods are allowed')
+
+
 #: Every global an mmengine Runner checkpoint needs beyond what torch allows
-#: by default. Nothing else is added.
-MMENGINE_CHECKPOINT_GLOBALS: List[Union[Callable, type]] = [
-    HistoryBuffer, *_numpy_globals()
+#: by default. Nothing else is added. ``builtins.getattr`` is served by
+#: :func:`history_buffer_getattr`, restricted to what HistoryBuffer pickles.
+MMENGINE_CHECKPOINT_GLOBALS: List[Union[Callable, type, tuple]] = [
+    HistoryBuffer, *_numpy_globals(),
+    (history_buffer_getattr, 'builtins.getattr')
 ]
 
 _registered = False
@@ -87,13 +109,29 @@ def load_local_checkpoint(filename: str,
         return torch.load(
             filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        found = re.search(r'GLOBAL ([\w.]+)', str(exc))
-        culprit = found.group(1) if found else 'an object'
         raise UnsafeCheckpointError(
             f'refusing to load checkpoint {filename}: it contains the pickled '
-            f'object {culprit}, which is not a tensor, a plain container or '
-            'one of the mmengine types mmseg_cobra allows '
-            '(mmseg_cobra.utils.MMENGINE_CHECKPOINT_GLOBALS). Loading it would '
-            'run arbitrary code. If you created this file yourself and trust '
-            'it, re-save only its state_dict, or add that exact class with '
+            f'object(s) {_offending_globals(filename, exc)}, which are '
+            'neither tensors, plain containers nor the mmengine types '
+            'mmseg_cobra allows (mmseg_cobra.utils.MMENGINE_CHECKPOINT_GLOBALS).'
+            ' Loading it could run arbitrary code. If you made this file '
+            'yourself and trust it, re-save only its state_dict, or allow that '
+            'exact class with '
             'torch.serialization.add_safe_globals before loading.') from exc
+
+
+def _offending_globals(filename: str, exc: Exception) -> str:
+    """Names of the pickled globals that are not allowed, for the message."""
+    allowed = {
+        name if isinstance(item, tuple) else
+        f'{item.__module__}.{item.__qualname__}'
+        for item in MMENGINE_CHECKPOINT_GLOBALS
+        for name in ([item[1]] if isinstance(item, tuple) else [None])
+    }
+    try:
+        found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+    except Exception:  # noqa: BLE001 - the original error is still reported
+        found = []
+    reason = str(exc).split('WeightsUnpickler error:')[-1].strip()
+    reason = reason.split('\n\n')[0].strip()
+    return ', '.join(g for g in found if g not in allowed) or reason

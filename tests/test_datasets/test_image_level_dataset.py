@@ -13,8 +13,12 @@ CLASSES = ('background', 'disc', 'square', 'triangle', 'ring')
 
 def build(root, **kwargs):
     cfg = dict(
-        type='VOCClsDataset',
+        type='ImageLevelSegDataset',
         data_root=root,
+        ann_file='ImageSets/Segmentation/train_aug.txt',
+        data_prefix=dict(
+            img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+        cls_label_file='cls_labels.npy',
         metainfo=dict(classes=CLASSES),
         pipeline=[])
     cfg.update(kwargs)
@@ -91,3 +95,10 @@ def test_missing_label_file(root):
 def test_wrong_class_count_in_masks(root):
     with pytest.raises(DatasetError, match='contains class'):
         build(root, cls_label_file=None, metainfo=dict(classes=CLASSES[:2]))
+
+
+def test_voc_dataset_refuses_labels_of_another_dataset(root):
+    # the synthetic label file has 4 entries per image, VOC needs 20
+    with pytest.raises(DatasetError, match='4 entries.*20 foreground'):
+        DATASETS.build(dict(type='VOCClsDataset', data_root=root,
+                            pipeline=[]))

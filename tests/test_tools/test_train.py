@@ -73,11 +73,14 @@ def test_tiny_training_run_lowers_the_loss(synthetic_root, tmp_path):
     assert before and after
     assert all('loss_cam' not in r for r in before)
     assert all(all(t in r for t in terms) for r in after)
-    first, last = after[:3], after[-3:]
-    mean = lambda rs, k: sum(r[k] for r in rs) / len(rs)  # noqa: E731
-    assert mean(last, 'loss') < mean(first, 'loss')
-    cls = lambda rs: mean(rs, 'loss_cls_cnn') + mean(rs, 'loss_cls_vit')  # noqa
-    assert cls(rows[-3:]) < cls(rows[:3])
+    # the logged 'loss' is a moving average that mixes in the iterations
+    # before the switch, so compare the sum of the logged terms
+    total = lambda r: sum(r[t] for t in terms)  # noqa: E731
+    assert total(after[-1]) < 0.9 * total(after[0])
+    for term in terms:
+        assert after[-1][term] < after[0][term], term
+    cls = lambda r: r['loss_cls_cnn'] + r['loss_cls_vit']  # noqa: E731
+    assert cls(rows[-1]) < cls(rows[0])
 
 
 def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
@@ -90,7 +93,7 @@ def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
              'CUDA_VISIBLE_DEVICES': ''})
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]
-    assert 'World size: 2' in log
+    assert 'Distributed training: True' in log
     assert 'gloo' in log
     # 24 images over 2 ranks x batch 4 = 3 iterations per epoch
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))

@@ -31,7 +31,7 @@ def test_mmengine_style_checkpoint_loads(tmp_path):
     torch.save(ckpt, path)
     loaded = _load_checkpoint(str(path), map_location='cpu')
     assert loaded['meta']['iter'] == 3
-    assert loaded['message_hub']['log_scalars']['train/loss'].mean() == 0.5
+    assert loaded['message_hub']['log_scalars']['train/loss'].current() == 0.5
 
 
 def test_checkpoint_with_foreign_object_is_refused(tmp_path, capsys):
@@ -49,3 +49,15 @@ def test_checkpoint_with_foreign_object_is_refused(tmp_path, capsys):
 def test_missing_checkpoint_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         _load_checkpoint(str(tmp_path / 'nope.pth'))
+
+
+def test_getattr_is_limited_to_history_buffer_methods(tmp_path):
+    class Sneaky:
+        def __reduce__(self):
+            # getattr(HistoryBuffer, '__init__'): allowed global, bad name
+            return (getattr, (HistoryBuffer, '__init__'))
+
+    path = tmp_path / 'sneaky.pth'
+    torch.save(dict(x=Sneaky()), path)
+    with pytest.raises(pickle.UnpicklingError, match='__init__'):
+        _load_checkpoint(str(path), map_location='cpu')

@@ -2,7 +2,9 @@ from typing import Any
 
 import torch.nn as nn
 from mmengine.model import MMDistributedDataParallel
-from mmseg.registry import MODEL_WRAPPERS
+# mmengine's Runner looks wrappers up in the root registry (no scope), so
+# the wrapper is registered there; mmseg's child registry inherits it.
+from mmengine.registry import MODEL_WRAPPERS
 
 
 @MODEL_WRAPPERS.register_module()

@@ -5,6 +5,7 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmseg.evaluation.metrics import IoUMetric
@@ -161,12 +162,13 @@ class SeedMetric(BaseMetric):
 
     @staticmethod
     def _scores(conf: np.ndarray) -> dict:
-        inter = np.diag(conf).astype(np.float64)
-        pred = conf.sum(axis=0).astype(np.float64)
-        label = conf.sum(axis=1).astype(np.float64)
-        out = IoUMetric.total_area_to_metrics(
-            inter, pred + label - inter, pred, label,
-            metrics=['mIoU', 'mFscore'])
+        conf = torch.from_numpy(conf.astype(np.float64))
+        inter = conf.diagonal()
+        pred, label = conf.sum(dim=0), conf.sum(dim=1)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            out = IoUMetric.total_area_to_metrics(
+                inter, pred + label - inter, pred, label,
+                metrics=['mIoU', 'mFscore'])
         return {k: np.asarray(v, np.float64) for k, v in out.items()}
 
     def _print(self, report: dict) -> None:
