@@ -75,8 +75,10 @@ pin() { grep -E "^$1==" "$lock" | head -n1; }
 torch_pin=$(pin torch); tv_pin=$(pin torchvision); mmcv_pin=$(pin mmcv)
 [[ -n "$torch_pin" && -n "$tv_pin" && -n "$mmcv_pin" ]] || { log "lock file lacks torch/torchvision/mmcv pins"; exit 1; }
 
-"${pip[@]}" install -q -r "$build_reqs"
+# torch first: it pulls a new setuptools, and mmcv's setup.py needs the
+# pkg_resources of setuptools < 70 (build.txt)
 "${pip[@]}" install -q "$torch_pin" "$tv_pin"
+"${pip[@]}" install -q -r "$build_reqs"
 
 torch_version=${torch_pin#torch==}
 wheels="$root/wheels/torch-$torch_version"

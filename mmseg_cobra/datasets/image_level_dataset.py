@@ -1,4 +1,5 @@
 """Segmentation datasets that also carry image-level (multi-hot) labels."""
+import logging
 import os.path as osp
 from typing import List, Optional
 
@@ -29,15 +30,26 @@ class ImageLevelSegDataset(BaseSegDataset):
         check_files (bool): Check that every listed image (and mask, where
             masks are read) exists when the dataset is built, so a missing file
             fails at start-up with its name instead of hours into a run.
+        seed_dir (str, optional): Directory of seed files
+            (``<img_id>.npz``). Each sample gets ``seed_path``; images
+            without a seed are dropped, and their number and names are
+            reported.
+        seg_map_required (bool): With ``check_files``, also require every
+            mask (e.g. the IR labels or pseudo masks a model trains on); a
+            missing one fails at start-up with the count and names.
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments.
     """
 
     def __init__(self,
                  cls_label_file: Optional[str] = None,
                  check_files: bool = True,
+                 seed_dir: Optional[str] = None,
+                 seg_map_required: bool = False,
                  **kwargs) -> None:
         self.cls_label_file = cls_label_file
         self.check_files = check_files
+        self.seed_dir = seed_dir
+        self.seg_map_required = seg_map_required
         super().__init__(**kwargs)
 
     @property
@@ -83,10 +95,43 @@ class ImageLevelSegDataset(BaseSegDataset):
             raise DatasetError(
                 f'{len(missing)} image(s) listed in {self.ann_file} are '
                 f'missing, e.g. {missing[0]}; fix the list or the data_root')
+        if self.check_files and self.seg_map_required:
+            lacking = [i['seg_map_path'] for i in data_list
+                       if not osp.isfile(i['seg_map_path'])]
+            if lacking:
+                raise DatasetError(
+                    f'{len(lacking)} of {len(data_list)} label maps are '
+                    f'missing, e.g. {", ".join(lacking[:3])}: the previous '
+                    'stage did not finish (run it again; it resumes)')
+        if self.seed_dir is not None:
+            data_list = self._attach_seeds(data_list)
         print_log(f'{type(self).__name__}: {len(data_list)} images from '
                   f'{self.ann_file or self.data_prefix.get("img_path")}',
                   logger='current')
         return data_list
+
+    def _attach_seeds(self, data_list: List[dict]) -> List[dict]:
+        seed_dir = self._resolve(self.seed_dir)
+        kept, lacking = [], []
+        for info in data_list:
+            path = osp.join(seed_dir, info['img_id'] + '.npz')
+            if osp.isfile(path):
+                info['seed_path'] = path
+                kept.append(info)
+            else:
+                lacking.append(info['img_id'])
+        if lacking:
+            print_log(
+                f'WARNING: {len(lacking)} of {len(data_list)} images have no '
+                f'seed in {seed_dir} and are skipped: '
+                f'{", ".join(lacking[:10])}'
+                f'{" ..." if len(lacking) > 10 else ""}',
+                logger='current', level=logging.WARNING)
+        if not kept:
+            raise DatasetError(f'no seed file found in {seed_dir}: run the '
+                               'seed stage (tools/test.py on the CoBra '
+                               'config) first')
+        return kept
 
     def _load_label_file(self) -> Optional[dict]:
         path = self._resolve(self.cls_label_file)

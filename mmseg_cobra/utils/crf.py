@@ -30,7 +30,9 @@ def _check_image(image: np.ndarray, shape: tuple) -> np.ndarray:
     if image.shape[:2] != tuple(shape):
         raise ValueError(f'image is {image.shape[:2]} but the unary is '
                          f'{tuple(shape)}')
-    return np.ascontiguousarray(image)
+    image = np.ascontiguousarray(image)
+    # pydensecrf takes a writable buffer (arrays from PIL are read-only)
+    return image if image.flags.writeable else image.copy()
 
 
 def _inference(image, unary, n_labels, iterations, gaussian_sxy,

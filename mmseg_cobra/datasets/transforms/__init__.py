@@ -1,4 +1,10 @@
+from .affinity_labels import AffinityLabels
+from .load_seed import LoadSeed
 from .pack_wsss_inputs import PackWSSSInputs
 from .random_long_side_resize import RandomLongSideResize
+from .random_rescale import RandomRescale
 
-__all__ = ['PackWSSSInputs', 'RandomLongSideResize']
+__all__ = [
+    'AffinityLabels', 'LoadSeed', 'PackWSSSInputs', 'RandomLongSideResize',
+    'RandomRescale'
+]

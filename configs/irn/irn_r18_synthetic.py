@@ -1,0 +1,74 @@
+# Small IRN for CPUs on the synthetic dataset (tests and `make demo`): a
+# ResNet-18 trained with the boundary branch (no ImageNet weights here).
+_base_ = ['./irn_r152_cobra_voc.py']
+data_root = 'data/synthetic'
+cobra_work_dir = 'work_dirs/cobra_r18_vittiny_synthetic'
+seed_dir = cobra_work_dir + '/seeds'
+ir_label_dir = cobra_work_dir + '/ir_labels'
+crop_size = (128, 128)
+classes = ('background', 'disc', 'square', 'triangle', 'ring')
+palette = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128]]
+
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(
+        depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
+    in_channels=(64, 64, 128, 256, 512),
+    freeze_backbone=False,
+    train_radius=5)
+
+synthetic_dataset = dict(
+    type='ImageLevelSegDataset',
+    data_root=data_root,
+    cls_label_file='cls_labels.npy',
+    metainfo=dict(classes=classes, palette=palette))
+ir_label_cfg = dict(seed_dir=seed_dir, out_dir=ir_label_dir)
+ir_label_dataset = dict(
+    _delete_=True,
+    **synthetic_dataset,
+    ann_file='ImageSets/Segmentation/train_aug.txt',
+    data_prefix=dict(img_path='JPEGImages'),
+    pipeline=[])
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomRescale', ratio_range=(0.7, 1.3)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
+    dict(type='AffinityLabels', radius=5, stride=4),
+    dict(type='PackWSSSInputs'),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    dataset=dict(
+        _delete_=True,
+        **synthetic_dataset,
+        ann_file='ImageSets/Segmentation/train_aug.txt',
+        data_prefix=dict(img_path='JPEGImages', seg_map_path=ir_label_dir),
+        seg_map_required=True,
+        pipeline=train_pipeline))
+test_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        **synthetic_dataset,
+        ann_file='ImageSets/Segmentation/train.txt',
+        data_prefix=dict(
+            img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+        seed_dir=seed_dir,
+        pipeline={{_base_.test_pipeline}}))
+optim_wrapper = dict(optimizer=dict(lr=0.01, momentum=0.9))
+max_epochs = 6
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        convert_to_iter_based=True)
+]
+train_cfg = dict(max_epochs=max_epochs)
+default_hooks = dict(logger=dict(interval=5))

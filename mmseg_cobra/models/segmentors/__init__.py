@@ -1,0 +1,3 @@
+from .irn import IRNBoundary
+
+__all__ = ['IRNBoundary']

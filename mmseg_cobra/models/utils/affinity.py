@@ -1,0 +1,109 @@
+"""Pixel-pair geometry shared by IRN training and the random walk.
+
+Pairs are indexed by an *offset* ``(dy, dx)`` within a radius, in one half
+plane (``dy > 0``, or ``dy == 0`` and ``dx > 0``) so every unordered pair
+appears once. The affinity of pixel ``p`` and ``p + (dy, dx)`` is
+``1 - max(boundary)`` along the straight path between them (IRN, Ahn et al.
+CVPR 2019): two pixels are related unless a class boundary separates them.
+"""
+from functools import lru_cache
+from typing import Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@lru_cache(maxsize=16)
+def pair_offsets(radius: int) -> Tuple[Tuple[int, int], ...]:
+    """All offsets ``(dy, dx)`` with ``0 < dy^2 + dx^2 < radius^2`` in a half
+    plane."""
+    offsets = []
+    for dy in range(0, radius):
+        for dx in range(-radius + 1, radius):
+            if dy == 0 and dx <= 0:
+                continue
+            if dy * dy + dx * dx < radius * radius:
+                offsets.append((dy, dx))
+    return tuple(offsets)
+
+
+@lru_cache(maxsize=16)
+def pair_paths(radius: int) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
+    """For each offset, the pixels on the straight path from ``(0, 0)``."""
+    paths = []
+    for dy, dx in pair_offsets(radius):
+        steps = max(abs(dy), abs(dx))
+        cells = []
+        for t in np.linspace(0.0, 1.0, steps + 1):
+            cell = (int(round(t * dy)), int(round(t * dx)))
+            if cell not in cells:
+                cells.append(cell)
+        paths.append(tuple(cells))
+    return tuple(paths)
+
+
+def _shift(x: Tensor, dy: int, dx: int, pad_value: float) -> Tensor:
+    """``out[..., y, x] = x[..., y + dy, x + dx]``, ``pad_value`` outside."""
+    h, w = x.shape[-2:]
+    padded = F.pad(x, (max(-dx, 0), max(dx, 0), max(-dy, 0), max(dy, 0)),
+                   value=pad_value)
+    y0, x0 = max(dy, 0), max(dx, 0)
+    return padded[..., y0:y0 + h, x0:x0 + w]
+
+
+def boundary_to_affinity(boundary: Tensor, radius: int) -> Tensor:
+    """Affinities of every pixel with its half-plane neighbours.
+
+    Args:
+        boundary (Tensor): Boundary probabilities ``[B, H, W]`` in [0, 1].
+        radius (int): Pair radius.
+
+    Returns:
+        Tensor: ``[B, D, H, W]`` with ``D = len(pair_offsets(radius))``;
+        entry ``d`` at ``p`` is ``1 - max(boundary on path p -> p + d_off)``.
+        Pairs leaving the image get affinity 0 (boundary 1 outside).
+    """
+    shifted = {}
+    out = []
+    for path in pair_paths(radius):
+        peak = None
+        for cell in path:
+            if cell not in shifted:
+                shifted[cell] = _shift(boundary, cell[0], cell[1], 1.0)
+            peak = shifted[cell] if peak is None else torch.maximum(
+                peak, shifted[cell])
+        out.append(1.0 - peak)
+    return torch.stack(out, dim=1)
+
+
+def pair_labels(label: np.ndarray, radius: int,
+                ignore_index: int = 255) -> np.ndarray:
+    """Pixel-pair affinity labels from a label map (IRN training targets).
+
+    Args:
+        label (np.ndarray): ``[H, W]`` labels, 0 background, ``ignore_index``
+            unknown.
+        radius (int): Pair radius.
+
+    Returns:
+        np.ndarray: uint8 ``[3, D, H, W]``: background-positive (both 0),
+        foreground-positive (same class > 0), negative (different known
+        classes). Pairs touching an unknown pixel or leaving the image are in
+        none of the three.
+    """
+    h, w = label.shape
+    src = torch.from_numpy(label.astype(np.int64))
+    out = np.zeros((3, len(pair_offsets(radius)), h, w), np.uint8)
+    src_known = src != ignore_index
+    for d, (dy, dx) in enumerate(pair_offsets(radius)):
+        dst = _shift(src, dy, dx, ignore_index)
+        known = src_known & (dst != ignore_index)
+        same = known & (src == dst)
+        out[0, d] = (same & (src == 0)).numpy()
+        out[1, d] = (same & (src != 0)).numpy()
+        out[2, d] = (known & (src != dst)).numpy()
+    return out
+
+

@@ -1,0 +1,69 @@
+import numpy as np
+import torch
+
+from mmseg_cobra.models.utils import (boundary_to_affinity, pair_labels,
+                                      pair_offsets, random_walk,
+                                      sparse_transition)
+
+
+def test_offsets_cover_each_pair_once():
+    offsets = pair_offsets(3)
+    assert (0, 1) in offsets and (1, -2) in offsets
+    assert (0, -1) not in offsets and (0, 0) not in offsets
+    assert len(offsets) == len(set(offsets))
+    for dy, dx in offsets:
+        assert (-dy, -dx) not in offsets
+        assert dy * dy + dx * dx < 9
+
+
+def test_pair_labels_on_hand_made_map():
+    label = np.array([[0, 0, 1, 1],
+                      [0, 255, 1, 2]], np.uint8)
+    out = pair_labels(label, radius=2)
+    offsets = pair_offsets(2)
+    right = offsets.index((0, 1))
+    down = offsets.index((1, 0))
+    bg, fg, neg = out[:, right]
+    assert bg[0, 0] == 1  # (0,0)-(0,1): both background
+    assert neg[0, 1] == 1  # (0,1)-(0,2): 0 vs 1
+    assert fg[0, 2] == 1  # (0,2)-(0,3): both class 1
+    assert neg[1, 2] == 1  # (1,2)-(1,3): 1 vs 2
+    assert out[:, right, 1, 0].sum() == 0  # touches 255: no label
+    assert out[:, right, :, 3].sum() == 0  # leaves the image
+    bg, fg, neg = out[:, down]
+    assert bg[0, 0] == 1 and fg[0, 2] == 1 and neg[0, 3] == 1
+    assert out[:, down, 0, 1].sum() == 0  # below is 255
+
+
+def test_affinity_is_one_minus_max_boundary_on_path():
+    boundary = torch.zeros(1, 5, 5)
+    boundary[0, :, 2] = 0.9  # a vertical wall
+    aff = boundary_to_affinity(boundary, radius=3)
+    offsets = pair_offsets(3)
+    right2 = offsets.index((0, 2))
+    down1 = offsets.index((1, 0))
+    assert torch.isclose(aff[0, right2, 0, 0], torch.tensor(0.1))  # crosses
+    assert aff[0, down1, 0, 0] == 1.0  # along column 0
+    assert aff[0, right2, 0, 4] == 0.0  # leaves the image
+
+
+def test_transition_matrix_columns_sum_to_one():
+    src, dst, weight = sparse_transition(torch.rand(6, 7), radius=3, beta=2)
+    sums = torch.zeros(42).index_add_(0, dst, weight)
+    assert torch.allclose(sums, torch.ones(42), atol=1e-5)
+
+
+def test_random_walk_spreads_inside_and_not_across_a_boundary():
+    h, w = 12, 12
+    boundary = torch.zeros(h, w)
+    boundary[:, 6] = 1.0  # wall between the left and the right half
+    cams = torch.zeros(1, h, w)
+    cams[0, 5, 1] = 1.0  # a seed in the left half only
+    out = random_walk(cams, boundary, radius=3, beta=10, exp_times=6)[0]
+    left, right = out[:, :6], out[:, 7:]
+    assert (left > 1e-3).float().mean() > 0.9  # spread over its region
+    assert right.max() < 1e-6  # nothing crossed the wall
+    # without the wall it does cross
+    free = random_walk(cams, torch.zeros(h, w), radius=3, beta=10,
+                       exp_times=6)[0]
+    assert free[:, 7:].min() > 1e-3

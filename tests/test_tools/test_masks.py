@@ -1,0 +1,179 @@
+"""Stage 3 through the tools: IR labels, IRN training, masks, bad seeds."""
+import glob
+import json
+import os
+import os.path as osp
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from PIL import Image
+
+from conftest import REPO, run_tool
+
+IRN_CONFIG = osp.join(REPO, 'configs/irn/irn_r18_synthetic.py')
+
+
+@pytest.fixture(scope='module')
+def seeds(synthetic_root, tmp_path_factory):
+    """Seeds made from the ground truth: blurred class masks, weakened.
+
+    Stage 2 through the model is tested in test_seeds.py; here the seeds
+    only need to be plausible so that IR labels, IRN and the random walk
+    have something to work on.
+    """
+    import cv2
+
+    from mmseg_cobra.utils.seed_io import save_seed
+    seed_dir = str(tmp_path_factory.mktemp('stage2') / 'seeds')
+    with open(osp.join(synthetic_root,
+                       'ImageSets/Segmentation/train_aug.txt')) as f:
+        ids = f.read().split()
+    for img_id in ids:
+        gt = np.asarray(Image.open(
+            osp.join(synthetic_root, 'SegmentationClassAug', img_id + '.png')))
+        keys = np.array([c - 1 for c in np.unique(gt) if 0 < c < 255])
+        cams = []
+        for k in keys:
+            blurred = cv2.GaussianBlur((gt == k + 1).astype(np.float32),
+                                       (0, 0), 6)
+            cams.append(blurred / max(blurred.max(), 1e-5))
+        cams = np.stack(cams) if cams else np.zeros((0, *gt.shape))
+        attn = cams.max(0) if len(cams) else np.zeros(gt.shape)
+        save_seed(seed_dir, img_id, keys,
+                  dict(cam_cnn=cams ** 2, cam_vit=cams, cam_fuse=cams),
+                  attn, num_classes=4)
+    return seed_dir
+
+
+def irn_options(root, seed_dir, ir_dir, extra=()):
+    return [
+        '--cfg-options', 'ir_label_dataset.data_root=' + root,
+        'ir_label_cfg.seed_dir=' + seed_dir, 'ir_label_cfg.out_dir=' + ir_dir,
+        'ir_label_cfg.fixed_thresholds=[0.1,0.4]',
+        'train_dataloader.dataset.data_root=' + root,
+        'train_dataloader.dataset.data_prefix.seg_map_path=' + ir_dir,
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'test_dataloader.dataset.data_root=' + root,
+        'test_dataloader.dataset.seed_dir=' + seed_dir,
+        'test_dataloader.num_workers=0', 'default_hooks.logger.interval=1',
+        *extra
+    ]
+
+
+def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
+    ir_dir = str(tmp_path / 'ir_labels')
+    result = run_tool([
+        sys.executable, 'tools/make_ir_labels.py', IRN_CONFIG, '--nproc', '2',
+        *irn_options(synthetic_root, seeds, ir_dir)
+    ])
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert 'written 24, already there 0, skipped 0' in result.stdout
+    pngs = sorted(glob.glob(osp.join(ir_dir, '*.png')))
+    assert len(pngs) == 24
+    values = set()
+    for path in pngs:
+        png = Image.open(path)
+        assert png.mode == 'P'
+        values |= set(np.unique(np.asarray(png)).tolist())
+    assert values <= {0, 1, 2, 3, 4, 255} and 255 in values and 0 in values
+    again = run_tool([
+        sys.executable, 'tools/make_ir_labels.py', IRN_CONFIG, '--nproc', '1',
+        *irn_options(synthetic_root, seeds, ir_dir)
+    ])
+    assert 'written 0, already there 24' in again.stdout
+
+    work_dir = str(tmp_path / 'irn')
+    result = run_tool([
+        sys.executable, 'tools/train.py', IRN_CONFIG, '--work-dir', work_dir,
+        *irn_options(synthetic_root, seeds, ir_dir,
+                     ['train_cfg.max_epochs=4'])
+    ])
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = []
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                   'scalars.json')):
+        with open(path) as f:
+            rows += [json.loads(x) for x in f if 'loss_aff_bg' in x]
+    terms = ('loss_aff_bg', 'loss_aff_fg', 'loss_aff_neg')
+    total = lambda r: sum(r[t] for t in terms)  # noqa: E731
+    assert len(rows) == 12
+    assert total(rows[-1]) < total(rows[0])
+    for term in terms:
+        assert rows[-1][term] < rows[0][term], term
+
+    ckpt = osp.join(work_dir, 'epoch_4.pth')
+    for crf in (False, True):
+        out_dir = str(tmp_path / f'masks_crf{crf}')
+        result = run_tool([
+            sys.executable, 'tools/test.py', IRN_CONFIG, ckpt, '--work-dir',
+            out_dir, *irn_options(synthetic_root, seeds, ir_dir,
+                                  [f'model.test_cfg.crf={crf}'])
+        ])
+        log = result.stdout + result.stderr
+        assert result.returncode == 0, log[-3000:]
+        assert 'mIoU' in log
+        miou = float(log.split('mIoU: ')[-1].split()[0])
+        assert miou > 40.0  # chance is far below; seeds come from the truth
+        masks = sorted(glob.glob(osp.join(out_dir, 'masks', '*.png')))
+        assert len(masks) == 24
+        mask = Image.open(masks[0])
+        assert mask.mode == 'P'
+        assert set(np.unique(np.asarray(mask))) <= {0, 1, 2, 3, 4}
+
+
+def test_missing_and_mismatched_seeds_are_reported(synthetic_root, seeds,
+                                                   tmp_path):
+    seed_dir = str(tmp_path / 'seeds')
+    shutil.copytree(seeds, seed_dir)
+    names = sorted(glob.glob(osp.join(seed_dir, '*.npz')))
+    for path in names[:3]:
+        os.remove(path)
+    # a seed of another size than its image
+    data = dict(np.load(names[3]))
+    for key in ('cam_cnn', 'cam_vit', 'cam_fuse'):
+        data[key] = data[key][:, :80, :80]
+    data['attn'] = data['attn'][:80, :80]
+    np.savez_compressed(names[3], **data)
+    bad = osp.basename(names[3])[:-4]
+
+    ir_dir = str(tmp_path / 'ir')
+    result = run_tool([
+        sys.executable, 'tools/make_ir_labels.py', IRN_CONFIG, '--nproc', '1',
+        *irn_options(synthetic_root, seed_dir, ir_dir)
+    ])
+    out = result.stdout
+    assert 'written 20, already there 0, skipped 4' in out
+    assert f'skipped {bad}' in out and '80x80' in out
+    for path in names[:3]:
+        assert osp.basename(path)[:-4] in out
+    assert not osp.exists(osp.join(ir_dir, bad + '.png'))
+
+    # the mask stage reports the images that have no seed
+    from mmseg.registry import DATASETS
+    cfg = Config.fromfile(IRN_CONFIG)
+    ds_cfg = cfg.test_dataloader.dataset
+    ds_cfg.data_root = synthetic_root
+    ds_cfg.seed_dir = seed_dir
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    messages = []
+    handler = type('H', (), {})
+    import logging
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    collect = Collect()
+    logger.addHandler(collect)
+    try:
+        dataset = DATASETS.build(ds_cfg)
+    finally:
+        logger.removeHandler(collect)
+    del handler
+    assert len(dataset) == 21
+    assert any('3 of 24 images have no seed' in m for m in messages)
