@@ -15,6 +15,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
+from mmseg_cobra.datasets import DatasetError  # noqa: E402
 from mmseg_cobra.utils import (ConfigError, export_local_rank,  # noqa: E402
                                load_config, resolve_work_dir, setup_launcher)
 
@@ -32,6 +33,11 @@ def parse_args() -> argparse.Namespace:
         '--show-dir', help='directory where painted predictions are saved')
     parser.add_argument(
         '--tta', action='store_true', help='test time augmentation')
+    parser.add_argument(
+        '--crf',
+        action='store_true',
+        help='dense CRF on the predicted probabilities (the config\'s '
+        'crf_model; same as use_crf=True in the config)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -77,13 +83,20 @@ def main() -> None:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
+    if args.crf or cfg.get('use_crf', False):
+        crf_model = cfg.get('crf_model', dict(type='DenseCRFPostProcessor'))
+        crf_model['module'] = cfg.model
+        cfg.model = crf_model
 
     setup_launcher(cfg, args.launcher)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.test()
+    try:
+        if 'runner_type' in cfg:
+            runner = RUNNERS.build(cfg)
+        else:
+            runner = Runner.from_cfg(cfg)
+        runner.test()
+    except DatasetError as exc:  # bad data: say what to fix, no traceback
+        sys.exit(f'error: {exc}')
 
 
 if __name__ == '__main__':

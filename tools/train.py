@@ -19,6 +19,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
+from mmseg_cobra.datasets import DatasetError  # noqa: E402
 from mmseg_cobra.utils import (ConfigError, export_local_rank,  # noqa: E402
                                load_config, resolve_work_dir, setup_launcher)
 
@@ -83,11 +84,14 @@ def main() -> None:
         cfg.load_from = args.resume
 
     setup_launcher(cfg, args.launcher)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        if 'runner_type' in cfg:
+            runner = RUNNERS.build(cfg)
+        else:
+            runner = Runner.from_cfg(cfg)
+        runner.train()
+    except DatasetError as exc:  # bad data: say what to fix, no traceback
+        sys.exit(f'error: {exc}')
 
 
 if __name__ == '__main__':

@@ -34,6 +34,8 @@ class ImageLevelSegDataset(BaseSegDataset):
             (``<img_id>.npz``). Each sample gets ``seed_path``; images
             without a seed are dropped, and their number and names are
             reported.
+        image_labels (bool): Attach ``gt_label`` (False for plain
+            segmentation training on pseudo masks).
         seg_map_required (bool): With ``check_files``, also require every
             mask (e.g. the IR labels or pseudo masks a model trains on); a
             missing one fails at start-up with the count and names.
@@ -44,8 +46,10 @@ class ImageLevelSegDataset(BaseSegDataset):
                  cls_label_file: Optional[str] = None,
                  check_files: bool = True,
                  seed_dir: Optional[str] = None,
+                 image_labels: bool = True,
                  seg_map_required: bool = False,
                  **kwargs) -> None:
+        self.image_labels = image_labels
         self.cls_label_file = cls_label_file
         self.check_files = check_files
         self.seed_dir = seed_dir
@@ -79,13 +83,15 @@ class ImageLevelSegDataset(BaseSegDataset):
                 f'image list {self.ann_file} does not exist: generate it with '
                 'tools/dataset_converters (see README "Data preparation")')
         data_list = super().load_data_list()
-        labels = self._load_label_file()
+        labels = self._load_label_file() if self.image_labels else None
         missing = []
         for info in data_list:
             img_id = osp.splitext(osp.basename(info['img_path']))[0]
             info['img_id'] = img_id
             if self.check_files and not osp.isfile(info['img_path']):
                 missing.append(info['img_path'])
+                continue
+            if not self.image_labels:
                 continue
             if labels is not None:
                 info['gt_label'] = self._label_from_dict(labels, img_id)

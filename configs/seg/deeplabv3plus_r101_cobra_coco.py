@@ -1,0 +1,20 @@
+# Stage 4 on MS COCO 2014: DeepLabV3+ R101 on CoBra pseudo masks.
+# mmseg's DeepLabV3+ on an 80k-iteration schedule (batch 16 = 4 GPUs x 4,
+# SGD lr 0.01 poly); validated on COCO val.
+#   bash tools/dist_train.sh configs/seg/deeplabv3plus_r101_cobra_coco.py 4
+#   python tools/test.py configs/seg/deeplabv3plus_r101_cobra_coco.py CKPT \
+#       --tta --crf
+_base_ = [
+    'mmseg::_base_/models/deeplabv3plus_r50-d8.py',
+    '../_base_/datasets/coco14_pseudo_seg.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py',
+    '../_base_/seg_runtime.py',
+]
+crop_size = (512, 512)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    pretrained='open-mmlab://resnet101_v1c',
+    backbone=dict(depth=101),
+    decode_head=dict(num_classes=81),
+    auxiliary_head=dict(num_classes=81))

@@ -1,0 +1,24 @@
+# Small DeepLabV3+ (ResNetV1c-18, narrow) for CPUs on the synthetic dataset
+# (tests, `make demo`), on the pseudo masks of configs/irn/irn_r18_synthetic.py.
+_base_ = [
+    'mmseg::_base_/models/deeplabv3plus_r50-d8.py',
+    '../_base_/datasets/synthetic_pseudo_seg.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_40k.py',
+    '../_base_/seg_runtime.py',
+]
+model = dict(
+    data_preprocessor=dict(size={{_base_.crop_size}}),
+    pretrained=None,
+    backbone=dict(depth=18, stem_channels=32, base_channels=16),
+    decode_head=dict(
+        in_channels=128, channels=32, c1_in_channels=16, c1_channels=8,
+        dilations=(1, 2, 4, 6), num_classes=5),
+    auxiliary_head=dict(in_channels=64, channels=16, num_classes=5))
+optim_wrapper = dict(optimizer=dict(lr=0.02))
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=600,
+         by_epoch=False)
+]
+train_cfg = dict(max_iters=600, val_interval=300)
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=300))
