@@ -38,8 +38,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root', help='VOC2012-style root')
     parser.add_argument('--split', default='train',
                         help='list ImageSets/Segmentation/<split>.txt')
-    parser.add_argument('--gt-dir', default='SegmentationClassAug',
-                        help='ground-truth mask dir under the data root')
+    parser.add_argument('--gt-dir',
+                        help='ground-truth mask dir under the data root '
+                        '(default: the config\'s, else SegmentationClassAug)')
+    parser.add_argument('--ann-file',
+                        help='image list under the data root (default: the '
+                        'config\'s, else ImageSets/Segmentation/<split>.txt)')
     parser.add_argument('--sources', nargs='+',
                         default=['cnn', 'vit', 'mean', 'max', 'fuse'])
     parser.add_argument('--out', help='JSON report path')
@@ -54,15 +58,17 @@ def resolve_data(args):
         ds = Config.fromfile(args.config).test_dataloader.dataset
         root = args.data_root or ds.data_root
         classes = ds.get('metainfo', {}).get('classes', VOC_CLASSES)
-        ann = osp.join(root, ds.get('ann_file', ''))
-        gt_dir = osp.join(root, ds.get('data_prefix', {}).get(
-            'seg_map_path', args.gt_dir))
+        ann = osp.join(root, args.ann_file or ds.get('ann_file', ''))
+        gt_dir = osp.join(root, args.gt_dir or ds.get('data_prefix', {}).get(
+            'seg_map_path', 'SegmentationClassAug'))
         return root, ann, gt_dir, tuple(classes)
     if not args.data_root:
         sys.exit('error: give --data-root or --config')
     root = args.data_root
-    ann = osp.join(root, 'ImageSets', 'Segmentation', args.split + '.txt')
-    return root, ann, osp.join(root, args.gt_dir), VOC_CLASSES
+    ann = osp.join(root, args.ann_file or osp.join(
+        'ImageSets', 'Segmentation', args.split + '.txt'))
+    gt_dir = osp.join(root, args.gt_dir or 'SegmentationClassAug')
+    return root, ann, gt_dir, VOC_CLASSES
 
 
 def main() -> None:

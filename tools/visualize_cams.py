@@ -1,4 +1,4 @@
-"""Draw CAM panels: image | CNN CAM | ViT CAM | fused | seed | ground truth.
+"""Draw CAM panels: image | CNN CAM | ViT CAM | fused | seed | [mask |] truth.
 
     python tools/visualize_cams.py SEED_DIR --data-root data/VOCdevkit/VOC2012 \
         --out-dir work_dirs/cam_panels --worst 10 [--best 10] [--ids a b ...]
@@ -49,17 +49,21 @@ def image_iou(pred: np.ndarray, gt: np.ndarray) -> float:
     return float((inter[valid] / union[valid]).mean()) if valid.any() else 0.
 
 
-def panel(image, seed, gt, threshold) -> np.ndarray:
+def panel(image, seed, gt, threshold, mask=None) -> np.ndarray:
     seed_label = seeds_to_label(seed['cam_fuse'], seed['keys'], threshold)
     tiles = [
         image,
         heat(image, seed['cam_cnn']),
         heat(image, seed['cam_vit']),
         heat(image, seed['cam_fuse']),
-        palette_image(seed_label),
-        palette_image(gt) if gt is not None else np.zeros_like(image)
+        palette_image(seed_label)
     ]
-    titles = ['image', 'CNN CAM', 'ViT CAM', 'fused', 'seed', 'ground truth']
+    titles = ['image', 'CNN CAM', 'ViT CAM', 'fused', 'seed']
+    if mask is not None:
+        tiles.append(palette_image(mask))
+        titles.append('mask')
+    tiles.append(palette_image(gt) if gt is not None else np.zeros_like(image))
+    titles.append('ground truth')
     out = []
     for tile, title in zip(tiles, titles):
         tile = np.ascontiguousarray(tile)
@@ -84,6 +88,9 @@ def main() -> None:
     parser.add_argument('--worst', type=int, default=0)
     parser.add_argument('--best', type=int, default=0)
     parser.add_argument('--threshold', type=float, default=0.3)
+    parser.add_argument('--mask-dir',
+                        help='pseudo masks (stage 3) to show next to the '
+                        'seed')
     args = parser.parse_args()
 
     if args.ids:
@@ -130,7 +137,12 @@ def main() -> None:
     for img_id in chosen:
         img, seed, gt = load(img_id)
         out = osp.join(args.out_dir, img_id + '.png')
-        Image.fromarray(panel(img, seed, gt, args.threshold)).save(out)
+        mask = None
+        if args.mask_dir:
+            mask_path = osp.join(args.mask_dir, img_id + '.png')
+            if osp.isfile(mask_path):
+                mask = np.asarray(Image.open(mask_path))
+        Image.fromarray(panel(img, seed, gt, args.threshold, mask)).save(out)
         print(out)
 
 

@@ -1,8 +1,9 @@
+from .mask_eval import evaluate_label_dir
 from .seed_labels import (SEED_COMBINATIONS, attention_threshold,
                           combine_seeds, confusion, label_maps_for_sweep,
                           seeds_to_label)
 
 __all__ = [
     'SEED_COMBINATIONS', 'attention_threshold', 'combine_seeds', 'confusion',
-    'label_maps_for_sweep', 'seeds_to_label'
+    'evaluate_label_dir', 'label_maps_for_sweep', 'seeds_to_label'
 ]

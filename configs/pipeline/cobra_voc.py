@@ -1,0 +1,20 @@
+# The whole pipeline on PASCAL VOC 2012 (+SBD): CoBra R152+DeiT-S, IRN R152,
+# DeepLabV3+ R101 (set seg_config to the SegFormer config for MiT-B2).
+#   python tools/run_pipeline.py configs/pipeline/cobra_voc.py \
+#       --launcher pytorch --nproc 4
+# Seeds and masks are made for train_aug; seed and mask mIoU are reported
+# on VOC train (the configs' test lists), segmentation on VOC val.
+custom_imports = dict(imports=['mmseg_cobra'], allow_failed_imports=False)
+cobra_config = 'configs/cobra/cobra_r152_deits_voc.py'
+irn_config = 'configs/irn/irn_r152_cobra_voc.py'
+seg_config = 'configs/seg/deeplabv3plus_r101_cobra_voc.py'
+data_root = 'data/VOCdevkit/VOC2012'
+train_list = 'ImageSets/Segmentation/train_aug.txt'
+nproc_cpu = 8
+seg_test_flags = ['--tta', '--crf']
+# per-process batch sizes for 4 processes (paper: 32 total for stages 1, 3)
+cfg_options = dict(
+    classifier={'train_dataloader.batch_size': 8},
+    seeds={},
+    irn={'train_dataloader.batch_size': 8},
+    seg={})

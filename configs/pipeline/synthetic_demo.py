@@ -1,0 +1,18 @@
+# The whole pipeline on the synthetic dataset with small CPU models
+# (`make demo`): about 10 minutes on 2 cores.
+#   python tools/run_pipeline.py configs/pipeline/synthetic_demo.py
+custom_imports = dict(imports=['mmseg_cobra'], allow_failed_imports=False)
+cobra_config = 'configs/cobra/cobra_r18_vittiny_synthetic.py'
+irn_config = 'configs/irn/irn_r18_synthetic.py'
+seg_config = 'configs/seg/deeplabv3plus_r18_synthetic.py'
+data_root = 'data/synthetic'
+# generated when data_root has no data yet
+synthetic = dict(
+    num_train=200, num_val=50, num_classes=4, size=(160, 160), seed=0)
+train_list = 'ImageSets/Segmentation/train_aug.txt'  # seeds, masks
+nproc_cpu = 2  # processes for the CRF-based IR labels
+cfg_options = dict(
+    classifier={'train_dataloader.num_workers': 2},
+    seeds={'test_dataloader.num_workers': 2},
+    irn={},
+    seg={})

@@ -1,0 +1,3 @@
+from .pipeline import STAGES, CoBraPipeline, PipelineError
+
+__all__ = ['STAGES', 'CoBraPipeline', 'PipelineError']

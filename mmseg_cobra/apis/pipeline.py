@@ -1,0 +1,322 @@
+"""The whole CoBra pipeline as a sequence of tool invocations.
+
+Each stage runs the same command a user would type (``tools/train.py``,
+``tools/test.py``, ``tools/eval_seeds.py`` ...) in a subprocess, with the
+paths between stages passed as ``--cfg-options``. A finished stage leaves
+``<work_dir>/.stages/<stage>.json`` (its time and outputs) and is skipped on
+the next run; an interrupted stage resumes (training from its last
+checkpoint, seeds/IR labels/masks from the files already written).
+"""
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
+          'mask_eval', 'seg', 'seg_eval')
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+class PipelineError(RuntimeError):
+    """A stage failed; the message names it and its log."""
+
+
+def _opts(d: Dict[str, object], prefix: str = '') -> List[str]:
+    """``--cfg-options`` arguments from a (possibly nested) dict."""
+    out = []
+    for k, v in d.items():
+        key = prefix + str(k)
+        if isinstance(v, dict):
+            out += _opts(v, key + '.')
+            continue
+        if isinstance(v, (list, tuple)):
+            v = '[' + ','.join(str(x) for x in v) + ']'
+        out.append(f'{key}={v}')
+    return out
+
+
+class CoBraPipeline:
+    """Run the stages of a pipeline config.
+
+    Args:
+        cfg (Config): Pipeline config: ``cobra_config``, ``irn_config``,
+            ``seg_config``, ``data_root``, ``train_list`` (images that get
+            seeds/masks), ``eval_list`` (images scored for seeds and masks),
+            and optional per-stage ``cfg_options`` dicts
+            (``classifier``, ``irn``, ``seg``).
+        work_dir (str): Root of every output.
+        launcher (str): ``none`` or ``pytorch`` (then ``nproc`` processes
+            through ``tools/dist_train.sh`` / ``dist_test.sh``).
+        nproc (int): Processes per distributed stage.
+        python (str): Interpreter for the tools.
+    """
+
+    def __init__(self, cfg, work_dir: str, launcher: str = 'none',
+                 nproc: int = 1, python: Optional[str] = None) -> None:
+        self.cfg = cfg
+        self.work_dir = osp.abspath(work_dir)
+        self.launcher = launcher
+        self.nproc = nproc
+        self.python = python or sys.executable
+        self.dirs = dict(
+            cobra=osp.join(self.work_dir, 'cobra'),
+            seeds=osp.join(self.work_dir, 'seeds'),
+            ir_labels=osp.join(self.work_dir, 'ir_labels'),
+            irn=osp.join(self.work_dir, 'irn'),
+            masks=osp.join(self.work_dir, 'masks'),
+            seg=osp.join(self.work_dir, 'seg'),
+            seg_eval=osp.join(self.work_dir, 'seg_eval'))
+        self.state_dir = osp.join(self.work_dir, '.stages')
+        os.makedirs(self.state_dir, exist_ok=True)
+
+    # ---------------------------------------------------------------- utils
+    def _options(self, stage: str) -> Dict[str, object]:
+        return dict(self.cfg.get('cfg_options', {}).get(stage, {}))
+
+    def _run(self, stage: str, args: List[str], dist: Optional[str] = None
+             ) -> str:
+        """Run a tool; its output goes to ``<work_dir>/logs/<stage>.log``."""
+        os.makedirs(osp.join(self.work_dir, 'logs'), exist_ok=True)
+        log_path = osp.join(self.work_dir, 'logs', f'{stage}.log')
+        if dist and self.launcher == 'pytorch':
+            cmd = ['bash', osp.join(REPO, 'tools', dist), args[0]]
+            cmd += [args[1]] if dist == 'dist_test.sh' else []
+            cmd += [str(self.nproc)]
+            cmd += args[2:] if dist == 'dist_test.sh' else args[1:]
+        else:
+            tool = {'dist_train.sh': 'train.py',
+                    'dist_test.sh': 'test.py'}.get(dist)
+            cmd = [self.python, osp.join(REPO, 'tools', tool)] + args \
+                if tool else [self.python] + args
+        env = dict(os.environ, PYTHON=self.python)
+        env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+        with open(log_path, 'a') as log:
+            log.write(f'\n$ {" ".join(cmd)}\n')
+            log.flush()
+            proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            with open(log_path) as f:
+                tail = ''.join(f.readlines()[-15:])
+            raise PipelineError(f'stage {stage} failed (exit '
+                                f'{proc.returncode}); log: {log_path}\n{tail}')
+        with open(log_path) as f:
+            return f.read()
+
+    def _ids(self, list_key: str) -> List[str]:
+        path = osp.join(self.cfg.data_root, self.cfg[list_key])
+        with open(path) as f:
+            return [x.strip() for x in f if x.strip()]
+
+    def _complete(self, directory: str, suffix: str, list_key: str) -> bool:
+        return all(
+            osp.isfile(osp.join(directory, i + suffix))
+            for i in self._ids(list_key))
+
+    @staticmethod
+    def _last_checkpoint(work_dir: str) -> Optional[str]:
+        path = osp.join(work_dir, 'last_checkpoint')
+        if osp.isfile(path):
+            with open(path) as f:
+                ckpt = f.read().strip()
+            if osp.isfile(ckpt):
+                return ckpt
+        return None
+
+    def _train(self, stage: str, config: str, work_dir: str,
+               options: Dict[str, object]) -> str:
+        args = [config, '--work-dir', work_dir]
+        if self._last_checkpoint(work_dir):
+            args.append('--resume')
+        args += ['--cfg-options'] + _opts(options)
+        self._run(stage, args, dist='dist_train.sh')
+        ckpt = self._last_checkpoint(work_dir)
+        if ckpt is None:
+            raise PipelineError(f'stage {stage}: no checkpoint in {work_dir}')
+        return ckpt
+
+    # --------------------------------------------------------------- stages
+    def classifier(self) -> dict:
+        opts = self._options('classifier')
+        opts['train_dataloader.dataset.data_root'] = self.cfg.data_root
+        ckpt = self._train('classifier', self.cfg.cobra_config,
+                           self.dirs['cobra'], opts)
+        return dict(checkpoint=ckpt)
+
+    def seeds(self) -> dict:
+        ckpt = self._done('classifier')['checkpoint']
+        opts = self._options('seeds')
+        opts.update({
+            'test_dataloader.dataset.data_root': self.cfg.data_root,
+            'test_dataloader.dataset.ann_file': self.cfg.train_list,
+            'custom_hooks.1.out_dir': self.dirs['seeds'],
+        })
+        self._run('seeds', [self.cfg.cobra_config, ckpt, '--work-dir',
+                            self.dirs['cobra'], '--cfg-options'] +
+                  _opts(opts), dist='dist_test.sh')
+        if not self._complete(self.dirs['seeds'], '.npz', 'train_list'):
+            raise PipelineError('stage seeds: some seeds are missing')
+        return dict(seed_dir=self.dirs['seeds'])
+
+    def seed_eval(self) -> dict:
+        out = osp.join(self.work_dir, 'seed_eval.json')
+        self._run('seed_eval', [
+            osp.join(REPO, 'tools', 'eval_seeds.py'), self.dirs['seeds'],
+            '--config', self.cfg.cobra_config, '--data-root',
+            self.cfg.data_root, '--out', out, *self.cfg.get(
+                'seed_eval_args', [])
+        ])
+        with open(out) as f:
+            report = json.load(f)
+        return {
+            f'seed_{source}': report[f'{source}/fixed']['mIoU']
+            for source in ('cnn', 'vit', 'mean', 'max', 'fuse')
+        } | dict(seed_fuse_threshold=report['fuse/fixed']['threshold'])
+
+    def _irn_options(self) -> Dict[str, object]:
+        opts = self._options('irn')
+        opts.update({
+            'ir_label_dataset.data_root': self.cfg.data_root,
+            'ir_label_dataset.ann_file': self.cfg.train_list,
+            'ir_label_cfg.seed_dir': self.dirs['seeds'],
+            'ir_label_cfg.out_dir': self.dirs['ir_labels'],
+            'train_dataloader.dataset.data_root': self.cfg.data_root,
+            'train_dataloader.dataset.ann_file': self.cfg.train_list,
+            'train_dataloader.dataset.data_prefix.seg_map_path':
+            self.dirs['ir_labels'],
+            'test_dataloader.dataset.data_root': self.cfg.data_root,
+            'test_dataloader.dataset.seed_dir': self.dirs['seeds'],
+        })
+        return opts
+
+    def ir_labels(self) -> dict:
+        self._run('ir_labels', [
+            osp.join(REPO, 'tools', 'make_ir_labels.py'), self.cfg.irn_config,
+            '--nproc', str(self.cfg.get('nproc_cpu', 2)), '--cfg-options'
+        ] + _opts(self._irn_options()))
+        return dict(ir_label_dir=self.dirs['ir_labels'])
+
+    def irn(self) -> dict:
+        ckpt = self._train('irn', self.cfg.irn_config, self.dirs['irn'],
+                           self._irn_options())
+        return dict(checkpoint=ckpt)
+
+    def masks(self) -> dict:
+        opts = self._irn_options()
+        opts.update({
+            'test_dataloader.dataset.ann_file': self.cfg.train_list,
+            'custom_hooks.0.out_dir': self.dirs['masks'],
+        })
+        self._run('masks', [
+            self.cfg.irn_config, self._done('irn')['checkpoint'],
+            '--work-dir', self.dirs['irn'], '--cfg-options'
+        ] + _opts(opts), dist='dist_test.sh')
+        if not self._complete(self.dirs['masks'], '.png', 'train_list'):
+            raise PipelineError('stage masks: some masks are missing')
+        return dict(mask_dir=self.dirs['masks'])
+
+    def mask_eval(self) -> dict:
+        out = osp.join(self.work_dir, 'mask_eval.json')
+        self._run('mask_eval', [
+            osp.join(REPO, 'tools', 'mask_report.py'), '--config',
+            self.cfg.irn_config, '--data-root', self.cfg.data_root,
+            '--masks', f'mask={self.dirs["masks"]}', '--out', out
+        ])
+        with open(out) as f:
+            return dict(mask_miou=json.load(f)['mask']['mIoU'])
+
+    def seg(self) -> dict:
+        opts = self._options('seg')
+        opts.update({
+            'train_dataloader.dataset.data_root': self.cfg.data_root,
+            'train_dataloader.dataset.ann_file': self.cfg.train_list,
+            'train_dataloader.dataset.data_prefix.seg_map_path':
+            self.dirs['masks'],
+            'val_dataloader.dataset.data_root': self.cfg.data_root,
+            'test_dataloader.dataset.data_root': self.cfg.data_root,
+        })
+        ckpt = self._train('seg', self.cfg.seg_config, self.dirs['seg'],
+                           opts)
+        return dict(checkpoint=ckpt)
+
+    def seg_eval(self) -> dict:
+        opts = {
+            'val_dataloader.dataset.data_root': self.cfg.data_root,
+            'test_dataloader.dataset.data_root': self.cfg.data_root,
+        }
+        log = self._run('seg_eval', [
+            self.cfg.seg_config, self._done('seg')['checkpoint'],
+            '--work-dir', self.dirs['seg_eval'], *self.cfg.get(
+                'seg_test_flags', []), '--cfg-options'
+        ] + _opts(opts), dist='dist_test.sh')
+        found = re.findall(r'mIoU: ([0-9.]+)', log)
+        if not found:
+            raise PipelineError('stage seg_eval: no mIoU in its log')
+        return dict(seg_miou=float(found[-1]))
+
+    # ---------------------------------------------------------------- run
+    def _done(self, stage: str) -> dict:
+        path = osp.join(self.state_dir, stage + '.json')
+        if not osp.isfile(path):
+            raise PipelineError(f'stage {stage} has not finished yet')
+        with open(path) as f:
+            return json.load(f)
+
+    def run(self, stages=STAGES) -> dict:
+        """Run ``stages`` in order, skipping finished ones; write summary."""
+        for stage in STAGES:
+            if stage not in stages:
+                continue
+            state = osp.join(self.state_dir, stage + '.json')
+            if osp.isfile(state):
+                print(f'[pipeline] {stage}: done before, skipped', flush=True)
+                continue
+            print(f'[pipeline] {stage}: running (log: '
+                  f'{osp.join(self.work_dir, "logs", stage + ".log")})',
+                  flush=True)
+            start = time.time()
+            result = getattr(self, stage)()
+            result['seconds'] = round(time.time() - start, 1)
+            tmp = state + '.tmp'
+            with open(tmp, 'w') as f:
+                json.dump(result, f, indent=1)
+            os.replace(tmp, state)
+            print(f'[pipeline] {stage}: finished in {result["seconds"]} s',
+                  flush=True)
+        return self.summary()
+
+    def summary(self) -> dict:
+        """Collect every finished stage into ``summary.{json,md}``."""
+        results = {}
+        for stage in STAGES:
+            path = osp.join(self.state_dir, stage + '.json')
+            if osp.isfile(path):
+                with open(path) as f:
+                    results[stage] = json.load(f)
+        rows = []
+        seed = results.get('seed_eval', {})
+        for source in ('cnn', 'vit', 'mean', 'max', 'fuse'):
+            if f'seed_{source}' in seed:
+                rows.append((f'seed mIoU ({source})', seed[f'seed_{source}']))
+        if 'mask_eval' in results:
+            rows.append(('mask mIoU (IRN)', results['mask_eval']['mask_miou']))
+        if 'seg_eval' in results:
+            rows.append(('segmentation mIoU', results['seg_eval']['seg_miou']))
+        lines = ['| result | mIoU (%) |', '| --- | --- |']
+        lines += [f'| {name} | {value:.2f} |' for name, value in rows]
+        lines += ['', '| stage | seconds |', '| --- | --- |']
+        lines += [f'| {s} | {r["seconds"]} |' for s, r in results.items()]
+        text = '\n'.join(lines) + '\n'
+        with open(osp.join(self.work_dir, 'summary.md'), 'w') as f:
+            f.write(text)
+        with open(osp.join(self.work_dir, 'summary.json'), 'w') as f:
+            json.dump(results, f, indent=1)
+        print(text)
+        return results
+
+
+__all__ = ['CoBraPipeline', 'PipelineError', 'STAGES']

@@ -1,0 +1,75 @@
+"""Run the whole CoBra pipeline with one command.
+
+    python tools/run_pipeline.py configs/pipeline/cobra_voc.py \
+        [--work-dir DIR] [--stages classifier seeds ...] \
+        [--launcher pytorch --nproc 4]
+
+Stages, in order: classifier (tools/train.py on the CoBra config), seeds
+(tools/test.py: multi-scale CAMs of every training image), seed_eval
+(tools/eval_seeds.py), ir_labels (tools/make_ir_labels.py), irn
+(tools/train.py on the IRN config), masks (tools/test.py: random walk),
+mask_eval (tools/mask_report.py), seg (tools/train.py on the segmentation
+config), seg_eval (tools/test.py). Each writes into DIR; finished stages are
+skipped when the command is run again, an interrupted one resumes. The
+summary (seed, mask and segmentation mIoU, time per stage) is printed and
+written to DIR/summary.md and DIR/summary.json; each stage's log is in
+DIR/logs/.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import Config, DictAction  # noqa: E402
+
+from mmseg_cobra.apis import STAGES, CoBraPipeline, PipelineError  # noqa
+from mmseg_cobra.datasets import generate_synthetic_voc  # noqa: E402
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def resolve(path: str) -> str:
+    """A config path as given, or relative to the repository."""
+    return osp.abspath(path if osp.exists(path) else osp.join(REPO, path))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser.add_argument('config', help='pipeline config')
+    parser.add_argument('--work-dir')
+    parser.add_argument('--stages', nargs='+', choices=STAGES,
+                        default=list(STAGES))
+    parser.add_argument('--launcher', choices=['none', 'pytorch'],
+                        default='none')
+    parser.add_argument('--nproc', type=int, default=1,
+                        help='processes per distributed stage')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args()
+
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    for key in ('cobra_config', 'irn_config', 'seg_config'):
+        cfg[key] = resolve(cfg[key])
+    cfg.data_root = osp.abspath(cfg.data_root)
+    if 'synthetic' in cfg and not osp.isfile(
+            osp.join(cfg.data_root, cfg.train_list)):
+        syn = cfg.synthetic
+        print(f'[pipeline] writing the synthetic dataset to {cfg.data_root}')
+        generate_synthetic_voc(cfg.data_root, syn.num_train, syn.num_val,
+                               syn.num_classes, tuple(syn.size), syn.seed)
+    work_dir = args.work_dir or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    pipeline = CoBraPipeline(cfg, work_dir, args.launcher, args.nproc)
+    try:
+        pipeline.run(args.stages)
+    except PipelineError as exc:
+        sys.exit(f'error: {exc}')
+
+
+if __name__ == '__main__':
+    main()
