@@ -1,19 +1,28 @@
 """Importing mmseg_cobra registers its components in mmseg's registries."""
-from mmseg.registry import (DATASETS, HOOKS, MODEL_WRAPPERS, MODELS,
-                            TRANSFORMS)
+from mmseg.registry import (DATASETS, HOOKS, LOOPS, METRICS, MODEL_WRAPPERS,
+                            MODELS, TRANSFORMS)
 
 import mmseg_cobra  # noqa: F401
 
 
 def test_components_are_registered():
     for name in ('CoBra', 'ViTWithAttention', 'MultiLabelSoftMarginLoss',
-                 'CAMConsistencyLoss', 'SAPLoss', 'CAPLoss'):
+                 'CAMConsistencyLoss', 'SAPLoss', 'CAPLoss', 'IRNBoundary',
+                 'DenseCRFPostProcessor'):
         assert MODELS.get(name) is not None, name
     for name in ('VOCClsDataset', 'COCOClsDataset', 'ImageLevelSegDataset'):
         assert DATASETS.get(name) is not None, name
-    for name in ('PackWSSSInputs', 'RandomLongSideResize'):
+    for name in ('PackWSSSInputs', 'RandomLongSideResize', 'RandomRescale',
+                 'AffinityLabels', 'LoadSeed'):
         assert TRANSFORMS.get(name) is not None, name
-    assert HOOKS.get('ComplementaryLossSwitchHook') is not None
+    for name in ('ComplementaryLossSwitchHook', 'SeedWriterHook',
+                 'MaskWriterHook'):
+        assert HOOKS.get(name) is not None, name
+    assert METRICS.get('SeedMetric') is not None
+    assert LOOPS.get('ResumableTestLoop') is not None
+    # the Runner looks wrappers up in mmengine's root registry
+    from mmengine.registry import MODEL_WRAPPERS as ROOT_WRAPPERS
+    assert ROOT_WRAPPERS.get('DeviceAwareDistributedDataParallel') is not None
     assert MODEL_WRAPPERS.get('DeviceAwareDistributedDataParallel') is not None
 
 

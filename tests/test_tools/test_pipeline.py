@@ -31,9 +31,9 @@ def reduced(root):
         'cfg_options.irn.train_dataloader.num_workers=0',
         'cfg_options.irn.train_dataloader.persistent_workers=False',
         'cfg_options.irn.test_dataloader.num_workers=0',
-        'cfg_options.seg.train_cfg.max_iters=60',
-        'cfg_options.seg.train_cfg.val_interval=60',
-        'cfg_options.seg.default_hooks.checkpoint.interval=60',
+        'cfg_options.seg.train_cfg.max_iters=150',
+        'cfg_options.seg.train_cfg.val_interval=150',
+        'cfg_options.seg.default_hooks.checkpoint.interval=150',
         'cfg_options.seg.train_dataloader.num_workers=0',
         'cfg_options.seg.val_dataloader.num_workers=0',
     ]
@@ -56,7 +56,7 @@ def chance_miou(root, split, tmp_path):
 
 def test_pipeline_runs_every_stage_and_resumes_after_kill(tmp_path):
     root = str(tmp_path / 'data')
-    generate_synthetic_voc(root, num_train=32, num_val=8, num_classes=4,
+    generate_synthetic_voc(root, num_train=32, num_val=16, num_classes=4,
                            seed=1)
     work = str(tmp_path / 'work')
     cmd = [sys.executable, 'tools/run_pipeline.py', CONFIG, '--work-dir',
