@@ -26,6 +26,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_cobra  # noqa: E402,F401
 from mmengine.config import Config  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 
 from mmseg_cobra.utils.seed_io import save_seed  # noqa: E402
@@ -64,6 +65,7 @@ def main() -> None:
     cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(osp.abspath(
         __file__))), 'configs/cobra/cobra_r18_vittiny_synthetic.py'))
     cfg.model.test_cfg = dict(scales=SCALES, flip=True)
+    init_default_scope('mmseg')
     model = MODELS.build(cfg.model).eval()
     torch.manual_seed(0)
     images = [torch.randn(3, *args.size) for _ in range(args.images)]

@@ -66,7 +66,7 @@ def panel(image, seed, gt, threshold, mask=None) -> np.ndarray:
     titles.append('ground truth')
     out = []
     for tile, title in zip(tiles, titles):
-        tile = np.ascontiguousarray(tile)
+        tile = np.array(tile)  # writable copy (PIL arrays are read-only)
         cv2.putText(tile, title, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
                     (255, 255, 255), 1, cv2.LINE_AA)
         out.append(tile)

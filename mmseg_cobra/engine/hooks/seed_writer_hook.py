@@ -2,17 +2,17 @@ import os
 import os.path as osp
 from typing import Optional, Sequence
 
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 from mmseg.structures import SegDataSample
 
-from ...utils.seed_io import save_seed, seed_path
+from ...utils.seed_io import save_seed
+from .output_writer_hook import OutputWriterHook
 
 
 @HOOKS.register_module()
-class SeedWriterHook(Hook):
+class SeedWriterHook(OutputWriterHook):
     """Write CoBra's multi-scale CAMs as seed files during the test loop.
 
     After each test iteration, every predicted sample (from
@@ -22,29 +22,17 @@ class SeedWriterHook(Hook):
     class-token attention, float16, written atomically. With
     :class:`~mmseg_cobra.engine.runner.ResumableTestLoop`, images already
     written are not computed again; each rank writes the images of its own
-    shard.
+    shard and lists them in ``<out_dir>/.written_rank<r>.txt``.
 
     Args:
         out_dir (str, optional): Seed directory. Defaults to
             ``<work_dir>/seeds``.
     """
-    priority = 'NORMAL'
-
-    def __init__(self, out_dir: Optional[str] = None) -> None:
-        self.out_dir = out_dir
-        self.num_written = 0
-
-    def _dir(self, runner) -> str:
-        return self.out_dir or osp.join(runner.work_dir, 'seeds')
-
-    def is_done(self, runner, data_info: dict) -> bool:
-        """Whether the seed of ``data_info`` is already on disk."""
-        img_id = data_info.get('img_id') or osp.splitext(
-            osp.basename(data_info['img_path']))[0]
-        return osp.isfile(seed_path(self._dir(runner), img_id))
+    default_subdir = 'seeds'
+    suffix = '.npz'
 
     def before_test(self, runner) -> None:
-        self.num_written = 0
+        super().before_test(runner)
         self._written_ids = []
         print_log(f'writing seeds to {self._dir(runner)}', logger='current')
 
@@ -57,8 +45,7 @@ class SeedWriterHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         for sample in outputs or []:
-            img_id = sample.metainfo.get('img_id') or osp.splitext(
-                osp.basename(sample.img_path))[0]
+            img_id = self.image_id(sample.metainfo)
             save_seed(
                 self._dir(runner),
                 img_id,
