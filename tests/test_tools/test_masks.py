@@ -104,6 +104,7 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     assert total(rows[-1]) < total(rows[0])
     for term in terms:
         assert rows[-1][term] < rows[0][term], term
+    assert 'loss_disp_fg' in rows[-1] and 'loss_disp_bg' in rows[-1]
 
     ckpt = osp.join(work_dir, 'epoch_4.pth')
     for crf in (False, True):

@@ -1,12 +1,17 @@
-"""IRN boundary network (Ahn, Cho and Kwak, CVPR 2019) for CoBra's masks.
+"""IRN (Ahn, Cho and Kwak, CVPR 2019) for CoBra's masks.
 
-A frozen ImageNet ResNet gives features at five depths; the boundary branch
+A frozen ImageNet ResNet gives features at five depths. The boundary branch
 maps each to 32 channels (1x1 conv, GroupNorm, ReLU), resizes them to stride
 4, concatenates and predicts one boundary logit per pixel. Training: pixel
 pairs within ``train_radius`` get affinity ``1 - max(boundary on their
 path)``, pushed to 1 for pairs of the same IR label and to 0 for pairs of
-different labels. Inference: the boundary map defines a transition matrix and
-a random walk spreads the seeds inside regions (``predict``).
+different labels. The displacement branch predicts, per pixel, a 2-D vector
+to its instance centre: for two foreground pixels of the same class the
+difference of their vectors must equal their offset, for two background
+pixels it must vanish. Inference: the boundary map defines a transition
+matrix and a random walk spreads the seeds inside regions (``predict``);
+the displacement field is only needed for instance masks
+(``mode='tensor'`` returns it).
 """
 from typing import Dict, List, Optional, Sequence
 
@@ -21,7 +26,8 @@ from mmseg.structures import SegDataSample
 from torch import Tensor
 
 from ...utils.crf import crf_from_labels
-from ..utils import boundary_to_affinity, random_walk
+from ..utils import (boundary_to_affinity, pair_differences, pair_offsets,
+                     random_walk)
 
 
 @MODELS.register_module()
@@ -38,6 +44,8 @@ class IRNBoundary(BaseModel):
             stride-4 pixels.
         freeze_backbone (bool): Run the backbone without gradients (IRN).
             False trains it too (small models trained from scratch).
+        with_displacement (bool): Build and train the displacement branch
+            (IRN's instance cue; not used by the semantic masks).
         test_cfg (dict, optional): ``radius`` (5), ``beta`` (10),
             ``exp_times`` (8), ``bg_threshold`` (0.25), ``crf`` (False) and
             ``crf_cfg`` (kwargs of :func:`crf_from_labels`; CoBra's final
@@ -52,6 +60,7 @@ class IRNBoundary(BaseModel):
                  branch_channels: int = 32,
                  train_radius: int = 10,
                  freeze_backbone: bool = True,
+                 with_displacement: bool = True,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -66,6 +75,9 @@ class IRNBoundary(BaseModel):
         ])
         self.boundary_head = nn.Conv2d(
             branch_channels * len(in_channels), 1, 1, bias=True)
+        self.with_displacement = with_displacement
+        if with_displacement:
+            self._build_displacement_branch(in_channels)
         self.train_radius = train_radius
         self.freeze_backbone = freeze_backbone
         self.test_cfg = dict(
@@ -73,6 +85,22 @@ class IRNBoundary(BaseModel):
             crf_cfg=dict(gaussian_sxy=2, gaussian_compat=3, bilateral_sxy=45,
                          bilateral_srgb=5, bilateral_compat=4))
         self.test_cfg.update(test_cfg or {})
+
+    def _build_displacement_branch(self, in_channels: Sequence[int]) -> None:
+        """IRN's displacement layers: stride-8 context, stride-4 detail."""
+
+        def block(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 1, bias=False),
+                nn.GroupNorm(max(1, cout // 16), cout), nn.ReLU(inplace=True))
+
+        self.disp_fine = nn.ModuleList(
+            [block(in_channels[0], 64), block(in_channels[1], 128)])
+        self.disp_coarse = nn.ModuleList(
+            [block(c, 256) for c in in_channels[2:]])
+        self.disp_context = block(256 * len(in_channels[2:]), 256)
+        self.disp_head = nn.Sequential(
+            block(64 + 128 + 256, 256), nn.Conv2d(256, 2, 1, bias=True))
 
     def _features(self, inputs: Tensor) -> List[Tensor]:
         """Stem (after max-pool) and stage outputs of the frozen backbone."""
@@ -88,7 +116,23 @@ class IRNBoundary(BaseModel):
 
     def boundary_logits(self, inputs: Tensor) -> Tensor:
         """Boundary logits ``[B, 1, H/4, W/4]`` of images ``[B, 3, H, W]``."""
-        feats = self._features(inputs)
+        return self._boundary(self._features(inputs))
+
+    def _displacement(self, feats: List[Tensor]) -> Tensor:
+        """Displacement field ``[B, 2, H/4, W/4]`` (stride-4 pixels)."""
+        size4, size8 = feats[0].shape[-2:], feats[2].shape[-2:]
+        coarse = [
+            F.interpolate(conv(f), size=size8, mode='bilinear',
+                          align_corners=False)
+            for conv, f in zip(self.disp_coarse, feats[2:])
+        ]
+        context = F.interpolate(
+            self.disp_context(torch.cat(coarse, dim=1)), size=size4,
+            mode='bilinear', align_corners=False)
+        fine = [conv(f) for conv, f in zip(self.disp_fine, feats[:2])]
+        return self.disp_head(torch.cat(fine + [context], dim=1))
+
+    def _boundary(self, feats: List[Tensor]) -> Tensor:
         size = feats[0].shape[-2:]
         maps = [
             F.interpolate(conv(f), size=size, mode='bilinear',
@@ -108,9 +152,11 @@ class IRNBoundary(BaseModel):
 
         Returns:
             dict: ``loss_aff_bg`` and ``loss_aff_fg`` (each weighted 1/2) and
-            ``loss_aff_neg``.
+            ``loss_aff_neg``; with the displacement branch also
+            ``loss_disp_fg`` and ``loss_disp_bg`` (each weighted 1/2).
         """
-        boundary = torch.sigmoid(self.boundary_logits(inputs))[:, 0]
+        feats = self._features(inputs)
+        boundary = torch.sigmoid(self._boundary(feats))[:, 0]
         labels = torch.stack([s.aff_labels for s in data_samples]).to(
             boundary.device).float()  # [B, 3, D, h, w]
         if labels.shape[-2:] != boundary.shape[-2:]:
@@ -125,10 +171,21 @@ class IRNBoundary(BaseModel):
         def mean(term: Tensor, mask: Tensor) -> Tensor:
             return (term * mask).sum() / (mask.sum() + 1e-5)
 
-        return dict(
+        losses = dict(
             loss_aff_bg=0.5 * mean(pos, labels[:, 0]),
             loss_aff_fg=0.5 * mean(pos, labels[:, 1]),
             loss_aff_neg=mean(neg, labels[:, 2]))
+        if self.with_displacement:
+            # pixel p and q = p + o: D(p) - D(q) should be o (same instance
+            # centre) for foreground pairs and 0 for background pairs
+            disp = self._displacement(feats)
+            pair = pair_differences(disp, self.train_radius)  # [B,2,D,h,w]
+            offsets = disp.new_tensor(pair_offsets(self.train_radius)).t()
+            fg_err = (pair - offsets[None, :, :, None, None]).abs().sum(1)
+            bg_err = pair.abs().sum(1)
+            losses['loss_disp_fg'] = 0.5 * mean(fg_err, labels[:, 1])
+            losses['loss_disp_bg'] = 0.5 * mean(bg_err, labels[:, 0])
+        return losses
 
     # ------------------------------------------------------------------
     def boundary_map(self, image: Tensor) -> Tensor:
@@ -204,5 +261,8 @@ class IRNBoundary(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self.boundary_logits(inputs)
+            feats = self._features(inputs)
+            if self.with_displacement:
+                return self._boundary(feats), self._displacement(feats)
+            return self._boundary(feats)
         raise RuntimeError(f'invalid mode {mode!r}: use loss/predict/tensor')

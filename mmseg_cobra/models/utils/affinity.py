@@ -78,6 +78,23 @@ def boundary_to_affinity(boundary: Tensor, radius: int) -> Tensor:
     return torch.stack(out, dim=1)
 
 
+def pair_differences(field: Tensor, radius: int) -> Tensor:
+    """``field(p) - field(p + offset)`` for every half-plane offset.
+
+    Args:
+        field (Tensor): ``[B, C, H, W]``.
+        radius (int): Pair radius.
+
+    Returns:
+        Tensor: ``[B, C, D, H, W]``; pairs leaving the image compare with 0
+        (they carry no pair label, so no loss reads them).
+    """
+    return torch.stack([
+        field - _shift(field, dy, dx, 0.0)
+        for dy, dx in pair_offsets(radius)
+    ], dim=2)
+
+
 def pair_labels(label: np.ndarray, radius: int,
                 ignore_index: int = 255) -> np.ndarray:
     """Pixel-pair affinity labels from a label map (IRN training targets).
