@@ -71,36 +71,18 @@ def main() -> None:
 
     import mmseg_cobra  # noqa: F401
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import DATASETS
 
-    from mmseg_cobra.datasets import DatasetError
-    init_default_scope('mmseg')
-    ds_cfg = Config.fromfile(args.config).test_dataloader.dataset
-    ds_cfg.pipeline = []
-    ds_cfg.pop('seed_dir', None)
-    if args.data_root:
-        ds_cfg.data_root = args.data_root
-    try:
-        dataset = DATASETS.build(ds_cfg)
-    except DatasetError as exc:
-        sys.exit(f'error: {exc}')
-    tasks = [(info['img_id'], info['img_path'])
-             for info in (dataset.get_data_info(i)
-                          for i in range(len(dataset)))]
+    from mmseg_cobra.utils.dataset_tools import (dataset_from_config,
+                                                 image_tasks, report_status)
+    dataset = dataset_from_config(Config.fromfile(args.config),
+                                  data_root=args.data_root)
+    tasks = image_tasks(dataset)
     worker = partial(
         process, seed_dir=args.seed_dir, out_dir=args.out_dir,
         threshold=args.threshold, source=args.source,
         num_classes=len(dataset.metainfo['classes']) - 1,
         palette=dataset.metainfo['palette'])
-    status = dict(track_parallel_progress(worker, tasks, args.nproc))
-    skipped = {k: v for k, v in status.items()
-               if v not in ('written', 'exists')}
-    print(f'\nwritten {sum(v == "written" for v in status.values())}, '
-          f'already there {sum(v == "exists" for v in status.values())}, '
-          f'skipped {len(skipped)}')
-    for img_id, why in list(skipped.items())[:20]:
-        print(f'  skipped {img_id}: {why}')
+    report_status(dict(track_parallel_progress(worker, tasks, args.nproc)))
 
 
 if __name__ == '__main__':

@@ -23,10 +23,8 @@ from PIL import Image
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_cobra  # noqa: E402,F401
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmseg.registry import DATASETS  # noqa: E402
-
-from mmseg_cobra.datasets import DatasetError  # noqa: E402
+from mmseg_cobra.utils.dataset_tools import (dataset_from_config,  # noqa
+                                             image_tasks, report_status)
 from mmseg_cobra.evaluation import combine_seeds  # noqa: E402
 from mmseg_cobra.utils import ConfigError, load_config  # noqa: E402
 from mmseg_cobra.utils.ir_label import (ir_thresholds,  # noqa: E402
@@ -72,33 +70,19 @@ def main() -> None:
         cfg = load_config(args.config, args.cfg_options)
     except ConfigError as exc:
         sys.exit(f'error: {exc}')
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
     ir_cfg = dict(cfg.ir_label_cfg)
     if not osp.isdir(ir_cfg['seed_dir']):
         sys.exit(f'error: seed directory {ir_cfg["seed_dir"]} does not '
                  'exist: run the seed stage first')
-    try:
-        dataset = DATASETS.build(cfg.ir_label_dataset)
-    except DatasetError as exc:
-        sys.exit(f'error: {exc}')
-    tasks = [(info['img_id'], info['img_path'])
-             for info in (dataset.get_data_info(i)
-                          for i in range(len(dataset)))]
+    dataset = dataset_from_config(cfg, 'ir_label_dataset')
+    tasks = image_tasks(dataset)
     ids = [t[0] for t in tasks]
     worker = partial(
         process, cfg=ir_cfg, num_classes=len(dataset.metainfo['classes']) - 1,
         palette=dataset.metainfo['palette'])
     print(f'IR labels for {len(ids)} images -> {ir_cfg["out_dir"]}')
     results = track_parallel_progress(worker, tasks, args.nproc)
-    status = dict(results)
-    skipped = {k: v for k, v in status.items()
-               if v not in ('written', 'exists')}
-    written = sum(v == 'written' for v in status.values())
-    existing = sum(v == 'exists' for v in status.values())
-    print(f'\nwritten {written}, already there {existing}, '
-          f'skipped {len(skipped)}')
-    for img_id, why in list(skipped.items())[:20]:
-        print(f'  skipped {img_id}: {why}')
+    skipped = report_status(dict(results))
     if skipped:
         sys.exit(1 if len(skipped) == len(ids) else 0)
 

@@ -37,19 +37,13 @@ def main() -> None:
 
     import mmseg_cobra  # noqa: F401
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import DATASETS
 
     from mmseg_cobra.evaluation import SeedMetric, evaluate_label_dir
+    from mmseg_cobra.utils.dataset_tools import dataset_from_config
     from mmseg_cobra.utils.seed_io import (SeedFileError, load_seed,
                                            seed_path)
-    init_default_scope('mmseg')
-    ds_cfg = Config.fromfile(args.config).test_dataloader.dataset
-    ds_cfg.pipeline = []
-    ds_cfg.pop('seed_dir', None)
-    if args.data_root:
-        ds_cfg.data_root = args.data_root
-    dataset = DATASETS.build(ds_cfg)
+    dataset = dataset_from_config(Config.fromfile(args.config),
+                                  data_root=args.data_root)
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     ids = [i['img_id'] for i in infos]
     gt_dir = osp.dirname(infos[0]['seg_map_path'])

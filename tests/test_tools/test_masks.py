@@ -159,23 +159,23 @@ def test_missing_and_mismatched_seeds_are_reported(synthetic_root, seeds,
     ds_cfg = cfg.test_dataloader.dataset
     ds_cfg.data_root = synthetic_root
     ds_cfg.seed_dir = seed_dir
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_current_instance()
-    messages = []
-    handler = type('H', (), {})
     import logging
 
+    from mmengine.logging import MMLogger
+    messages = []
+
     class Collect(logging.Handler):
+
         def emit(self, record):
             messages.append(record.getMessage())
 
+    logger = MMLogger.get_current_instance()
     collect = Collect()
     logger.addHandler(collect)
     try:
         dataset = DATASETS.build(ds_cfg)
     finally:
         logger.removeHandler(collect)
-    del handler
     assert len(dataset) == 21
     assert any('3 of 24 images have no seed' in m for m in messages)
 

@@ -1,0 +1,50 @@
+"""Helpers shared by the offline tools that walk a config's dataset."""
+import sys
+from typing import Dict, List, Optional, Tuple
+
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS
+
+
+def dataset_from_config(cfg: Config, key: str = 'test_dataloader',
+                        data_root: Optional[str] = None):
+    """Build the dataset of ``cfg[key]`` (or ``cfg[key]`` itself if it is a
+    dataset config) without its pipeline and seed check, for offline tools.
+
+    Exits with the dataset's message (e.g. "dataset not found at ...") if it
+    cannot be built.
+    """
+    from ..datasets import DatasetError
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    ds_cfg = cfg[key]
+    ds_cfg = ds_cfg.dataset if 'dataset' in ds_cfg else ds_cfg
+    ds_cfg = ds_cfg.copy()
+    ds_cfg.pipeline = []
+    ds_cfg.pop('seed_dir', None)
+    if data_root:
+        ds_cfg.data_root = data_root
+    try:
+        return DATASETS.build(ds_cfg)
+    except DatasetError as exc:
+        sys.exit(f'error: {exc}')
+
+
+def image_tasks(dataset) -> List[Tuple[str, str]]:
+    """``(img_id, img_path)`` of every sample."""
+    infos = (dataset.get_data_info(i) for i in range(len(dataset)))
+    return [(info['img_id'], info['img_path']) for info in infos]
+
+
+def report_status(status: Dict[str, str]) -> Dict[str, str]:
+    """Print how many images were written / already there / skipped (with
+    the first reasons) and return the skipped ones."""
+    skipped = {k: v for k, v in status.items()
+               if v not in ('written', 'exists')}
+    written = sum(v == 'written' for v in status.values())
+    existing = sum(v == 'exists' for v in status.values())
+    print(f'\nwritten {written}, already there {existing}, '
+          f'skipped {len(skipped)}')
+    for img_id, why in list(skipped.items())[:20]:
+        print(f'  skipped {img_id}: {why}')
+    return skipped
