@@ -1,82 +1,33 @@
-# Stage 3 on MS COCO 2014: IR labels -> IRN -> pseudo masks.
+# Stage 3 on MS COCO 2014: IR labels -> IRN -> pseudo masks. The VOC recipe
+# with COCO's data: images of train2014, seeds of the COCO CoBra run.
 #   python tools/make_ir_labels.py configs/irn/irn_r152_cobra_coco.py
 #   python tools/train.py configs/irn/irn_r152_cobra_coco.py
 #   python tools/test.py configs/irn/irn_r152_cobra_coco.py CKPT   # masks
-_base_ = [
-    '../_base_/models/irn_r152.py',
-    '../_base_/schedules/irn_4e.py',
-    '../_base_/default_runtime.py',
-]
+_base_ = ['./irn_r152_cobra_voc.py']
 dataset_type = 'COCOClsDataset'
 data_root = 'data/coco2014'
-# outputs of stages 1-2 (seeds of train_aug, see README)
 cobra_work_dir = 'work_dirs/cobra_r152_deits_coco'
 seed_dir = cobra_work_dir + '/seeds'
 ir_label_dir = cobra_work_dir + '/ir_labels'
-crop_size = (512, 512)
+train_prefix = dict(img_path='train2014', seg_map_path='mask/train2014')
 
-# IR labels (tools/make_ir_labels.py)
-ir_label_cfg = dict(
-    seed_dir=seed_dir,
-    out_dir=ir_label_dir,
-    source='fuse',  # the paper feeds M_fuse; the reference used the ViT CAM
-    percentile=93,  # background threshold from the attention map
-    fg_offset=0.5,
-    grid=0.05,
-    fixed_thresholds=None,  # or (bg, fg), e.g. (0.05, 0.30) as IRN
-    crf=dict(
-        iterations=10, gt_prob=0.7, gaussian_sxy=3, gaussian_compat=3,
-        bilateral_sxy=50, bilateral_srgb=5, bilateral_compat=10))
+ir_label_cfg = dict(seed_dir=seed_dir, out_dir=ir_label_dir)
 ir_label_dataset = dict(
     type=dataset_type,
     data_root=data_root,
     ann_file='train.txt',
-    data_prefix=dict(img_path='train2014', seg_map_path='mask/train2014'),
-    pipeline=[])
-
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),  # the IR label
-    dict(type='RandomRescale', ratio_range=(0.5, 1.5)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
-    dict(type='AffinityLabels', radius=10, stride=4),
-    dict(type='PackWSSSInputs'),
-]
+    data_prefix=train_prefix)
 train_dataloader = dict(
-    batch_size=32,  # per process: 32 // N under dist_train.sh N
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='train.txt',
-        data_prefix=dict(img_path='train2014', seg_map_path=ir_label_dir),
-        seg_map_required=True,
-        pipeline=train_pipeline))
-
-# masks: random walk of the seeds over the boundary map, scored on COCO train
-# (all train images: the masks feed stage 4)
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='LoadSeed', source='fuse'),
-    dict(type='PackWSSSInputs'),
-]
+        data_prefix=dict(img_path='train2014', seg_map_path=ir_label_dir)))
+# masks of all train images (they feed stage 4), scored on COCO train
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='train.txt',
-        data_prefix=dict(img_path='train2014', seg_map_path='mask/train2014'),
-        seed_dir=seed_dir,
-        pipeline=test_pipeline))
-test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_cfg = dict(type='ResumableTestLoop')
-custom_hooks = [dict(type='MaskWriterHook', out_dir=None)]
+        data_prefix=train_prefix,
+        seed_dir=seed_dir))
