@@ -23,13 +23,11 @@ from PIL import Image
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmseg_cobra.evaluation import combine_seeds, seeds_to_label  # noqa
+from mmseg_cobra.utils.crf import FINAL_CRF_CFG as FINAL_CRF  # noqa: E402
 from mmseg_cobra.utils.crf import crf_from_labels  # noqa: E402
 from mmseg_cobra.utils.ir_label import save_label_png  # noqa: E402
 from mmseg_cobra.utils.seed_io import (SeedFileError, load_seed,  # noqa: E402
                                        seed_path)
-
-FINAL_CRF = dict(gaussian_sxy=2, gaussian_compat=3, bilateral_sxy=45,
-                 bilateral_srgb=5, bilateral_compat=4)
 
 
 def process(task, seed_dir, out_dir, threshold, source, num_classes,

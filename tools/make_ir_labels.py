@@ -8,7 +8,10 @@ list of ``train_dataloader.dataset`` from the IRN config; writes one palette
 PNG per image (0 background, classes, 255 unknown), atomically, in a process
 pool. Images already written are skipped, so an interrupted run resumes.
 Images whose seed is missing or does not fit the image are listed and
-counted, never written as empty labels.
+counted, never written as empty labels. Images whose foreground threshold
+leaves no confident foreground (e.g. an attention-percentile threshold above
+0.5, so background + 0.5 > 1) are written (their background is still
+informative) and counted and named at the end.
 """
 import argparse
 import os.path as osp
@@ -23,7 +26,8 @@ from PIL import Image
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_cobra  # noqa: E402,F401
-from mmseg_cobra.utils.dataset_tools import (dataset_from_config,  # noqa
+from mmseg_cobra.utils.dataset_tools import (NO_FOREGROUND,  # noqa: E402
+                                             dataset_from_config,
                                              image_tasks, report_status)
 from mmseg_cobra.evaluation import combine_seeds  # noqa: E402
 from mmseg_cobra.utils import ConfigError, load_config  # noqa: E402
@@ -54,6 +58,9 @@ def process(task: tuple, cfg: dict, num_classes: int, palette: list) -> tuple:
     label = make_ir_label(image, combine_seeds(seed, cfg['source']),
                           seed['keys'], bg, fg, cfg['crf'])
     save_label_png(label, out, palette)
+    if len(seed['keys']) and not ((label > 0) & (label != 255)).any():
+        # still a valid label (background and unknown pixels), but say so
+        return img_id, NO_FOREGROUND + f' (thresholds {bg:.2f}/{fg:.2f})'
     return img_id, 'written'
 
 

@@ -1,15 +1,35 @@
-"""Seed and mask mIoU side by side (paper Table 1 / Table 7 style).
+"""Seeds and masks on equal footing, with the mask stage's diagnostics.
 
     python tools/mask_report.py --config configs/irn/irn_r152_cobra_voc.py \
         --seeds work_dirs/cobra_r152_deits_voc/seeds \
-        --masks IRN=work_dirs/irn/masks IRN+CRF=work_dirs/irn_crf/masks \
-                CRF-only=work_dirs/crf_masks [--out report.json]
+        --walks work_dirs/irn_r152_cobra_voc/walks [--oracle] [--crf] \
+        [--masks IRN=work_dirs/irn/masks CRF-only=work_dirs/crf_masks] \
+        [--out report.json]
 
-Seeds are scored with :class:`SeedMetric` (best fixed threshold of M_fuse,
-and of each single branch); every mask directory with
-:func:`evaluate_label_dir` (mmseg's IoU). The image list, ground truth and
-classes come from the config's ``test_dataloader.dataset``. Prints a
-Markdown table and writes the numbers as JSON.
+Every row is scored on the same images: those of the config's
+``test_dataloader.dataset`` (e.g. VOC train) that have ground truth and, for
+each input given, a seed and a walk file. Rows:
+
+- ``seed (cnn|vit|fuse)``: the seeds, background where no class map exceeds
+  a score; the score is swept (0.05..0.95), the best and the value at
+  IRN's 0.25 are reported;
+- ``walk, IRN rule``: the walked maps divided by their maximum, background
+  score swept the same way (the same rule as the seeds: this row against
+  ``seed (fuse)`` is what the random walk adds);
+- ``walk, reference rule``: per class ``>= theta * max + min``, theta swept,
+  the value at 0.31 also reported;
+- ``oracle walk`` (``--oracle``): the fused seeds walked over the
+  ground-truth class edges instead of the learned boundary map (radius,
+  beta and steps of the config): the mask stage's upper bound;
+- ``+ CRF`` (``--crf``): the reference's final dense CRF on the rule at
+  its best and default value (one CRF per image and row);
+- ``--masks NAME=DIR``: label PNGs as written (their rule fixed).
+
+With ``--walks`` it also scores the learned boundary map against the
+ground-truth class edges on the stride-4 grid (precision / recall / F,
+1-cell tolerance, swept threshold). The chosen mask rule value (the best
+swept value of the config's ``model.test_cfg.mask_rule``) is printed and
+written to the JSON report (``chosen``), where the pipeline reads it.
 """
 import argparse
 import json
@@ -21,6 +41,9 @@ from PIL import Image
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+SWEEP = tuple(np.round(np.arange(0.05, 1.0, 0.05), 2))
+DEFAULTS = dict(irn=0.25, reference=0.31)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(
@@ -30,56 +53,232 @@ def main() -> None:
     parser.add_argument('--config', required=True)
     parser.add_argument('--data-root')
     parser.add_argument('--seeds')
+    parser.add_argument('--walks')
+    parser.add_argument('--source', default='fuse',
+                        help='seed source walked by --oracle')
+    parser.add_argument('--oracle', action='store_true')
+    parser.add_argument('--crf', action='store_true')
     parser.add_argument('--masks', nargs='*', default=[],
                         metavar='NAME=DIR')
     parser.add_argument('--out')
     args = parser.parse_args()
+    if args.oracle and not args.seeds:
+        parser.error('--oracle walks the seeds: give --seeds')
+    if args.crf and not args.walks:
+        parser.error('--crf refines the walked masks: give --walks')
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.utils import ProgressBar
 
     import mmseg_cobra  # noqa: F401
-    from mmengine.config import Config
-
-    from mmseg_cobra.evaluation import SeedMetric, evaluate_label_dir
+    from mmseg_cobra.evaluation import (BoundaryPR, ConfusionSweep,
+                                        combine_seeds, confusion,
+                                        evaluate_label_dir,
+                                        label_maps_for_sweep,
+                                        miou_from_confusion)
+    from mmseg_cobra.models.utils import (apply_mask_rule,
+                                          boundary_from_labels,
+                                          grid_to_image, random_walk,
+                                          seeds_to_grid)
+    from mmseg_cobra.utils.crf import FINAL_CRF_CFG, crf_from_labels
     from mmseg_cobra.utils.dataset_tools import dataset_from_config
     from mmseg_cobra.utils.seed_io import (SeedFileError, load_seed,
                                            seed_path)
-    dataset = dataset_from_config(Config.fromfile(args.config),
-                                  data_root=args.data_root)
-    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    ids = [i['img_id'] for i in infos]
-    gt_dir = osp.dirname(infos[0]['seg_map_path'])
+    from mmseg_cobra.utils.walk_io import load_walk, walk_path
+
+    cfg = Config.fromfile(args.config)
+    test_cfg = dict(cfg.model.get('test_cfg', {}))
+    walk_cfg = dict(radius=test_cfg.get('radius', 5),
+                    beta=test_cfg.get('beta', 10.0),
+                    exp_times=test_cfg.get('exp_times', 8))
+    crf_cfg = dict(test_cfg.get('crf_cfg') or FINAL_CRF_CFG)
+    config_rule = test_cfg.get('mask_rule', 'reference')
+    dataset = dataset_from_config(cfg, data_root=args.data_root)
     classes = dataset.metainfo['classes']
-    rows, report = [], {}
-    if args.seeds:
-        metric = SeedMetric(sources=('cnn', 'vit', 'fuse'),
-                            percentiles=())
-        metric.dataset_meta = dict(classes=classes)
-        for info in infos:
-            gt = np.asarray(Image.open(info['seg_map_path']))
-            try:
-                seed = load_seed(seed_path(args.seeds, info['img_id']),
-                                 len(classes) - 1, gt.shape)
-            except (SeedFileError, FileNotFoundError):
-                continue
-            metric.add(seed, gt)
-        scores = metric.summarize()
-        for source in ('cnn', 'vit', 'fuse'):
-            key = f'{source}/fixed'
-            rows.append((f'seed ({source})', scores[key], metric.num_images))
-            report[f'seed_{source}'] = scores[key]
+    n = len(classes)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+
+    # one image set for every row: ground truth + every input given
+    usable, skipped = [], {}
+    for info in infos:
+        img_id, gt_path = info['img_id'], info.get('seg_map_path')
+        if not gt_path or not osp.isfile(gt_path):
+            skipped[img_id] = 'no ground truth'
+        elif args.seeds and not osp.isfile(seed_path(args.seeds, img_id)):
+            skipped[img_id] = 'no seed'
+        elif args.walks and not osp.isfile(
+                osp.join(args.walks, img_id + '.npz')):
+            skipped[img_id] = 'no walk file'
+        else:
+            usable.append(info)
+    if not usable:
+        sys.exit(f'error: no image has ground truth and every input '
+                 f'({len(skipped)} skipped, e.g. '
+                 f'{next(iter(skipped.items()), None)})')
+
+    seed_sweeps = {s: ConfusionSweep(SWEEP, n) for s in ('cnn', 'vit',
+                                                          'fuse')}
+    rows = {}
+    if args.walks:
+        rows['walk, IRN rule'] = ('irn', ConfusionSweep(SWEEP, n))
+        rows['walk, reference rule'] = ('reference', ConfusionSweep(SWEEP, n))
+        boundary_pr = BoundaryPR()
+    if args.oracle:
+        rows['oracle walk, IRN rule'] = ('irn', ConfusionSweep(SWEEP, n))
+        rows['oracle walk, reference rule'] = ('reference',
+                                               ConfusionSweep(SWEEP, n))
+
+    def local_to_global(local: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        return np.concatenate([[0], keys + 1]).astype(np.uint8)[local]
+
+    def rule_maps(walked: torch.Tensor, rule: str, keys: np.ndarray) -> list:
+        if len(keys) == 0:
+            zero = np.zeros(walked.shape[1:], np.uint8)
+            return [zero] * len(SWEEP)
+        return [
+            local_to_global(apply_mask_rule(walked, rule, v).numpy(), keys)
+            for v in SWEEP
+        ]
+
+    num_classes = n - 1
+    kept = []  # (info, walk) for the CRF pass
+    bar = ProgressBar(len(usable))
+    for info in usable:
+        img_id = info['img_id']
+        gt = np.asarray(Image.open(info['seg_map_path']))
+        try:
+            seed = load_seed(seed_path(args.seeds, img_id), num_classes,
+                             gt.shape) if args.seeds else None
+            walk = load_walk(walk_path(args.walks, img_id),
+                             gt.shape) if args.walks else None
+        except SeedFileError as exc:
+            skipped[img_id] = str(exc)
+            bar.update()
+            continue
+        kept.append(info)
+        if seed is not None:
+            for source, sweep in seed_sweeps.items():
+                maps = label_maps_for_sweep(
+                    combine_seeds(seed, source), seed['keys'], SWEEP)
+                sweep.add([maps[t] for t in SWEEP], gt)
+        gt_edge = boundary_from_labels(torch.from_numpy(gt.astype(np.int64)))
+        if walk is not None:
+            walked = grid_to_image(torch.from_numpy(walk['walk']), gt.shape)
+            for name in ('walk, IRN rule', 'walk, reference rule'):
+                rule, sweep = rows[name]
+                sweep.add(rule_maps(walked, rule, walk['keys']), gt)
+            boundary_pr.add(torch.from_numpy(walk['boundary']), gt_edge)
+        if args.oracle:
+            cams = torch.from_numpy(combine_seeds(seed, args.source))
+            if len(seed['keys']):
+                grid = seeds_to_grid(cams)
+                oracle = random_walk(grid, gt_edge, **walk_cfg)
+                walked = grid_to_image(oracle, gt.shape)
+            else:
+                walked = cams
+            for name in ('oracle walk, IRN rule',
+                         'oracle walk, reference rule'):
+                rule, sweep = rows[name]
+                sweep.add(rule_maps(walked, rule, seed['keys']), gt)
+        bar.update()
+    print()
+
+    table, report = [], dict(images=len(kept), skipped=len(skipped))
+    for source, sweep in (seed_sweeps.items() if args.seeds else ()):
+        best, best_miou = sweep.best()
+        at = sweep.miou()[0.25]
+        table.append((f'seed ({source})', 'bg score', best, best_miou, 0.25,
+                      at))
+        report[f'seed_{source}'] = dict(best=best, mIoU=best_miou,
+                                        at_default=at, sweep=sweep.miou())
+    for name, (rule, sweep) in rows.items():
+        best, best_miou = sweep.best()
+        default = DEFAULTS[rule]
+        at = sweep.miou()[default]
+        table.append((name, 'bg score' if rule == 'irn' else 'theta', best,
+                      best_miou, default, at))
+        report[name] = dict(rule=rule, best=best, mIoU=best_miou,
+                            at_default=at, sweep=sweep.miou())
+    if args.walks:
+        rule = config_rule
+        name = f'walk, {"IRN" if rule == "irn" else "reference"} rule'
+        report['chosen'] = dict(rule=rule, value=report[name]['best'],
+                                mIoU=report[name]['mIoU'])
+    if args.crf:
+        for rule in ('reference', 'irn'):
+            name = f'walk, {"IRN" if rule == "irn" else "reference"} rule'
+            values = sorted({report[name]['best'], DEFAULTS[rule]})
+            conf = {v: np.zeros((n, n), np.int64) for v in values}
+            print(f'dense CRF on the {rule} rule at {values}:')
+            bar = ProgressBar(len(kept))
+            for info in kept:
+                gt = np.asarray(Image.open(info['seg_map_path']))
+                walk = load_walk(walk_path(args.walks, info['img_id']))
+                image = np.asarray(Image.open(info['img_path']).convert('RGB'))
+                walked = grid_to_image(torch.from_numpy(walk['walk']),
+                                       gt.shape)
+                for v in values:
+                    if len(walk['keys']):
+                        local = apply_mask_rule(walked, rule, v).numpy()
+                        local = crf_from_labels(
+                            image, local.astype(np.int64),
+                            n_labels=len(walk['keys']) + 1, **crf_cfg)
+                        label = local_to_global(local, walk['keys'])
+                    else:
+                        label = np.zeros(gt.shape, np.uint8)
+                    conf[v] += confusion(label, gt, n)
+                bar.update()
+            print()
+            scores = {v: miou_from_confusion(c) for v, c in conf.items()}
+            best = report[name]['best']
+            table.append((name + ' + CRF', 'bg score' if rule == 'irn' else
+                          'theta', best, scores[best], DEFAULTS[rule],
+                          scores[DEFAULTS[rule]]))
+            report[name + ' + CRF'] = dict(rule=rule, best=best,
+                                           mIoU=scores[best],
+                                           at_default=scores[DEFAULTS[rule]])
     for item in args.masks:
         name, _, path = item.partition('=')
-        result = evaluate_label_dir(path, gt_dir, ids, classes,
+        gt_dir = osp.dirname(kept[0]['seg_map_path'])
+        result = evaluate_label_dir(path, gt_dir,
+                                    [i['img_id'] for i in kept], classes,
                                     show_progress=False)
-        rows.append((name, round(result['mIoU'], 2), result['scored']))
+        table.append((f'{name} (as written)', '-', None, result['mIoU'],
+                      None, None))
         report[name] = dict(mIoU=result['mIoU'], scored=result['scored'],
                             skipped=len(result['skipped']))
-    print('| stage | mIoU (%) | images |')
-    print('| --- | --- | --- |')
-    for name, value, count in rows:
-        print(f'| {name} | {value:.2f} | {count} |')
+
+    def fmt(x, spec):
+        return '-' if x is None else format(x, spec)
+
+    print(f'mIoU (%) on the same {len(kept)} images '
+          f'({len(skipped)} skipped)')
+    print('| maps | swept | best value | mIoU at best | default | '
+          'mIoU at default |')
+    print('| --- | --- | --- | --- | --- | --- |')
+    for name, what, best, miou, default, at in table:
+        print(f'| {name} | {what} | {fmt(best, ".2f")} | {fmt(miou, ".2f")} '
+              f'| {fmt(default, ".2f")} | {fmt(at, ".2f")} |')
+    if args.walks:
+        pr = boundary_pr.summary()
+        at5 = pr['per_threshold'][0.5]
+        print(f'\nlearned boundary vs ground-truth edges (stride-4 grid, '
+              f'1-cell tolerance): at 0.5 precision {at5["precision"]:.1f} '
+              f'recall {at5["recall"]:.1f} F {at5["F"]:.1f}; best F '
+              f'{pr["F"]:.1f} at {pr["best_threshold"]:.1f} (precision '
+              f'{pr["precision"]:.1f}, recall {pr["recall"]:.1f})')
+        report['boundary'] = pr
+        chosen = report['chosen']
+        print(f'chosen: {chosen["rule"]} rule at {chosen["value"]:.2f} '
+              f'({chosen["mIoU"]:.2f} mIoU before CRF)')
+    for img_id, why in list(skipped.items())[:10]:
+        print(f'  skipped {img_id}: {why}')
     if args.out:
         with open(args.out, 'w') as f:
-            json.dump(report, f, indent=1)
+            json.dump(report, f, indent=1,
+                      default=lambda o: float(o) if isinstance(
+                          o, np.floating) else str(o))
 
 
 if __name__ == '__main__':

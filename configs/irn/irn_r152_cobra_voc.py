@@ -38,8 +38,7 @@ train_pipeline = [
     dict(type='LoadAnnotations'),  # the IR label
     dict(type='RandomRescale', ratio_range=(0.5, 1.5)),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
+    dict(type='RandomCropPad', crop_size=crop_size),  # mean-colour pad
     dict(type='AffinityLabels', radius=10, stride=4),
     dict(type='PackWSSSInputs'),
 ]
@@ -77,4 +76,9 @@ test_dataloader = dict(
         pipeline=test_pipeline))
 test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_cfg = dict(type='ResumableTestLoop')
-custom_hooks = [dict(type='MaskWriterHook', out_dir=None)]
+# masks (<work_dir>/masks) and walked maps + boundary maps
+# (<work_dir>/walks, for tools/mask_report.py's threshold sweeps)
+custom_hooks = [
+    dict(type='MaskWriterHook', out_dir=None),
+    dict(type='WalkWriterHook', out_dir=None)
+]

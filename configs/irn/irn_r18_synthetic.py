@@ -34,8 +34,7 @@ train_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='RandomRescale', ratio_range=(0.7, 1.3)),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
+    dict(type='RandomCropPad', crop_size=crop_size),  # mean-colour pad
     dict(type='AffinityLabels', radius=5, stride=4),
     dict(type='PackWSSSInputs'),
 ]

@@ -10,7 +10,11 @@ data_root = 'data/synthetic'
 synthetic = dict(
     num_train=200, num_val=50, num_classes=4, size=(160, 160), seed=0)
 train_list = 'ImageSets/Segmentation/train_aug.txt'  # seeds, masks
-nproc_cpu = 2  # processes for the CRF-based IR labels
+nproc_cpu = 2  # processes for the CRF-based IR labels and final masks
+# final masks: the mask rule's value swept on the scored images (as the
+# reference does); mask_eval also scores the dense-CRF rows
+mask_value = 'swept'
+mask_eval_crf = True
 cfg_options = dict(
     classifier={'train_dataloader.num_workers': 2},
     seeds={'test_dataloader.num_workers': 2},

@@ -17,7 +17,7 @@ import time
 from typing import Dict, List, Optional
 
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
-          'mask_eval', 'seg', 'seg_eval')
+          'mask_eval', 'final_masks', 'seg', 'seg_eval')
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -46,8 +46,12 @@ class CoBraPipeline:
         cfg (Config): Pipeline config: ``cobra_config``, ``irn_config``,
             ``seg_config``, ``data_root``, ``train_list`` (images that get
             seeds/masks), ``eval_list`` (images scored for seeds and masks),
-            and optional per-stage ``cfg_options`` dicts
-            (``classifier``, ``irn``, ``seg``).
+            optional per-stage ``cfg_options`` dicts (``classifier``,
+            ``irn``, ``seg``), ``mask_value`` (``'swept'``, default: the
+            final masks use the mask rule's value swept on ``eval_list`` by
+            the mask evaluation, as the reference does; a number fixes it;
+            ``None`` keeps the IRN config's) and ``mask_eval_crf`` (score
+            the CRF rows too).
         work_dir (str): Root of every output.
         launcher (str): ``none`` or ``pytorch`` (then ``nproc`` processes
             through ``tools/dist_train.sh`` / ``dist_test.sh``).
@@ -68,6 +72,8 @@ class CoBraPipeline:
             ir_labels=osp.join(self.work_dir, 'ir_labels'),
             irn=osp.join(self.work_dir, 'irn'),
             masks=osp.join(self.work_dir, 'masks'),
+            walks=osp.join(self.work_dir, 'walks'),
+            final_masks=osp.join(self.work_dir, 'final_masks'),
             seg=osp.join(self.work_dir, 'seg'),
             seg_eval=osp.join(self.work_dir, 'seg_eval'))
         self.state_dir = osp.join(self.work_dir, '.stages')
@@ -210,6 +216,7 @@ class CoBraPipeline:
         opts.update({
             'test_dataloader.dataset.ann_file': self.cfg.train_list,
             'custom_hooks.0.out_dir': self.dirs['masks'],
+            'custom_hooks.1.out_dir': self.dirs['walks'],
         })
         self._run('masks', [
             self.cfg.irn_config, self._done('irn')['checkpoint'],
@@ -217,17 +224,53 @@ class CoBraPipeline:
         ] + _opts(opts), dist='dist_test.sh')
         if not self._complete(self.dirs['masks'], '.png', 'train_list'):
             raise PipelineError('stage masks: some masks are missing')
-        return dict(mask_dir=self.dirs['masks'])
+        return dict(mask_dir=self.dirs['masks'], walk_dir=self.dirs['walks'])
 
     def mask_eval(self) -> dict:
         out = osp.join(self.work_dir, 'mask_eval.json')
         self._run('mask_eval', [
             osp.join(REPO, 'tools', 'mask_report.py'), '--config',
             self.cfg.irn_config, '--data-root', self.cfg.data_root,
+            '--seeds', self.dirs['seeds'], '--walks', self.dirs['walks'],
+            '--oracle', *(['--crf'] if self.cfg.get('mask_eval_crf', False)
+                          else []),
             '--masks', f'mask={self.dirs["masks"]}', '--out', out
         ])
         with open(out) as f:
-            return dict(mask_miou=json.load(f)['mask']['mIoU'])
+            report = json.load(f)
+        result = dict(mask_miou=report['mask']['mIoU'],
+                      chosen=report['chosen'])
+        for key in ('seed_fuse', 'walk, IRN rule', 'walk, reference rule',
+                    'oracle walk, IRN rule', 'walk, reference rule + CRF',
+                    'walk, IRN rule + CRF'):
+            if key in report:
+                result[key] = dict(
+                    best=report[key]['best'], mIoU=report[key]['mIoU'],
+                    at_default=report[key]['at_default'])
+        result['boundary_F'] = report['boundary']['F']
+        return result
+
+    def final_masks(self) -> dict:
+        """Masks of ``train_list`` with the mask rule's chosen value."""
+        value = self.cfg.get('mask_value', 'swept')
+        if value is None:
+            return dict(mask_dir=self.dirs['masks'], value='config')
+        chosen = self._done('mask_eval')['chosen']
+        if value == 'swept':
+            value = chosen['value']
+        self._run('final_masks', [
+            osp.join(REPO, 'tools', 'masks_from_walks.py'),
+            self.dirs['walks'], self.dirs['final_masks'], '--config',
+            self.cfg.irn_config, '--data-root', self.cfg.data_root,
+            '--ann-file', self.cfg.train_list, '--rule', chosen['rule'],
+            '--value', str(value), '--nproc',
+            str(self.cfg.get('nproc_cpu', 2))
+        ])
+        if not self._complete(self.dirs['final_masks'], '.png',
+                              'train_list'):
+            raise PipelineError('stage final_masks: some masks are missing')
+        return dict(mask_dir=self.dirs['final_masks'], rule=chosen['rule'],
+                    value=value)
 
     def seg(self) -> dict:
         opts = self._options('seg')
@@ -235,7 +278,7 @@ class CoBraPipeline:
             'train_dataloader.dataset.data_root': self.cfg.data_root,
             'train_dataloader.dataset.ann_file': self.cfg.train_list,
             'train_dataloader.dataset.data_prefix.seg_map_path':
-            self.dirs['masks'],
+            self._done('final_masks')['mask_dir'],
             'val_dataloader.dataset.data_root': self.cfg.data_root,
             'test_dataloader.dataset.data_root': self.cfg.data_root,
         })
@@ -303,7 +346,18 @@ class CoBraPipeline:
             if f'seed_{source}' in seed:
                 rows.append((f'seed mIoU ({source})', seed[f'seed_{source}']))
         if 'mask_eval' in results:
-            rows.append(('mask mIoU (IRN)', results['mask_eval']['mask_miou']))
+            ev = results['mask_eval']
+            for key, label in (('seed_fuse', 'seed (fuse)'),
+                               ('walk, IRN rule', 'walk, IRN rule'),
+                               ('walk, reference rule', 'walk, reference rule'),
+                               ('walk, reference rule + CRF',
+                                'walk, reference rule + CRF'),
+                               ('oracle walk, IRN rule',
+                                'oracle walk (GT boundary), IRN rule')):
+                if key in ev:
+                    rows.append((f'{label}, swept ({ev[key]["best"]:.2f})',
+                                 ev[key]['mIoU']))
+            rows.append(('mask mIoU (IRN config defaults)', ev['mask_miou']))
         if 'seg_eval' in results:
             rows.append(('segmentation mIoU', results['seg_eval']['seg_miou']))
         lines = ['| result | mIoU (%) |', '| --- | --- |']

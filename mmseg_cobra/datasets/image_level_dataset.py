@@ -23,6 +23,10 @@ class ImageLevelSegDataset(BaseSegDataset):
     foreground class, background excluded), read from an IRN-style label file
     (``np.save``-ed dict ``{image id: vector}``) or, without one, derived from
     the segmentation masks (every non-background, non-ignored class present).
+    The label file may key images by their id (``'2007_000032'``) or, as
+    IRN's and the reference's ``cls_labels.npy`` do, by an integer
+    (``2007000032``; COCO ``COCO_train2014_000000000009`` -> ``9``), see
+    :func:`integer_image_key`.
 
     Args:
         cls_label_file (str, optional): Label dict file, relative to
@@ -157,12 +161,15 @@ class ImageLevelSegDataset(BaseSegDataset):
         return labels
 
     def _label_from_dict(self, labels: dict, img_id: str) -> np.ndarray:
-        if img_id not in labels:
+        vec = labels.get(img_id)
+        if vec is None:  # IRN-style integer key
+            vec = labels.get(integer_image_key(img_id))
+        if vec is None:
             raise DatasetError(
                 f'image {img_id} (listed in {self.ann_file}) has no entry in '
                 f'the label file {self._resolve(self.cls_label_file)}; '
                 'regenerate the label file for this image list')
-        vec = np.asarray(labels[img_id], dtype=np.float32).reshape(-1)
+        vec = np.asarray(vec, dtype=np.float32).reshape(-1)
         if vec.shape[0] != self.num_fg_classes:
             raise DatasetError(
                 f'label of image {img_id} in '
@@ -192,6 +199,21 @@ class ImageLevelSegDataset(BaseSegDataset):
         vec = np.zeros(self.num_fg_classes, np.float32)
         vec[present - 1] = 1.0
         return vec
+
+
+def integer_image_key(img_id: str) -> Optional[int]:
+    """The integer IRN-style label files use for an image id.
+
+    VOC ids drop the underscore (``'2007_000032'`` -> ``2007000032``, IRN's
+    ``decode_int_filename`` inverse); COCO-style ids keep the number after
+    the last underscore (``'COCO_train2014_000000000009'`` -> ``9``).
+    Returns ``None`` for an id without such a number.
+    """
+    joined = img_id.replace('_', '')
+    if joined.isdigit():
+        return int(joined)
+    tail = img_id.rsplit('_', 1)[-1]
+    return int(tail) if tail.isdigit() else None
 
 
 def load_id_list(path: str) -> List[str]:

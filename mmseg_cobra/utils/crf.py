@@ -10,6 +10,11 @@ from typing import Optional
 
 import numpy as np
 
+#: The reference implementation's final-mask CRF (on the walked masks).
+FINAL_CRF_CFG = dict(iterations=10, gt_prob=0.7, gaussian_sxy=2,
+                     gaussian_compat=3, bilateral_sxy=45, bilateral_srgb=5,
+                     bilateral_compat=4)
+
 
 def _densecrf():
     try:

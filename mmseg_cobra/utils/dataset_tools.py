@@ -36,15 +36,29 @@ def image_tasks(dataset) -> List[Tuple[str, str]]:
     return [(info['img_id'], info['img_path']) for info in infos]
 
 
+#: Status prefix of an IR label written without any confident foreground.
+NO_FOREGROUND = 'written, no confident foreground'
+
+
 def report_status(status: Dict[str, str]) -> Dict[str, str]:
     """Print how many images were written / already there / skipped (with
-    the first reasons) and return the skipped ones."""
+    the first reasons) and how many IR labels got no confident foreground;
+    return the skipped ones."""
+    no_fg = {k: v for k, v in status.items() if v.startswith(NO_FOREGROUND)}
     skipped = {k: v for k, v in status.items()
-               if v not in ('written', 'exists')}
-    written = sum(v == 'written' for v in status.values())
+               if v not in ('written', 'exists') and k not in no_fg}
+    written = sum(v == 'written' for v in status.values()) + len(no_fg)
     existing = sum(v == 'exists' for v in status.values())
     print(f'\nwritten {written}, already there {existing}, '
           f'skipped {len(skipped)}')
     for img_id, why in list(skipped.items())[:20]:
         print(f'  skipped {img_id}: {why}')
+    if no_fg:
+        print(f'{len(no_fg)} of {len(status)} images got no confident '
+              'foreground (their foreground threshold is above every seed '
+              'value): their labels hold only background and unknown. With '
+              'the attention-percentile rule, lower ir_label_cfg.percentile '
+              'or fg_offset, or set ir_label_cfg.fixed_thresholds.')
+        for img_id, why in list(no_fg.items())[:20]:
+            print(f'  {img_id}: {why}')
     return skipped

@@ -102,3 +102,40 @@ def test_voc_dataset_refuses_labels_of_another_dataset(root):
     with pytest.raises(DatasetError, match='4 entries.*20 foreground'):
         DATASETS.build(dict(type='VOCClsDataset', data_root=root,
                             pipeline=[]))
+
+
+def test_integer_image_keys_of_irn_label_files():
+    from mmseg_cobra.datasets import integer_image_key
+    assert integer_image_key('2007_000032') == 2007000032
+    assert integer_image_key('2011_003276') == 2011003276
+    assert integer_image_key('COCO_train2014_000000000009') == 9
+    assert integer_image_key('COCO_val2014_000000581929') == 581929
+    assert integer_image_key('my_image') is None
+
+
+@pytest.mark.parametrize('style', ['voc', 'coco'])
+def test_irn_style_integer_keyed_label_file_is_accepted(root, style):
+    from mmseg_cobra.datasets import integer_image_key
+    list_file = osp.join(root, 'ImageSets/Segmentation/train_aug.txt')
+    old_ids = open(list_file).read().split()
+    by_name = np.load(osp.join(root, 'cls_labels.npy'),
+                      allow_pickle=True).item()
+    new_ids, int_labels = [], {}
+    for i, old in enumerate(old_ids):
+        new = f'2007_{i:06d}' if style == 'voc' else \
+            f'COCO_train2014_{i + 9:012d}'
+        for sub, ext in (('JPEGImages', '.jpg'),
+                         ('SegmentationClassAug', '.png')):
+            os.rename(osp.join(root, sub, old + ext),
+                      osp.join(root, sub, new + ext))
+        new_ids.append(new)
+        # IRN's cls_labels.npy: integer keys, numpy int64 as np.save keeps
+        int_labels[np.int64(integer_image_key(new))] = by_name[old]
+    with open(list_file, 'w') as f:
+        f.write('\n'.join(new_ids) + '\n')
+    np.save(osp.join(root, 'irn_cls_labels.npy'), int_labels)
+    ds = build(root, cls_label_file='irn_cls_labels.npy')
+    from_masks = build(root, cls_label_file=None)
+    assert len(ds) == len(new_ids)
+    for a, b in zip(ds, from_masks):
+        np.testing.assert_array_equal(a['gt_label'], b['gt_label'])

@@ -184,3 +184,67 @@ def test_real_multiscale_cams_shapes():
     assert out.cam_cnn.data.shape == (1, 100, 75)
     assert out.cam_vit.data.shape == (1, 100, 75)
     assert out.attn_cls2patch.data.shape == (1, 100, 75)
+
+
+def _direct_sap_by_logits(embed, logits, labels, k_pos, k_neg, tau):
+    """Paper Eq. 2 as the reference evaluates it: pseudo class = argmax of
+    the masked logits, positives/negatives = top/bottom raw logits of that
+    class, in plain Python."""
+    import math
+    b_size, n, _ = embed.shape
+    losses = []
+    for b in range(b_size):
+        keep = [0] + [c + 1 for c, v in enumerate(labels[b]) if v > 0]
+        v = embed[b].tolist()
+        for i in range(n):
+            c = max(keep, key=lambda k: float(logits[b, k, i]))
+            row = logits[b, c].tolist()
+            order = sorted(range(n), key=lambda j: row[j], reverse=True)
+            pos, neg = order[:k_pos], order[::-1][:k_neg]
+
+            def dot(p, q):
+                return sum(x * y for x, y in zip(v[p], v[q]))
+
+            neg_sum = sum(math.exp(dot(i, k) / tau) for k in neg)
+            losses.append(sum(
+                -math.log(math.exp(dot(i, j) / tau) /
+                          (math.exp(dot(i, j) / tau) + neg_sum))
+                for j in pos) / len(pos))
+    return sum(losses) / len(losses)
+
+
+def test_sap_ranks_by_raw_cnn_logits_even_when_softmax_saturates(
+        monkeypatch):
+    import torch.nn.functional as F
+    model = build_tiny()
+    b, h, w = 2, 8, 8
+    g = torch.Generator().manual_seed(1)
+    labels = torch.tensor([[1., 0., 1., 0.], [0., 1., 0., 0.]])
+    # class 1 leads every other logit by > 17 everywhere: its softmax is
+    # exactly 1.0 in float32 at every patch, but its logits are all distinct
+    cam_cnn = torch.randn(b, 5, h, w, generator=g)
+    cam_cnn[:, 1] = 40 + torch.rand(b, h, w, generator=g) * 10
+    cam_cnn[1, 2] = 40 + torch.rand(h, w, generator=g) * 10
+    prob, _ = model.pseudo_labels(cam_cnn, labels)
+    assert (prob.max(dim=1).values == 1.0).float().mean() > 0.9  # saturated
+    fake = dict(
+        cam_cnn=cam_cnn, cam_vit=torch.randn(b, 5, h, w, generator=g),
+        proj_cnn=torch.randn(b, 16, h, w, generator=g),
+        proj_vit=torch.randn(b, 16, h, w, generator=g),
+        patch_affinity=torch.rand(b, h * w, h * w, generator=g),
+        attn_cls2patch=torch.rand(b, h, w, generator=g))
+    monkeypatch.setattr(model, 'extract', lambda x: fake)
+    model.complementary_losses_enabled = True
+    sap = model.loss_sap
+    got = model.loss(torch.zeros(b, 3, 128, 128),
+                     samples(labels.tolist()))['loss_sap'].item()
+    embed = F.normalize(fake['proj_vit'].flatten(2).transpose(1, 2), dim=2)
+    want = sap.loss_weight * _direct_sap_by_logits(
+        embed.double(), cam_cnn.flatten(2).double(), labels.tolist(),
+        sap.k_pos, sap.k_neg, sap.tau)
+    assert got == pytest.approx(want, rel=1e-4)
+    # ranking by the saturated probabilities picks other patches
+    model.loss_sap.rank_by = 'prob'
+    by_prob = model.loss(torch.zeros(b, 3, 128, 128),
+                         samples(labels.tolist()))['loss_sap'].item()
+    assert by_prob != pytest.approx(want, rel=1e-4)

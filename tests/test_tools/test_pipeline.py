@@ -86,7 +86,8 @@ def test_pipeline_runs_every_stage_and_resumes_after_kill(tmp_path):
         assert os.stat(osp.join(state, stage + '.json')).st_mtime_ns == mtime
     summary = json.load(open(osp.join(work, 'summary.json')))
     assert set(summary) == {'classifier', 'seeds', 'seed_eval', 'ir_labels',
-                            'irn', 'masks', 'mask_eval', 'seg', 'seg_eval'}
+                            'irn', 'masks', 'mask_eval', 'final_masks',
+                            'seg', 'seg_eval'}
     train_chance = chance_miou(root, 'train', tmp_path)
     val_chance = chance_miou(root, 'val', tmp_path)
     seed = summary['seed_eval']['seed_fuse']
@@ -96,4 +97,8 @@ def test_pipeline_runs_every_stage_and_resumes_after_kill(tmp_path):
           f'mask {mask:.1f}, seg {seg:.1f}')
     assert seed > train_chance and mask > train_chance
     assert seg > val_chance
+    # the final masks use the value the mask evaluation swept
+    final = summary['final_masks']
+    assert final['value'] == summary['mask_eval']['chosen']['value']
+    assert final['mask_dir'].endswith('final_masks')
     assert osp.isfile(osp.join(work, 'summary.md'))

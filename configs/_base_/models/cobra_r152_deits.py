@@ -30,7 +30,7 @@ model = dict(
         arch='deit-small',
         img_size=224,
         patch_size=16,
-        drop_path_rate=0.1,
+        drop_path_rate=0.0,  # the reference trains DeiT-S without drop path
         interpolate_mode='bicubic',
         init_cfg=dict(
             type='Pretrained', checkpoint=deit_small_ckpt,
@@ -40,8 +40,10 @@ model = dict(
     loss_cam=dict(type='CAMConsistencyLoss', positive_term=True,
                   loss_weight=0.1),
     # lambda2 = 0.1; k values from paper Table 4
+    # SAP ranks patches by the raw CNN CAM logits (reference); 'prob' ranks
+    # by the masked softmax
     loss_sap=dict(type='SAPLoss', k_pos=20, k_neg=5, tau=0.1,
-                  loss_weight=0.1),
+                  loss_weight=0.1, rank_by='logit'),
     loss_cap=dict(type='CAPLoss', k_pos=5, k_neg=20, tau=0.1,
                   loss_weight=0.1),
     test_cfg=dict(scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0), flip=True))

@@ -23,7 +23,17 @@ model = dict(
     in_channels=(64, 256, 512, 1024, 2048),
     branch_channels=32,
     train_radius=10,
+    # IRN's total: (bg_pos/2 + fg_pos/2 + neg)/2 + (disp_fg + disp_bg)/2
+    aff_loss_weight=0.5,
+    disp_loss_weight=0.5,
     test_cfg=dict(
-        radius=5, beta=10.0, exp_times=8, bg_threshold=0.25, crf=False,
-        crf_cfg=dict(gaussian_sxy=2, gaussian_compat=3, bilateral_sxy=45,
-                     bilateral_srgb=5, bilateral_compat=4)))
+        # random walk (IRN)
+        radius=5, beta=10.0, exp_times=8,
+        # final mask: the reference's rule (per class >= theta*max + min,
+        # background 0, argmax, denseCRF); mask_rule='irn' gives IRN's
+        # (walk / global max, background score bg_threshold, argmax)
+        mask_rule='reference', theta=0.31, bg_threshold=0.25, crf=True,
+        crf_cfg=dict(iterations=10, gt_prob=0.7, gaussian_sxy=2,
+                     gaussian_compat=3, bilateral_sxy=45, bilateral_srgb=5,
+                     bilateral_compat=4),
+        keep_walk=True))  # walked maps for WalkWriterHook / mask_report

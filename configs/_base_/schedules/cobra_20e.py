@@ -1,7 +1,8 @@
 # CoBra classifier schedule: 20 epochs, SGD + poly decay (power 0.9).
-# momentum=0: the reference implementation (and IRN) pass weight decay
-# positionally, which makes it the momentum (1e-4, i.e. none) and leaves no
-# weight decay; we keep no momentum and apply the weight decay as intended.
+# Weight decay 1e-4 as in the reference's parameter groups. momentum=0: the
+# reference (like IRN) passes its weight decay positionally to the optimizer
+# as well, where it lands on the momentum argument, so it trained with a
+# momentum of 1e-4, i.e. effectively none.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.1, momentum=0.0, weight_decay=1e-4),

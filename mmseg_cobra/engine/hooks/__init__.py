@@ -1,5 +1,9 @@
 from .complementary_loss_switch_hook import ComplementaryLossSwitchHook
 from .mask_writer_hook import MaskWriterHook
 from .seed_writer_hook import SeedWriterHook
+from .walk_writer_hook import WalkWriterHook
 
-__all__ = ['ComplementaryLossSwitchHook', 'MaskWriterHook', 'SeedWriterHook']
+__all__ = [
+    'ComplementaryLossSwitchHook', 'MaskWriterHook', 'SeedWriterHook',
+    'WalkWriterHook'
+]

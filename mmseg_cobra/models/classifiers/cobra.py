@@ -204,9 +204,13 @@ class CoBra(BaseModel):
                 cam_cnn, size=grid, mode='bilinear', align_corners=False)
             proj_cnn = F.interpolate(
                 proj_cnn, size=grid, mode='bilinear', align_corners=False)
-        score_cnn, pseudo_label = self.pseudo_labels(cam_cnn, labels)
+        prob_cnn, pseudo_label = self.pseudo_labels(cam_cnn, labels)
+        # SAP ranks patches by the raw CNN logits (reference); the masked
+        # softmax only picks each patch's pseudo class
+        rank_score = cam_cnn.flatten(2) if getattr(
+            self.loss_sap, 'rank_by', 'logit') == 'logit' else prob_cnn
         losses[self.loss_sap.loss_name] = self.loss_sap(
-            normalize_patches(out['proj_vit']), score_cnn, pseudo_label)
+            normalize_patches(out['proj_vit']), rank_score, pseudo_label)
         losses[self.loss_cap.loss_name] = self.loss_cap(
             normalize_patches(proj_cnn), out['patch_affinity'])
         return losses

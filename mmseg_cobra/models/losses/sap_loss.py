@@ -12,8 +12,13 @@ class SAPLoss(nn.Module):
     Teaches the ViT projection with class knowledge from the CNN: patch ``i``
     with pseudo class ``c_i`` takes as positives the ``k_pos`` patches with
     the highest CNN CAM score for ``c_i`` and as negatives the ``k_neg``
-    patches with the lowest. The guide (scores and pseudo labels) is
-    detached: no gradient reaches the CNN branch through this loss.
+    patches with the lowest. As in the reference implementation, the score
+    that ranks patches is the raw CNN CAM logit (``rank_by='logit'``); the
+    masked softmax only picks ``c_i``. Ranking by the softmax probability
+    (``rank_by='prob'``) saturates: once one logit leads by ~17, many
+    patches tie at 1.0 in float32 and the top-k becomes arbitrary. The
+    guide (scores and pseudo labels) is detached: no gradient reaches the
+    CNN branch through this loss.
 
     Args:
         k_pos (int): Positives per patch (paper: 20).
@@ -22,6 +27,9 @@ class SAPLoss(nn.Module):
         reduction (str): ``'mean'`` over patches and images, or ``'sum'``
             over patches (mean over images).
         loss_weight (float): lambda_2 of the paper (0.1).
+        rank_by (str): ``'logit'`` (reference) or ``'prob'``: which CNN
+            score :class:`~mmseg_cobra.models.CoBra` passes as
+            ``cam_score``.
         loss_name (str): Log key.
     """
 
@@ -31,8 +39,13 @@ class SAPLoss(nn.Module):
                  tau: float = 0.1,
                  reduction: str = 'mean',
                  loss_weight: float = 0.1,
+                 rank_by: str = 'logit',
                  loss_name: str = 'loss_sap') -> None:
         super().__init__()
+        if rank_by not in ('logit', 'prob'):
+            raise ValueError(f"rank_by must be 'logit' or 'prob', got "
+                             f'{rank_by!r}')
+        self.rank_by = rank_by
         self.k_pos = k_pos
         self.k_neg = k_neg
         self.tau = tau
@@ -44,7 +57,8 @@ class SAPLoss(nn.Module):
         """Positive and negative indices from the CNN guide.
 
         Args:
-            cam_score (Tensor): CNN CAM scores ``[B, C+1, N]``.
+            cam_score (Tensor): CNN CAM scores ``[B, C+1, N]`` (logits or
+                masked softmax, see ``rank_by``).
             pseudo_label (Tensor): Pseudo class per patch ``[B, N]``.
 
         Returns:

@@ -1,16 +1,25 @@
 """IRN (Ahn, Cho and Kwak, CVPR 2019) for CoBra's masks.
 
-A frozen ImageNet ResNet gives features at five depths. The boundary branch
-maps each to 32 channels (1x1 conv, GroupNorm, ReLU), resizes them to stride
-4, concatenates and predicts one boundary logit per pixel. Training: pixel
-pairs within ``train_radius`` get affinity ``1 - max(boundary on their
-path)``, pushed to 1 for pairs of the same IR label and to 0 for pairs of
-different labels. The displacement branch predicts, per pixel, a 2-D vector
-to its instance centre: for two foreground pixels of the same class the
-difference of their vectors must equal their offset, for two background
-pixels it must vanish. Inference: the boundary map defines a transition
-matrix and a random walk spreads the seeds inside regions (``predict``);
-the displacement field is only needed for instance masks
+A frozen ImageNet ResNet gives features at five depths (stem after max-pool,
+stages 1-4). The boundary branch maps each to 32 channels (1x1 conv,
+GroupNorm), upsamples the deeper ones by their exact factor to stride 4,
+applies ReLU (IRN's order), concatenates and predicts one boundary logit
+per stride-4 cell. Training: pixel pairs within ``train_radius`` get
+affinity ``1 - max(boundary on their path)``, pushed to 1 for pairs of the
+same IR label and to 0 for pairs of different labels. The displacement
+branch predicts, per pixel, a 2-D vector to its instance centre: for two
+foreground pixels of the same class the difference of their vectors must
+equal their offset, for two background pixels it must vanish. IRN's total::
+
+    (bg_pos / 2 + fg_pos / 2 + neg) / 2 + (disp_fg + disp_bg) / 2
+
+Inference (``predict``): the image is padded to the backbone's output
+stride, the boundary map (with its flip) is cropped to the image's stride-4
+grid, the seeds are put on that grid, a random walk spreads them inside
+regions, the walked maps are upsampled x4 and cropped, and a mask rule
+(the reference's by default, IRN's as an option; see
+:mod:`mmseg_cobra.models.utils.mask_rules`) with an optional dense CRF
+gives the mask. The displacement field is only needed for instance masks
 (``mode='tensor'`` returns it).
 """
 from typing import Dict, List, Optional, Sequence
@@ -28,6 +37,23 @@ from torch import Tensor
 from ...utils.crf import crf_from_labels
 from ..utils import (boundary_to_affinity, pair_differences, pair_offsets,
                      random_walk)
+from ..utils.mask_rules import (MASK_RULES, apply_mask_rule, grid_size,
+                                grid_to_image, seeds_to_grid)
+
+
+def _branch_block(in_channels: int, out_channels: int, groups: int,
+                  upsample: int = 1) -> nn.Sequential:
+    """IRN's branch layer: 1x1 conv, GroupNorm, [x``upsample``], ReLU."""
+    layers = [
+        nn.Conv2d(in_channels, out_channels, 1, bias=False),
+        nn.GroupNorm(groups, out_channels)
+    ]
+    if upsample > 1:
+        layers.append(
+            nn.Upsample(scale_factor=upsample, mode='bilinear',
+                        align_corners=False))
+    layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
 
 
 @MODELS.register_module()
@@ -46,13 +72,25 @@ class IRNBoundary(BaseModel):
             False trains it too (small models trained from scratch).
         with_displacement (bool): Build and train the displacement branch
             (IRN's instance cue; not used by the semantic masks).
-        test_cfg (dict, optional): ``radius`` (5), ``beta`` (10),
-            ``exp_times`` (8), ``bg_threshold`` (0.25), ``crf`` (False) and
-            ``crf_cfg`` (kwargs of :func:`crf_from_labels`; CoBra's final
-            CRF: gaussian sxy 2 compat 3, bilateral sxy 45 srgb 5 compat 4).
+        aff_loss_weight (float): Weight of the affinity terms
+            ``bg_pos / 2 + fg_pos / 2 + neg`` (IRN: 1/2).
+        disp_loss_weight (float): Weight of ``disp_fg + disp_bg``, each the
+            mean absolute error per vector component (IRN: 1/2).
+        test_cfg (dict, optional): random walk ``radius`` (5), ``beta`` (10),
+            ``exp_times`` (8); ``mask_rule`` (``'reference'`` or ``'irn'``),
+            ``theta`` (0.31, reference rule), ``bg_threshold`` (0.25, IRN
+            rule), ``crf`` (True) and ``crf_cfg`` (kwargs of
+            :func:`crf_from_labels`; the reference's final CRF: gaussian sxy
+            2 compat 3, bilateral sxy 45 srgb 5 compat 4, 10 iterations,
+            gt_prob 0.7); ``keep_walk`` (False: True attaches the walked
+            grid maps and the boundary map to each sample, for
+            :class:`~mmseg_cobra.engine.hooks.WalkWriterHook`).
         data_preprocessor (dict, optional): ``SegDataPreProcessor``.
         init_cfg (dict, optional): Initialisation.
     """
+
+    #: stride of the boundary map
+    stride = 4
 
     def __init__(self,
                  backbone: dict,
@@ -61,17 +99,23 @@ class IRNBoundary(BaseModel):
                  train_radius: int = 10,
                  freeze_backbone: bool = True,
                  with_displacement: bool = True,
+                 aff_loss_weight: float = 0.5,
+                 disp_loss_weight: float = 0.5,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        # cumulative stride of each depth: stem + max-pool = 4, then stages
+        strides = [4]
+        for s in getattr(self.backbone, 'strides', (1, 2, 2, 2)):
+            strides.append(strides[-1] * s)
+        self.feature_strides = tuple(strides)
+        self.output_stride = max(strides)
         self.boundary_convs = nn.ModuleList([
-            nn.Sequential(
-                nn.Conv2d(c, branch_channels, 1, bias=False),
-                nn.GroupNorm(4, branch_channels), nn.ReLU(inplace=True))
-            for c in in_channels
+            _branch_block(c, branch_channels, 4, s // self.stride)
+            for c, s in zip(in_channels, strides)
         ])
         self.boundary_head = nn.Conv2d(
             branch_channels * len(in_channels), 1, 1, bias=True)
@@ -80,27 +124,36 @@ class IRNBoundary(BaseModel):
             self._build_displacement_branch(in_channels)
         self.train_radius = train_radius
         self.freeze_backbone = freeze_backbone
+        self.aff_loss_weight = aff_loss_weight
+        self.disp_loss_weight = disp_loss_weight
         self.test_cfg = dict(
-            radius=5, beta=10.0, exp_times=8, bg_threshold=0.25, crf=False,
-            crf_cfg=dict(gaussian_sxy=2, gaussian_compat=3, bilateral_sxy=45,
+            radius=5, beta=10.0, exp_times=8, mask_rule='reference',
+            theta=0.31, bg_threshold=0.25, crf=True, keep_walk=False,
+            crf_cfg=dict(iterations=10, gt_prob=0.7, gaussian_sxy=2,
+                         gaussian_compat=3, bilateral_sxy=45,
                          bilateral_srgb=5, bilateral_compat=4))
         self.test_cfg.update(test_cfg or {})
+        if self.test_cfg['mask_rule'] not in MASK_RULES:
+            raise ValueError(f'test_cfg.mask_rule must be one of '
+                             f'{MASK_RULES}, got '
+                             f'{self.test_cfg["mask_rule"]!r}')
 
     def _build_displacement_branch(self, in_channels: Sequence[int]) -> None:
         """IRN's displacement layers: stride-8 context, stride-4 detail."""
-
-        def block(cin: int, cout: int) -> nn.Sequential:
-            return nn.Sequential(
-                nn.Conv2d(cin, cout, 1, bias=False),
-                nn.GroupNorm(max(1, cout // 16), cout), nn.ReLU(inplace=True))
-
-        self.disp_fine = nn.ModuleList(
-            [block(in_channels[0], 64), block(in_channels[1], 128)])
-        self.disp_coarse = nn.ModuleList(
-            [block(c, 256) for c in in_channels[2:]])
-        self.disp_context = block(256 * len(in_channels[2:]), 256)
+        s = self.feature_strides
+        self.disp_fine = nn.ModuleList([
+            _branch_block(in_channels[0], 64, 8),
+            _branch_block(in_channels[1], 128, 16, s[1] // self.stride)
+        ])
+        self.disp_coarse = nn.ModuleList([
+            _branch_block(c, 256, 16, stride // s[2])
+            for c, stride in zip(in_channels[2:], s[2:])
+        ])
+        self.disp_context = _branch_block(256 * len(in_channels[2:]), 256, 16,
+                                          s[2] // self.stride)
         self.disp_head = nn.Sequential(
-            block(64 + 128 + 256, 256), nn.Conv2d(256, 2, 1, bias=True))
+            _branch_block(64 + 128 + 256, 256, 16),
+            nn.Conv2d(256, 2, 1, bias=False))
 
     def _features(self, inputs: Tensor) -> List[Tensor]:
         """Stem (after max-pool) and stage outputs of the frozen backbone."""
@@ -118,42 +171,48 @@ class IRNBoundary(BaseModel):
         """Boundary logits ``[B, 1, H/4, W/4]`` of images ``[B, 3, H, W]``."""
         return self._boundary(self._features(inputs))
 
+    @staticmethod
+    def _crop_to(x: Tensor, size) -> Tensor:
+        return x[..., :size[0], :size[1]]
+
     def _displacement(self, feats: List[Tensor]) -> Tensor:
         """Displacement field ``[B, 2, H/4, W/4]`` (stride-4 pixels)."""
         size4, size8 = feats[0].shape[-2:], feats[2].shape[-2:]
         coarse = [
-            F.interpolate(conv(f), size=size8, mode='bilinear',
-                          align_corners=False)
+            self._crop_to(conv(f), size8)
             for conv, f in zip(self.disp_coarse, feats[2:])
         ]
-        context = F.interpolate(
-            self.disp_context(torch.cat(coarse, dim=1)), size=size4,
-            mode='bilinear', align_corners=False)
-        fine = [conv(f) for conv, f in zip(self.disp_fine, feats[:2])]
+        context = self._crop_to(
+            self.disp_context(torch.cat(coarse, dim=1)), size4)
+        fine = [
+            self._crop_to(conv(f), size4)
+            for conv, f in zip(self.disp_fine, feats[:2])
+        ]
         return self.disp_head(torch.cat(fine + [context], dim=1))
 
     def _boundary(self, feats: List[Tensor]) -> Tensor:
         size = feats[0].shape[-2:]
         maps = [
-            F.interpolate(conv(f), size=size, mode='bilinear',
-                          align_corners=False) if f.shape[-2:] != size
-            else conv(f) for conv, f in zip(self.boundary_convs, feats)
+            self._crop_to(conv(f), size)
+            for conv, f in zip(self.boundary_convs, feats)
         ]
         return self.boundary_head(torch.cat(maps, dim=1))
 
     # ------------------------------------------------------------------
     def loss(self, inputs: Tensor,
              data_samples: Sequence[SegDataSample]) -> Dict[str, Tensor]:
-        """IRN affinity loss on the boundary map.
+        """IRN's affinity (and displacement) loss, weighted as IRN.
 
         Each sample carries ``aff_labels`` ``[3, D, h, w]`` (background
         positive, foreground positive, negative pairs) at the boundary
         map's resolution.
 
         Returns:
-            dict: ``loss_aff_bg`` and ``loss_aff_fg`` (each weighted 1/2) and
-            ``loss_aff_neg``; with the displacement branch also
-            ``loss_disp_fg`` and ``loss_disp_bg`` (each weighted 1/2).
+            dict: ``loss_aff_bg``, ``loss_aff_fg`` (each ``aff_loss_weight /
+            2`` times its mean) and ``loss_aff_neg`` (``aff_loss_weight``
+            times its mean); with the displacement branch ``loss_disp_fg``
+            and ``loss_disp_bg`` (each ``disp_loss_weight`` times its mean
+            absolute error per vector component). Their sum is IRN's total.
         """
         feats = self._features(inputs)
         boundary = torch.sigmoid(self._boundary(feats))[:, 0]
@@ -171,42 +230,66 @@ class IRNBoundary(BaseModel):
         def mean(term: Tensor, mask: Tensor) -> Tensor:
             return (term * mask).sum() / (mask.sum() + 1e-5)
 
+        w_aff = self.aff_loss_weight
         losses = dict(
-            loss_aff_bg=0.5 * mean(pos, labels[:, 0]),
-            loss_aff_fg=0.5 * mean(pos, labels[:, 1]),
-            loss_aff_neg=mean(neg, labels[:, 2]))
+            loss_aff_bg=w_aff / 2 * mean(pos, labels[:, 0]),
+            loss_aff_fg=w_aff / 2 * mean(pos, labels[:, 1]),
+            loss_aff_neg=w_aff * mean(neg, labels[:, 2]))
         if self.with_displacement:
             # pixel p and q = p + o: D(p) - D(q) should be o (same instance
             # centre) for foreground pairs and 0 for background pairs
             disp = self._displacement(feats)
             pair = pair_differences(disp, self.train_radius)  # [B,2,D,h,w]
             offsets = disp.new_tensor(pair_offsets(self.train_radius)).t()
-            fg_err = (pair - offsets[None, :, :, None, None]).abs().sum(1)
-            bg_err = pair.abs().sum(1)
-            losses['loss_disp_fg'] = 0.5 * mean(fg_err, labels[:, 1])
-            losses['loss_disp_bg'] = 0.5 * mean(bg_err, labels[:, 0])
+            fg_err = (pair - offsets[None, :, :, None, None]).abs().mean(1)
+            bg_err = pair.abs().mean(1)
+            w_disp = self.disp_loss_weight
+            losses['loss_disp_fg'] = w_disp * mean(fg_err, labels[:, 1])
+            losses['loss_disp_bg'] = w_disp * mean(bg_err, labels[:, 0])
         return losses
 
     # ------------------------------------------------------------------
     def boundary_map(self, image: Tensor) -> Tensor:
-        """Boundary probabilities of one image with its flip, ``[h, w]``."""
-        logits = self.boundary_logits(torch.stack([image, image.flip(-1)]))
-        return torch.sigmoid((logits[0, 0] + logits[1, 0].flip(-1)) / 2)
+        """Boundary probabilities of one image on its stride-4 grid.
 
-    def propagate(self, cams: Tensor, boundary: Tensor) -> Tensor:
-        """Random walk of ``[K, H, W]`` seeds over ``boundary`` ``[h, w]``.
+        As IRN: the image and its flip are padded (bottom/right, with 0 =
+        the mean colour after normalisation) to a multiple of the output
+        stride, the logits are cropped to ``ceil(H/4) x ceil(W/4)``, the
+        flipped one is flipped back, and the two are averaged.
+
+        Args:
+            image (Tensor): ``[3, H, W]`` normalised image.
 
         Returns:
-            Tensor: ``[K, H, W]`` propagated maps, divided by their maximum.
+            Tensor: ``[ceil(H/4), ceil(W/4)]`` in [0, 1].
+        """
+        height, width = image.shape[-2:]
+        size = grid_size((height, width), self.stride)
+        os_ = self.output_stride
+        pad = (0, -width % os_, 0, -height % os_)
+        batch = F.pad(torch.stack([image, image.flip(-1)]), pad, value=0.0)
+        logits = self._crop_to(self.boundary_logits(batch)[:, 0], size)
+        return torch.sigmoid((logits[0] + logits[1].flip(-1)) / 2)
+
+    def propagate(self, cams: Tensor, boundary: Tensor) -> Tensor:
+        """Random walk of image-size seeds over a stride-4 boundary map.
+
+        Args:
+            cams (Tensor): ``[K, H, W]`` seeds.
+            boundary (Tensor): ``[ceil(H/4), ceil(W/4)]``.
+
+        Returns:
+            Tensor: ``[K, ceil(H/4), ceil(W/4)]`` walked maps on the grid,
+            divided by their maximum.
         """
         cfg = self.test_cfg
-        size = cams.shape[-2:]
-        small = F.interpolate(cams[None], size=boundary.shape,
-                              mode='bilinear', align_corners=False)[0]
-        walked = random_walk(small, boundary, cfg['radius'], cfg['beta'],
+        grid = seeds_to_grid(cams, self.stride)
+        if grid.shape[-2:] != boundary.shape:
+            raise ValueError(f'seeds give a {tuple(grid.shape[-2:])} grid '
+                             f'but the boundary map is '
+                             f'{tuple(boundary.shape)}')
+        walked = random_walk(grid, boundary, cfg['radius'], cfg['beta'],
                              cfg['exp_times'])
-        walked = F.interpolate(walked[None], size=size, mode='bilinear',
-                               align_corners=False)[0]
         return walked / walked.max().clamp_min(1e-5)
 
     def _rgb_image(self, image: Tensor, height: int, width: int) -> np.ndarray:
@@ -214,30 +297,39 @@ class IRNBoundary(BaseModel):
         mean = self.data_preprocessor.mean.to(image.device)
         std = self.data_preprocessor.std.to(image.device)
         rgb = (image * std + mean)[:, :height, :width]
-        return rgb.clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()
+        return rgb.round().clamp(0, 255).byte().permute(1, 2,
+                                                        0).cpu().numpy()
 
     def predict(self, inputs: Tensor,
                 data_samples: Sequence[SegDataSample]) -> List[SegDataSample]:
-        """Pseudo masks: random walk of each image's seeds, then argmax.
+        """Pseudo masks: random walk of each image's seeds, then a rule.
 
         Each sample needs ``seed_cams`` ``[K, H, W]`` and ``seed_keys``
-        ``[K]`` (0-based classes), from the ``LoadSeed`` transform. Returns
-        the samples with ``pred_sem_seg`` (``[1, H, W]``, 0 background,
-        ``k + 1`` for class k).
+        ``[K]`` (0-based classes), from the ``LoadSeed`` transform, at the
+        image's size. Returns the samples with ``pred_sem_seg`` (``[1, H,
+        W]``, 0 background, ``k + 1`` for class k); with
+        ``test_cfg.keep_walk`` also ``walk_cams`` (``[K, h, w]``, the
+        walked grid maps) and ``boundary`` (``[h, w]``).
         """
         cfg = self.test_cfg
+        value = cfg['theta'] if cfg['mask_rule'] == 'reference' \
+            else cfg['bg_threshold']
         for image, sample in zip(inputs, data_samples):
             cams = sample.seed_cams.to(image.device).float()
             keys = sample.seed_keys.to(image.device).long()
             height, width = cams.shape[-2:]
+            if image.shape[-2:] != cams.shape[-2:]:
+                raise ValueError(
+                    f'image {sample.metainfo.get("img_path")} is '
+                    f'{tuple(image.shape[-2:])} but its seed is '
+                    f'{(height, width)}: do not resize or pad the image in '
+                    'the test pipeline')
+            boundary = self.boundary_map(image)
             if len(keys):
-                walked = self.propagate(cams,
-                                        self.boundary_map(image))[:, :height,
-                                                                  :width]
-                scores = torch.cat(
-                    [walked.new_full((1, height, width), cfg['bg_threshold']),
-                     walked])
-                local = scores.argmax(dim=0)  # 0 bg, i + 1 for keys[i]
+                walked = self.propagate(cams, boundary)
+                local = apply_mask_rule(
+                    grid_to_image(walked, (height, width), self.stride),
+                    cfg['mask_rule'], value)
                 if cfg['crf']:
                     local = torch.from_numpy(crf_from_labels(
                         self._rgb_image(image, height, width),
@@ -246,9 +338,13 @@ class IRNBoundary(BaseModel):
                 lookup = torch.cat([keys.new_zeros(1), keys + 1])
                 label = lookup[local]
             else:
+                walked = cams.new_zeros((0, *boundary.shape))
                 label = torch.zeros((height, width), dtype=torch.long,
                                     device=image.device)
             sample.pred_sem_seg = PixelData(data=label[None])
+            if cfg['keep_walk']:
+                sample.walk_cams = walked
+                sample.boundary = boundary
         return list(data_samples)
 
     def forward(self,

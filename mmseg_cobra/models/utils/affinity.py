@@ -3,8 +3,9 @@
 Pairs are indexed by an *offset* ``(dy, dx)`` within a radius, in one half
 plane (``dy > 0``, or ``dy == 0`` and ``dx > 0``) so every unordered pair
 appears once. The affinity of pixel ``p`` and ``p + (dy, dx)`` is
-``1 - max(boundary)`` along the straight path between them (IRN, Ahn et al.
-CVPR 2019): two pixels are related unless a class boundary separates them.
+``1 - max(boundary)`` along the path between them (IRN, Ahn et al. CVPR
+2019, see :func:`pair_paths`): two pixels are related unless a class
+boundary separates them.
 """
 from functools import lru_cache
 from typing import Tuple
@@ -31,15 +32,23 @@ def pair_offsets(radius: int) -> Tuple[Tuple[int, int], ...]:
 
 @lru_cache(maxsize=16)
 def pair_paths(radius: int) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
-    """For each offset, the pixels on the straight path from ``(0, 0)``."""
+    """For each offset, the cells of IRN's path from ``(0, 0)`` to it.
+
+    IRN's path for offset ``(dy, dx)`` is every cell ``(y, x)`` of the
+    bounding box of ``(0, 0)`` and ``(dy, dx)`` whose squared distance to the
+    line through them, ``(dy * x - dx * y)^2 / (dy^2 + dx^2)``, is below 1.
+    It is wider than a rasterised line (7.1 cells on average at radius 5
+    against 3.8), so that a one-pixel diagonal boundary separates the two
+    pixels of a diagonal pair.
+    """
     paths = []
     for dy, dx in pair_offsets(radius):
-        steps = max(abs(dy), abs(dx))
+        length_sq = dy * dy + dx * dx
         cells = []
-        for t in np.linspace(0.0, 1.0, steps + 1):
-            cell = (int(round(t * dy)), int(round(t * dx)))
-            if cell not in cells:
-                cells.append(cell)
+        for y in range(min(0, dy), max(0, dy) + 1):
+            for x in range(min(0, dx), max(0, dx) + 1):
+                if (dy * x - dx * y)**2 < length_sq:  # distance^2 < 1
+                    cells.append((y, x))
         paths.append(tuple(cells))
     return tuple(paths)
 

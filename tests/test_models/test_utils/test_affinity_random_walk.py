@@ -67,3 +67,49 @@ def test_random_walk_spreads_inside_and_not_across_a_boundary():
     free = random_walk(cams, torch.zeros(h, w), radius=3, beta=10,
                        exp_times=6)[0]
     assert free[:, 7:].min() > 1e-3
+
+
+def _irn_path(dy, dx):
+    """IRN's path, written out: cells of the bounding box within distance 1
+    of the line from (0, 0) to (dy, dx)."""
+    cells = set()
+    for y in range(min(0, dy), max(0, dy) + 1):
+        for x in range(min(0, dx), max(0, dx) + 1):
+            if (dy * x - dx * y)**2 / (dy * dy + dx * dx) < 1:
+                cells.add((y, x))
+    return cells
+
+
+def test_pair_paths_are_irns_at_radius_5_and_10():
+    from mmseg_cobra.models.utils import pair_paths
+    for radius in (5, 10):
+        offsets = pair_offsets(radius)
+        paths = pair_paths(radius)
+        assert len(paths) == len(offsets)
+        for (dy, dx), path in zip(offsets, paths):
+            assert set(path) == _irn_path(dy, dx), (radius, dy, dx)
+            assert len(set(path)) == len(path)
+    # IRN's paths are wider than a rasterised line: 7.1 cells on average
+    mean_len = np.mean([len(p) for p in pair_paths(5)])
+    assert 7.0 < mean_len < 7.2
+    assert set(pair_paths(5)[pair_offsets(5).index((1, 1))]) == {
+        (0, 0), (0, 1), (1, 0), (1, 1)}
+
+
+def test_one_pixel_diagonal_wall_separates_diagonal_pairs():
+    h = w = 10
+    boundary = torch.zeros(1, h, w)
+    ys, xs = np.indices((h, w))
+    boundary[0][torch.from_numpy(ys + xs == 9)] = 1.0  # anti-diagonal wall
+    aff = boundary_to_affinity(boundary, radius=5)[0]
+    d = pair_offsets(5).index((1, 1))
+    for y in range(h - 1):
+        for x in range(w - 1):
+            if y + x < 9 and y + 1 + x + 1 > 9:  # p and p + (1, 1) straddle
+                assert aff[d, y, x] == 0.0, (y, x)
+    # and the walk does not leak through it
+    cams = torch.zeros(1, h, w)
+    cams[0, 1, 1] = 1.0
+    out = random_walk(cams, boundary[0], radius=5, beta=10, exp_times=6)[0]
+    assert out[torch.from_numpy(ys + xs > 9)].max() < 1e-6
+    assert out[torch.from_numpy(ys + xs < 9)].min() > 1e-4

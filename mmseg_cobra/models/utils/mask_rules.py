@@ -1,0 +1,133 @@
+"""From random-walk maps to pseudo masks, and the stride-4 grid geometry.
+
+IRN's boundary map lives on the stride-4 grid of the image padded to the
+backbone's output stride: cell ``(i, j)`` covers pixels ``4i..4i+3`` and
+``4j..4j+3``; an ``H x W`` image has ``ceil(H/4) x ceil(W/4)`` cells. Seeds
+go onto that grid (:func:`seeds_to_grid`), are walked there, and come back
+by an exact x4 upsampling cropped to the image (:func:`grid_to_image`), as
+IRN's ``make_sem_seg_labels`` does.
+
+Two rules turn the walked maps of an image's ``K`` positive classes into a
+label map (0 background, ``k + 1`` for the k-th map):
+
+- :func:`irn_mask_rule` (IRN): divide by the global maximum, background
+  score ``bg_threshold`` (0.25), argmax;
+- :func:`reference_mask_rule` (the reference implementation, behind the
+  CoBra paper's VOC train mask mIoU): per class keep only values
+  ``>= theta * max_c + min_c`` (theta 0.31), background score 0, argmax;
+  the reference then runs a dense CRF on the labels.
+"""
+import math
+from typing import Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+#: The mask rules :class:`~mmseg_cobra.models.IRNBoundary` knows.
+MASK_RULES = ('reference', 'irn')
+
+
+def grid_size(size: Sequence[int], stride: int = 4) -> Tuple[int, int]:
+    """``(ceil(H / stride), ceil(W / stride))``."""
+    return tuple(int(math.ceil(s / stride)) for s in size)
+
+
+def seeds_to_grid(cams: Tensor, stride: int = 4) -> Tensor:
+    """Image-size maps ``[K, H, W]`` -> the stride grid ``[K, h, w]``.
+
+    The maps are padded (edge values) to a multiple of ``stride`` and
+    resized by exactly ``1 / stride`` (bilinear, ``align_corners=False``),
+    so cell ``(i, j)`` samples the centre of its ``stride x stride`` block.
+    """
+    k, height, width = cams.shape
+    h, w = grid_size((height, width), stride)
+    pad = (0, w * stride - width, 0, h * stride - height)
+    padded = F.pad(cams[None], pad, mode='replicate') if any(pad) else \
+        cams[None]
+    return F.interpolate(
+        padded, scale_factor=1.0 / stride, mode='bilinear',
+        align_corners=False, recompute_scale_factor=False)[0, :, :h, :w]
+
+
+def grid_to_image(maps: Tensor, size: Sequence[int], stride: int = 4
+                  ) -> Tensor:
+    """Grid maps ``[K, h, w]`` -> ``[K, H, W]``: upsample by exactly
+    ``stride`` (bilinear) and crop to the image, as IRN does."""
+    up = F.interpolate(
+        maps[None], scale_factor=stride, mode='bilinear', align_corners=False,
+        recompute_scale_factor=False)[0]
+    return up[:, :size[0], :size[1]]
+
+
+def irn_mask_rule(walked: Tensor, bg_threshold: float = 0.25) -> Tensor:
+    """IRN's rule: ``argmax([bg_threshold, walked / max(walked)])``.
+
+    Args:
+        walked (Tensor): ``[K, H, W]`` walked maps of the positive classes.
+        bg_threshold (float): Background score on the max-normalised maps.
+
+    Returns:
+        Tensor: long ``[H, W]``, 0 background, ``k + 1`` for map k.
+    """
+    scores = walked / walked.max().clamp_min(1e-5)
+    return torch.cat([scores.new_full((1, *scores.shape[1:]), bg_threshold),
+                      scores]).argmax(dim=0)
+
+
+def reference_mask_rule(walked: Tensor, theta: float = 0.31) -> Tensor:
+    """The reference's rule: per-class threshold, background score 0.
+
+    Values of class ``c`` below ``theta * max_c + min_c`` (max and min over
+    that class's map) are set to 0; the label is the argmax with a
+    background score of 0 (ties go to background).
+
+    Args:
+        walked (Tensor): ``[K, H, W]`` walked maps (any positive scale).
+        theta (float): Fraction of each class's maximum (0.31).
+
+    Returns:
+        Tensor: long ``[H, W]``, 0 background, ``k + 1`` for map k.
+    """
+    flat = walked.flatten(1)
+    threshold = theta * flat.max(dim=1).values + flat.min(dim=1).values
+    kept = torch.where(walked >= threshold[:, None, None], walked,
+                       torch.zeros_like(walked))
+    return torch.cat([walked.new_zeros((1, *walked.shape[1:])),
+                      kept]).argmax(dim=0)
+
+
+def apply_mask_rule(walked: Tensor, rule: str, value: float) -> Tensor:
+    """:func:`irn_mask_rule` (``value`` = background score) or
+    :func:`reference_mask_rule` (``value`` = theta) by name."""
+    if rule == 'irn':
+        return irn_mask_rule(walked, value)
+    if rule == 'reference':
+        return reference_mask_rule(walked, value)
+    raise ValueError(f'unknown mask rule {rule!r}; choose from {MASK_RULES}')
+
+
+def boundary_from_labels(label: Tensor, stride: int = 4,
+                         ignore_index: int = 255) -> Tensor:
+    """Oracle boundary map on the stride grid from a ground-truth label map.
+
+    A pixel is an edge pixel if a 4-neighbour has another label, or if it
+    is ``ignore_index`` (VOC draws object outlines as 255); a cell is 1 if
+    its ``stride x stride`` block holds an edge pixel.
+
+    Args:
+        label (Tensor): ``[H, W]`` integer labels.
+
+    Returns:
+        Tensor: float ``[ceil(H/stride), ceil(W/stride)]`` in {0, 1}.
+    """
+    label = label.long()
+    edge = label == ignore_index
+    dy = label[1:] != label[:-1]
+    dx = label[:, 1:] != label[:, :-1]
+    edge[1:] |= dy
+    edge[:-1] |= dy
+    edge[:, 1:] |= dx
+    edge[:, :-1] |= dx
+    return F.max_pool2d(edge[None, None].float(), stride, stride,
+                        ceil_mode=True)[0, 0]

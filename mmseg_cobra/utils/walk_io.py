@@ -1,0 +1,120 @@
+"""Walk files: IRN's walked maps and boundary map of one image.
+
+One compressed ``.npz`` per image, written atomically by
+:class:`~mmseg_cobra.engine.hooks.WalkWriterHook`, read by
+``tools/mask_report.py`` (threshold sweeps on equal footing with the seeds,
+boundary precision/recall) and ``tools/masks_from_walks.py``:
+
+- ``img_id`` (str), ``keys`` (int64 ``[K]``, 0-based classes);
+- ``walk``: float16 ``[K, h, w]`` walked maps on the stride-4 grid, divided
+  by their maximum;
+- ``boundary``: float16 ``[h, w]`` boundary probabilities;
+- ``image_size``: int64 ``[2]``, the image's ``(H, W)``
+  (``h = ceil(H / 4)``, ``w = ceil(W / 4)``).
+"""
+import os
+import os.path as osp
+import zipfile
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from .crf import FINAL_CRF_CFG, crf_from_labels
+from .seed_io import SeedFileError
+
+
+def walk_path(walk_dir: str, img_id: str) -> str:
+    return osp.join(walk_dir, img_id + '.npz')
+
+
+def save_walk(walk_dir: str, img_id: str, keys: np.ndarray, walk: np.ndarray,
+              boundary: np.ndarray, image_size: Sequence[int]) -> str:
+    """Write one walk file atomically (temporary file, then rename)."""
+    os.makedirs(walk_dir, exist_ok=True)
+    path = walk_path(walk_dir, img_id)
+    tmp = f'{path}.{os.getpid()}.tmp'
+    with open(tmp, 'wb') as f:
+        np.savez_compressed(
+            f,
+            img_id=np.asarray(img_id),
+            keys=np.asarray(keys, np.int64),
+            walk=np.asarray(walk, np.float16),
+            boundary=np.asarray(boundary, np.float16),
+            image_size=np.asarray(image_size, np.int64))
+    os.replace(tmp, path)
+    return path
+
+
+def load_walk(path: str,
+              image_size: Optional[Sequence[int]] = None) -> dict:
+    """Read and validate one walk file.
+
+    Returns:
+        dict: ``img_id``, ``keys``, float32 ``walk`` ``[K, h, w]`` and
+        ``boundary`` ``[h, w]``, ``image_size`` ``(H, W)``.
+
+    Raises:
+        SeedFileError: unreadable file, missing arrays, or a grid that does
+            not fit the image.
+    """
+    try:
+        with np.load(path) as data:
+            raw = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise SeedFileError(f'walk file {path} is unreadable (truncated or '
+                            f'corrupt: {exc}); delete it and rerun the mask '
+                            'stage (it resumes)')
+    needed = {'img_id', 'keys', 'walk', 'boundary', 'image_size'}
+    if not needed <= set(raw):
+        raise SeedFileError(f'walk file {path} lacks '
+                            f'{sorted(needed - set(raw))}: not a walk file')
+    out = dict(img_id=str(raw['img_id']), keys=raw['keys'].astype(np.int64),
+               walk=raw['walk'].astype(np.float32),
+               boundary=raw['boundary'].astype(np.float32),
+               image_size=tuple(int(x) for x in raw['image_size']))
+    height, width = out['image_size']
+    grid = (-(-height // 4), -(-width // 4))
+    if out['boundary'].shape != grid or out['walk'].shape != (
+            len(out['keys']), *grid):
+        raise SeedFileError(
+            f'walk file {path}: walk {out["walk"].shape} / boundary '
+            f'{out["boundary"].shape} do not fit a {height}x{width} image')
+    if image_size is not None and tuple(image_size) != (height, width):
+        raise SeedFileError(
+            f'walk file {path} is for a {height}x{width} image but the '
+            f'image is {image_size[0]}x{image_size[1]}')
+    return out
+
+
+def mask_from_walk(walk: dict, rule: str, value: float,
+                   image: Optional[np.ndarray] = None,
+                   crf_cfg: Optional[dict] = None) -> np.ndarray:
+    """The pseudo mask of one walk file, as ``IRNBoundary.predict`` makes it.
+
+    Args:
+        walk (dict): From :func:`load_walk`.
+        rule (str): ``'reference'`` (``value`` = theta) or ``'irn'``
+            (``value`` = background score).
+        value (float): The rule's parameter.
+        image (np.ndarray, optional): RGB uint8 ``[H, W, 3]``; given, the
+            labels are refined by a dense CRF (``crf_cfg``, default the
+            reference's final CRF).
+        crf_cfg (dict, optional): :func:`crf_from_labels` arguments.
+
+    Returns:
+        np.ndarray: uint8 ``[H, W]``, 0 background, ``k + 1`` for class k.
+    """
+    from ..models.utils.mask_rules import apply_mask_rule, grid_to_image
+    keys = walk['keys']
+    size = walk['image_size']
+    if len(keys) == 0:
+        return np.zeros(size, np.uint8)
+    walked = grid_to_image(torch.from_numpy(walk['walk']), size)
+    local = apply_mask_rule(walked, rule, value).numpy()
+    if image is not None:
+        local = crf_from_labels(image, local.astype(np.int64),
+                                n_labels=len(keys) + 1,
+                                **(crf_cfg or FINAL_CRF_CFG))
+    lookup = np.concatenate([[0], keys + 1]).astype(np.uint8)
+    return lookup[local]
