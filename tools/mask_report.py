@@ -43,6 +43,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 SWEEP = tuple(np.round(np.arange(0.05, 1.0, 0.05), 2))
 DEFAULTS = dict(irn=0.25, reference=0.31)
+#: swept values of each rule (IRN's background score as the seeds'; theta
+#: the same grid plus the reference's 0.31)
+RULE_SWEEP = dict(irn=SWEEP, reference=tuple(sorted({*SWEEP, 0.31})))
 
 
 def main() -> None:
@@ -121,13 +124,16 @@ def main() -> None:
                                                           'fuse')}
     rows = {}
     if args.walks:
-        rows['walk, IRN rule'] = ('irn', ConfusionSweep(SWEEP, n))
-        rows['walk, reference rule'] = ('reference', ConfusionSweep(SWEEP, n))
+        rows['walk, IRN rule'] = ('irn', ConfusionSweep(RULE_SWEEP['irn'],
+                                                        n))
+        rows['walk, reference rule'] = ('reference', ConfusionSweep(
+            RULE_SWEEP['reference'], n))
         boundary_pr = BoundaryPR()
     if args.oracle:
-        rows['oracle walk, IRN rule'] = ('irn', ConfusionSweep(SWEEP, n))
-        rows['oracle walk, reference rule'] = ('reference',
-                                               ConfusionSweep(SWEEP, n))
+        rows['oracle walk, IRN rule'] = ('irn', ConfusionSweep(
+            RULE_SWEEP['irn'], n))
+        rows['oracle walk, reference rule'] = ('reference', ConfusionSweep(
+            RULE_SWEEP['reference'], n))
 
     def local_to_global(local: np.ndarray, keys: np.ndarray) -> np.ndarray:
         return np.concatenate([[0], keys + 1]).astype(np.uint8)[local]
@@ -135,10 +141,10 @@ def main() -> None:
     def rule_maps(walked: torch.Tensor, rule: str, keys: np.ndarray) -> list:
         if len(keys) == 0:
             zero = np.zeros(walked.shape[1:], np.uint8)
-            return [zero] * len(SWEEP)
+            return [zero] * len(RULE_SWEEP[rule])
         return [
             local_to_global(apply_mask_rule(walked, rule, v).numpy(), keys)
-            for v in SWEEP
+            for v in RULE_SWEEP[rule]
         ]
 
     num_classes = n - 1

@@ -250,3 +250,30 @@ def test_crf_only_masks_and_side_by_side_report(synthetic_root, seeds,
     # seeds made from the truth: both far above chance (1/5 classes)
     assert numbers['seed_fuse']['mIoU'] > 50
     assert numbers['CRF-only']['mIoU'] > 50
+
+
+def test_ir_labels_without_confident_foreground_are_counted(
+        synthetic_root, seeds, tmp_path):
+    # the attention-percentile rule: with these seeds the 80th percentile
+    # of the attention puts many foreground thresholds above 1
+    ir_dir = str(tmp_path / 'ir')
+    options = [o for o in irn_options(synthetic_root, seeds, ir_dir)
+               if 'fixed_thresholds' not in o]
+    result = run_tool([
+        sys.executable, 'tools/make_ir_labels.py', IRN_CONFIG, '--nproc', '1',
+        *options, 'ir_label_cfg.percentile=80'
+    ])
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    out = result.stdout
+    assert 'written 24, already there 0, skipped 0' in out
+    line = [x for x in out.splitlines() if 'got no confident foreground' in x]
+    assert len(line) == 1
+    count = int(line[0].split()[0])
+    assert 0 < count < 24
+    named = [x for x in out.splitlines()
+             if 'written, no confident foreground (thresholds' in x]
+    assert len(named) == min(count, 20)
+    for x in named:  # those labels really hold no foreground
+        img_id = x.split(':')[0].strip()
+        label = np.asarray(Image.open(osp.join(ir_dir, img_id + '.png')))
+        assert set(np.unique(label)) <= {0, 255}
