@@ -346,17 +346,23 @@ class CoBraPipeline:
             if f'seed_{source}' in seed:
                 rows.append((f'seed mIoU ({source})', seed[f'seed_{source}']))
         if 'mask_eval' in results:
+            # equal footing: every row swept the same way on the same images
             ev = results['mask_eval']
-            for key, label in (('seed_fuse', 'seed (fuse)'),
-                               ('walk, IRN rule', 'walk, IRN rule'),
-                               ('walk, reference rule', 'walk, reference rule'),
-                               ('walk, reference rule + CRF',
-                                'walk, reference rule + CRF'),
-                               ('oracle walk, IRN rule',
-                                'oracle walk (GT boundary), IRN rule')):
+            for key in ('seed_fuse', 'walk, IRN rule', 'walk, IRN rule + CRF',
+                        'walk, reference rule', 'walk, reference rule + CRF',
+                        'oracle walk, IRN rule'):
+                if key not in ev:
+                    continue
+                label = dict(seed_fuse='seed (fuse)').get(key, key).replace(
+                    'oracle walk', 'oracle walk (GT boundary)')
+                what = 'theta' if 'reference' in key else 'bg'
+                rows.append((f'{label}, swept ({what} {ev[key]["best"]:.2f})',
+                             ev[key]['mIoU']))
+            for key in ('seed_fuse', 'walk, IRN rule'):
                 if key in ev:
-                    rows.append((f'{label}, swept ({ev[key]["best"]:.2f})',
-                                 ev[key]['mIoU']))
+                    label = 'seed (fuse)' if key == 'seed_fuse' else key
+                    rows.append((f'{label}, bg 0.25 (IRN default)',
+                                 ev[key]['at_default']))
             rows.append(('mask mIoU (IRN config defaults)', ev['mask_miou']))
         if 'seg_eval' in results:
             rows.append(('segmentation mIoU', results['seg_eval']['seg_miou']))

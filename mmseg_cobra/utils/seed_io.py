@@ -27,6 +27,18 @@ def seed_path(seed_dir: str, img_id: str) -> str:
     return osp.join(seed_dir, img_id + '.npz')
 
 
+def atomic_savez(path: str, **arrays) -> str:
+    """``np.savez_compressed`` to ``path`` atomically: a temporary file in
+    the same directory, then a rename, so a killed writer never leaves a
+    partial file under the final name."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.{os.getpid()}.tmp'
+    with open(tmp, 'wb') as f:
+        np.savez_compressed(f, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
 def save_seed(seed_dir: str, img_id: str, keys: np.ndarray,
               maps: Dict[str, np.ndarray], attn: np.ndarray,
               num_classes: int) -> str:
@@ -35,20 +47,14 @@ def save_seed(seed_dir: str, img_id: str, keys: np.ndarray,
     Returns:
         str: The path written.
     """
-    os.makedirs(seed_dir, exist_ok=True)
-    path = seed_path(seed_dir, img_id)
-    tmp = f'{path}.{os.getpid()}.tmp'
-    with open(tmp, 'wb') as f:
-        np.savez_compressed(
-            f,
-            img_id=np.asarray(img_id),
-            keys=np.asarray(keys, np.int64),
-            num_classes=np.asarray(num_classes, np.int64),
-            attn=np.asarray(attn, np.float16),
-            **{k: np.asarray(maps[k], np.float16)
-               for k in SEED_SOURCES})
-    os.replace(tmp, path)
-    return path
+    return atomic_savez(
+        seed_path(seed_dir, img_id),
+        img_id=np.asarray(img_id),
+        keys=np.asarray(keys, np.int64),
+        num_classes=np.asarray(num_classes, np.int64),
+        attn=np.asarray(attn, np.float16),
+        **{k: np.asarray(maps[k], np.float16)
+           for k in SEED_SOURCES})
 
 
 def load_seed(path: str,

@@ -12,7 +12,6 @@ boundary precision/recall) and ``tools/masks_from_walks.py``:
 - ``image_size``: int64 ``[2]``, the image's ``(H, W)``
   (``h = ceil(H / 4)``, ``w = ceil(W / 4)``).
 """
-import os
 import os.path as osp
 import zipfile
 from typing import Optional, Sequence
@@ -21,7 +20,7 @@ import numpy as np
 import torch
 
 from .crf import FINAL_CRF_CFG, crf_from_labels
-from .seed_io import SeedFileError
+from .seed_io import SeedFileError, atomic_savez
 
 
 def walk_path(walk_dir: str, img_id: str) -> str:
@@ -31,19 +30,13 @@ def walk_path(walk_dir: str, img_id: str) -> str:
 def save_walk(walk_dir: str, img_id: str, keys: np.ndarray, walk: np.ndarray,
               boundary: np.ndarray, image_size: Sequence[int]) -> str:
     """Write one walk file atomically (temporary file, then rename)."""
-    os.makedirs(walk_dir, exist_ok=True)
-    path = walk_path(walk_dir, img_id)
-    tmp = f'{path}.{os.getpid()}.tmp'
-    with open(tmp, 'wb') as f:
-        np.savez_compressed(
-            f,
-            img_id=np.asarray(img_id),
-            keys=np.asarray(keys, np.int64),
-            walk=np.asarray(walk, np.float16),
-            boundary=np.asarray(boundary, np.float16),
-            image_size=np.asarray(image_size, np.int64))
-    os.replace(tmp, path)
-    return path
+    return atomic_savez(
+        walk_path(walk_dir, img_id),
+        img_id=np.asarray(img_id),
+        keys=np.asarray(keys, np.int64),
+        walk=np.asarray(walk, np.float16),
+        boundary=np.asarray(boundary, np.float16),
+        image_size=np.asarray(image_size, np.int64))
 
 
 def load_walk(path: str,

@@ -1,10 +1,25 @@
-"""Random walk of class maps over a boundary-aware sparse transition matrix."""
-from typing import Tuple
+"""Random walk of class maps over IRN's boundary-aware transition matrix.
+
+IRN (Ahn et al., CVPR 2019) builds ``A_ij = affinity(i, j) ** beta`` for
+pixel pairs within a radius (and ``A_ii = 1``), normalises the columns
+(``T = A D^-1``) and propagates the class maps by ``x <- x T^(2^exp_times)``.
+``T`` is banded: pixel ``j`` only receives from the ``2 D + 1`` pixels
+``j + o`` of its radius, so one step is a *stencil*::
+
+    x'(j) = sum_o  W_o(j) * x(j + o),    W_o(j) = A(j + o, j) / sum_o' A(j + o', j)
+
+:func:`random_walk` evaluates it as ``2 D + 1`` shifted multiply-adds on
+contiguous tensors, on the device of its inputs (CPU or CUDA, no host round
+trip), in ``O(N D)`` memory. :func:`random_walk_sparse` (a COO gather /
+``index_add_``) is the earlier formulation, kept for comparison
+(``benchmarks/bench_masks.py``).
+"""
+from typing import List, Tuple
 
 import torch
 from torch import Tensor
 
-from .affinity import boundary_to_affinity, pair_offsets
+from .affinity import _shift, boundary_to_affinity, pair_offsets
 
 
 def sparse_transition(boundary: Tensor, radius: int = 5,
@@ -45,9 +60,78 @@ def sparse_transition(boundary: Tensor, radius: int = 5,
     return src, dst, weight / column_sum[dst]
 
 
+def stencil_transition(boundary: Tensor, radius: int = 5,
+                       beta: float = 10.0
+                       ) -> Tuple[List[Tuple[int, int]], Tensor]:
+    """The column-normalised transition matrix of one image as a stencil.
+
+    Args:
+        boundary (Tensor): ``[H, W]`` boundary probabilities.
+        radius (int): Pair radius (IRN: 5 at inference).
+        beta (float): Affinity exponent (IRN: 10).
+
+    Returns:
+        tuple: the ``2 D + 1`` signed offsets ``o`` (``(0, 0)`` first) and
+        their weights ``[2 D + 1, H, W]``: ``W_o(j) = T[j + o, j]``, 0 where
+        ``j + o`` leaves the image; they sum to 1 over ``o`` at every pixel.
+    """
+    aff = boundary_to_affinity(boundary[None], radius)[0].pow(beta)  # [D..]
+    offsets = [(0, 0)]
+    weights = [torch.ones_like(boundary)]
+    for d, (dy, dx) in enumerate(pair_offsets(radius)):
+        # j receives from j + o through the pair (j, j + o): aff[d, j]
+        offsets.append((dy, dx))
+        weights.append(aff[d])
+        # ... and from j - o through the pair (j - o, j): aff[d, j - o]
+        offsets.append((-dy, -dx))
+        weights.append(_shift(aff[d], -dy, -dx, 0.0))
+    weights = torch.stack(weights)
+    return offsets, weights / weights.sum(dim=0, keepdim=True)
+
+
 def random_walk(cams: Tensor, boundary: Tensor, radius: int = 5,
                 beta: float = 10.0, exp_times: int = 8) -> Tensor:
     """Propagate class maps with ``T^(2^exp_times)`` (IRN's random walk).
+
+    The maps are first multiplied by ``1 - boundary``; then ``x <- x T`` is
+    applied ``2 ** exp_times`` times as a stencil (see the module
+    docstring), which equals multiplying by IRN's dense ``T`` squared
+    ``exp_times`` times.
+
+    Args:
+        cams (Tensor): ``[K, H, W]`` maps at the boundary map's resolution.
+        boundary (Tensor): ``[H, W]`` in [0, 1], on the same device.
+        radius (int): Pair radius.
+        beta (float): Affinity exponent.
+        exp_times (int): log2 of the number of steps.
+
+    Returns:
+        Tensor: ``[K, H, W]`` propagated maps.
+    """
+    k, h, w = cams.shape
+    offsets, weights = stencil_transition(boundary.to(cams.dtype), radius,
+                                          beta)
+    r = radius - 1  # the largest |dy|, |dx| of an offset
+    x = cams * (1 - boundary)
+    padded = x.new_zeros(k, h + 2 * r, w + 2 * r)
+    out = torch.empty_like(x)
+    views = [padded[:, r + dy:r + dy + h, r + dx:r + dx + w]
+             for dy, dx in offsets]
+    for _ in range(2**exp_times):
+        padded[:, r:r + h, r:r + w] = x
+        torch.mul(views[0], weights[0], out=out)
+        for view, weight in zip(views[1:], weights[1:]):
+            out.addcmul_(view, weight)
+        x, out = out, x
+    return x
+
+
+def random_walk_sparse(cams: Tensor, boundary: Tensor, radius: int = 5,
+                       beta: float = 10.0, exp_times: int = 8) -> Tensor:
+    """:func:`random_walk` with a COO matrix (gather + ``index_add_``).
+
+    The earlier formulation: same result, several times slower on CPU
+    (scattered memory traffic); kept for ``benchmarks/bench_masks.py``.
 
     The maps are first multiplied by ``1 - boundary``; then ``x <- x T`` is
     applied ``2 ** exp_times`` times with the sparse matrix, which equals

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from mmseg_cobra.models.utils import (boundary_to_affinity, pair_labels,
@@ -113,3 +114,58 @@ def test_one_pixel_diagonal_wall_separates_diagonal_pairs():
     out = random_walk(cams, boundary[0], radius=5, beta=10, exp_times=6)[0]
     assert out[torch.from_numpy(ys + xs > 9)].max() < 1e-6
     assert out[torch.from_numpy(ys + xs < 9)].min() > 1e-4
+
+
+def _dense_irn_walk(cams, boundary, radius, beta, exp_times):
+    """IRN's propagate_to_edge written densely: A = aff ** beta with a unit
+    diagonal, column-normalised, squared exp_times times, x (1 - b) T."""
+    h, w = boundary.shape
+    n = h * w
+    paths = {}
+    a = torch.eye(n, dtype=torch.float64)
+    for y in range(h):
+        for x in range(w):
+            for dy in range(-radius + 1, radius):
+                for dx in range(-radius + 1, radius):
+                    if (dy, dx) == (0, 0) or dy * dy + dx * dx >= radius**2:
+                        continue
+                    ty, tx = y + dy, x + dx
+                    if not (0 <= ty < h and 0 <= tx < w):
+                        continue
+                    if (dy, dx) not in paths:
+                        paths[(dy, dx)] = [
+                            (py, px)
+                            for py in range(min(0, dy), max(0, dy) + 1)
+                            for px in range(min(0, dx), max(0, dx) + 1)
+                            if (dy * px - dx * py)**2 / (dy * dy + dx * dx) < 1
+                        ]
+                    peak = max(float(boundary[y + py, x + px])
+                               for py, px in paths[(dy, dx)])
+                    a[y * w + x, ty * w + tx] = (1 - peak)**beta
+    t = a / a.sum(dim=0, keepdim=True)
+    for _ in range(exp_times):
+        t = t @ t
+    x = (cams.double() * (1 - boundary.double())).reshape(cams.shape[0], n)
+    return (x @ t).reshape(cams.shape)
+
+
+@pytest.mark.parametrize('wall', [False, True])
+def test_stencil_walk_equals_dense_irn_formula(wall):
+    from mmseg_cobra.models.utils import random_walk_sparse
+    g = torch.Generator().manual_seed(0)
+    h, w = 9, 11
+    boundary = torch.rand(h, w, generator=g) * 0.3
+    if wall:
+        boundary[:, 5] = 0.95
+        boundary[4, 2:5] = 0.9
+    cams = torch.rand(2, h, w, generator=g)
+    want = _dense_irn_walk(cams, boundary, radius=5, beta=10, exp_times=4)
+    got = random_walk(cams.double(), boundary.double(), radius=5, beta=10,
+                      exp_times=4)
+    assert torch.allclose(got, want, rtol=1e-9, atol=1e-12)
+    old = random_walk_sparse(cams.double(), boundary.double(), radius=5,
+                             beta=10, exp_times=4)
+    assert torch.allclose(old, want, rtol=1e-9, atol=1e-12)
+    # float32 stays within 1e-5 relative
+    got32 = random_walk(cams, boundary, radius=5, beta=10, exp_times=4)
+    assert ((got32 - want).abs().max() / want.abs().max()) < 1e-5
