@@ -153,9 +153,10 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     # report's CRF row at the default value scores the same masks
     assert numbers['IRN']['mIoU'] == pytest.approx(
         numbers['walk, reference rule + CRF']['at_default'], abs=1.0)
-    # the oracle boundary walk beats the plain seeds at equal footing
-    assert numbers['oracle walk, IRN rule']['mIoU'] > \
-        numbers['seed_fuse']['mIoU']
+    # the walk over the ground-truth edges is the mask stage's upper bound;
+    # these seeds are blurred ground truth, so it stays close to them
+    assert numbers['oracle walk, IRN rule']['mIoU'] > max(
+        numbers['walk, IRN rule']['mIoU'], 80)
     # final masks with the chosen value, without running IRN again
     final = str(tmp_path / 'final')
     result = run_tool([
