@@ -1,5 +1,5 @@
 # The whole pipeline on the synthetic dataset with small CPU models
-# (`make demo`): about 10 minutes on 2 cores.
+# (`make demo`): about 12 minutes on 2 cores.
 #   python tools/run_pipeline.py configs/pipeline/synthetic_demo.py
 custom_imports = dict(imports=['mmseg_cobra'], allow_failed_imports=False)
 cobra_config = 'configs/cobra/cobra_r18_vittiny_synthetic.py'

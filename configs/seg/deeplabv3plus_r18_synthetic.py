@@ -16,9 +16,12 @@ model = dict(
         dilations=(1, 2, 4, 6), num_classes=5),
     auxiliary_head=dict(in_channels=64, channels=16, num_classes=5))
 optim_wrapper = dict(optimizer=dict(lr=0.02))
+# 1,500 iterations (about 2.5 minutes on 2 CPU cores): at 600 the model had
+# not learned the demo's rarer classes from pseudo masks (val 46.3 with
+# triangle and ring at 0 IoU; 82.6 at 1,500 on the same masks)
 param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=600,
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=1500,
          by_epoch=False)
 ]
-train_cfg = dict(max_iters=600, val_interval=300)
-default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=300))
+train_cfg = dict(max_iters=1500, val_interval=500)
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=500))
