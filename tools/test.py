@@ -16,6 +16,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
 from mmseg_cobra.datasets import DatasetError  # noqa: E402
+from mmseg_cobra.utils.dataset_tools import check_before_run  # noqa: E402
 from mmseg_cobra.utils import (ConfigError, export_local_rank,  # noqa: E402
                                load_config, resolve_work_dir, setup_launcher)
 
@@ -48,6 +49,16 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    parser.add_argument(
+        '--skip-bad-images',
+        action='store_true',
+        help='leave out the images the dataset check finds bad (listed in '
+        '<work_dir>/bad_images_*.txt and counted in the log) instead of '
+        'stopping')
+    parser.add_argument(
+        '--no-dataset-check',
+        action='store_true',
+        help='do not check every image/mask before starting')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     export_local_rank(args.local_rank)
@@ -88,6 +99,12 @@ def main() -> None:
         crf_model['module'] = cfg.model
         cfg.model = crf_model
 
+    if not args.no_dataset_check:
+        try:
+            check_before_run(cfg, ('test_dataloader', ), cfg.work_dir,
+                             skip_bad=args.skip_bad_images)
+        except DatasetError as exc:
+            sys.exit(f'error: {exc}')
     setup_launcher(cfg, args.launcher)
     try:
         if 'runner_type' in cfg:

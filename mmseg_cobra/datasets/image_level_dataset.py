@@ -43,6 +43,10 @@ class ImageLevelSegDataset(BaseSegDataset):
         seg_map_required (bool): With ``check_files``, also require every
             mask (e.g. the IR labels or pseudo masks a model trains on); a
             missing one fails at start-up with the count and names.
+        exclude_file (str, optional): A text file of image ids to leave out
+            (one per line), e.g. the bad images found by
+            ``tools/check_dataset.py`` / ``tools/train.py
+            --skip-bad-images``; their number is logged.
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments.
     """
 
@@ -52,12 +56,14 @@ class ImageLevelSegDataset(BaseSegDataset):
                  seed_dir: Optional[str] = None,
                  image_labels: bool = True,
                  seg_map_required: bool = False,
+                 exclude_file: Optional[str] = None,
                  **kwargs) -> None:
         self.image_labels = image_labels
         self.cls_label_file = cls_label_file
         self.check_files = check_files
         self.seed_dir = seed_dir
         self.seg_map_required = seg_map_required
+        self.exclude_file = exclude_file
         super().__init__(**kwargs)
 
     @property
@@ -87,6 +93,12 @@ class ImageLevelSegDataset(BaseSegDataset):
                 f'image list {self.ann_file} does not exist: generate it with '
                 'tools/dataset_converters (see README "Data preparation")')
         data_list = super().load_data_list()
+        if not data_list:
+            raise DatasetError(
+                f'the image list {self.ann_file or self.data_prefix} is '
+                'empty: nothing to train on or generate; check ann_file')
+        if self.exclude_file:
+            data_list = self._exclude(data_list)
         labels = self._load_label_file() if self.image_labels else None
         missing = []
         for info in data_list:
@@ -119,6 +131,21 @@ class ImageLevelSegDataset(BaseSegDataset):
                   f'{self.ann_file or self.data_prefix.get("img_path")}',
                   logger='current')
         return data_list
+
+    def _exclude(self, data_list: List[dict]) -> List[dict]:
+        path = self._resolve(self.exclude_file)
+        if not osp.isfile(path):
+            raise DatasetError(f'exclude_file {path} does not exist')
+        excluded = set(load_id_list(path))
+        kept = [i for i in data_list if osp.splitext(osp.basename(
+            i['img_path']))[0] not in excluded]
+        print_log(f'{len(data_list) - len(kept)} of {len(data_list)} images '
+                  f'left out (listed in {path})', logger='current',
+                  level=logging.WARNING)
+        if not kept:
+            raise DatasetError(f'every image is listed in {path}: nothing '
+                               'left to train on')
+        return kept
 
     def _attach_seeds(self, data_list: List[dict]) -> List[dict]:
         seed_dir = self._resolve(self.seed_dir)

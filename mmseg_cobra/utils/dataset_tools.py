@@ -51,6 +51,9 @@ def report_status(status: Dict[str, str]) -> Dict[str, str]:
     existing = sum(v == 'exists' for v in status.values())
     print(f'\nwritten {written}, already there {existing}, '
           f'skipped {len(skipped)}')
+    if status and existing == len(status):
+        print(f'nothing left to do: all {existing} outputs already exist '
+              '(delete them to recompute)')
     for img_id, why in list(skipped.items())[:20]:
         print(f'  skipped {img_id}: {why}')
     if no_fg:
@@ -62,3 +65,54 @@ def report_status(status: Dict[str, str]) -> Dict[str, str]:
         for img_id, why in list(no_fg.items())[:20]:
             print(f'  {img_id}: {why}')
     return skipped
+
+
+def check_before_run(cfg: Config, keys: Tuple[str, ...], work_dir: str,
+                     skip_bad: bool = False, nproc: int = 2) -> int:
+    """Check the datasets of ``cfg[key]`` for each key before a long job.
+
+    Bad images stop the job with every bad file named (a
+    :class:`~mmseg_cobra.datasets.DatasetError`), unless ``skip_bad``: then
+    their ids go to ``<work_dir>/bad_images_<key>.txt``, the dataset config
+    gets ``exclude_file`` pointing to it, and the count is returned (and
+    logged by the dataset when it is built).
+
+    Returns:
+        int: Images left out.
+    """
+    import os
+    import os.path as osp
+
+    from mmengine.logging import print_log
+
+    from ..datasets import DatasetError
+    from ..datasets.dataset_check import check_dataset, format_report
+    left_out = 0
+    for key in keys:
+        if key not in cfg or cfg[key] is None:
+            continue
+        dataset = dataset_from_config(cfg, key)
+        bad = check_dataset(dataset, nproc=nproc)
+        if not bad:
+            print_log(f'dataset check ({key}): {len(dataset)} images, all '
+                      'readable', logger='current')
+            continue
+        report = format_report(bad, len(dataset))
+        if not skip_bad:
+            raise DatasetError(
+                f'dataset check ({key}) failed. {report}\nFix or remove '
+                'these files, or pass --skip-bad-images to leave them out '
+                '(they are then counted in the log)')
+        os.makedirs(work_dir, exist_ok=True)
+        path = osp.join(osp.abspath(work_dir), f'bad_images_{key}.txt')
+        tmp = f'{path}.{os.getpid()}.tmp'
+        with open(tmp, 'w') as f:
+            f.write('\n'.join(sorted(bad)) + '\n')
+        os.replace(tmp, path)
+        ds_cfg = cfg[key].dataset if 'dataset' in cfg[key] else cfg[key]
+        ds_cfg.exclude_file = path
+        left_out += len(bad)
+        print_log(f'dataset check ({key}): skipping {len(bad)} bad images '
+                  f'(listed in {path}). {report}', logger='current',
+                  level=30)
+    return left_out

@@ -85,6 +85,8 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
         *irn_options(synthetic_root, seeds, ir_dir)
     ])
     assert 'written 0, already there 24' in again.stdout
+    assert 'nothing left to do: all 24 outputs already exist' in again.stdout
+    assert again.returncode == 0
 
     work_dir = str(tmp_path / 'irn')
     result = run_tool([

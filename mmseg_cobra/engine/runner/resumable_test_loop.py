@@ -17,7 +17,9 @@ class ResumableTestLoop(TestLoop):
     :class:`~mmseg_cobra.engine.hooks.SeedWriterHook`) is asked about each
     sample; samples every such hook reports done are dropped. Rank 0 decides
     and broadcasts the list, so all ranks shard the same remaining samples.
-    A crashed or killed run therefore resumes where it stopped.
+    A crashed or killed run therefore resumes where it stopped, and a run
+    that finds every output written finishes at once with a message
+    ("nothing left to do") instead of scoring an empty set.
 
     Use ``sampler=dict(type='DefaultSampler', shuffle=False, round_up=False)``
     so no sample is given to two ranks.
@@ -44,6 +46,9 @@ class ResumableTestLoop(TestLoop):
                 dataset = DATASETS.build(dataset)
             todo = self._pending(runner, dataset, writers)
             self.num_skipped = len(dataset) - len(todo)
+            self.num_pending = len(todo)
+            self._out_dirs = sorted({w._dir(runner) for w in writers
+                                     if hasattr(w, '_dir')})
             if self.num_skipped:
                 print_log(
                     f'{self.num_skipped} of {len(dataset)} samples already '
@@ -53,7 +58,24 @@ class ResumableTestLoop(TestLoop):
             dataloader['dataset'] = dataset
         else:
             self.num_skipped = 0
+            self.num_pending = None
         super().__init__(runner, dataloader, evaluator, fp16)
+
+    def run(self) -> dict:
+        """Test the pending samples; with none left, only say so."""
+        if self.num_pending != 0:
+            return super().run()
+        print_log(
+            f'nothing left to do: all {self.num_skipped} samples are already '
+            f'written in {", ".join(self._out_dirs)}. Score them with '
+            'tools/eval_seeds.py (seeds) or tools/mask_report.py (masks); '
+            'delete outputs to recompute them.', logger='current')
+        self.runner.call_hook('before_test')
+        self.runner.call_hook('before_test_epoch')
+        metrics: dict = {}
+        self.runner.call_hook('after_test_epoch', metrics=metrics)
+        self.runner.call_hook('after_test')
+        return metrics
 
     @staticmethod
     def _pending(runner, dataset, writers) -> List[int]:

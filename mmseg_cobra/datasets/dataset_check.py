@@ -1,0 +1,115 @@
+"""Check every file of a dataset before a long job reads it.
+
+Every listed image must decode completely (a truncated JPEG is an error:
+PIL's full decode is used, as OpenCV silently returns a partial image); every
+mask that exists (or is required) must decode, hold only the dataset's class
+ids or the ignore index, and have its image's size. Problems that stop the
+dataset from being built at all (a missing image, an image without a label
+vector, a label vector of the wrong length, an empty list) are
+:class:`~mmseg_cobra.datasets.DatasetError` already; the check reports them
+the same way.
+"""
+import os.path as osp
+from functools import partial
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+from mmengine.utils import track_parallel_progress
+from PIL import Image
+
+
+def check_sample(task: Tuple[str, str, Optional[str], bool], num_classes: int,
+                 ignore_index: int = 255) -> Tuple[str, List[str]]:
+    """Problems of one sample.
+
+    Args:
+        task (tuple): ``(img_id, img_path, seg_map_path, mask_required)``.
+        num_classes (int): Classes including background.
+        ignore_index (int): The ignore label.
+
+    Returns:
+        tuple: ``img_id`` and its problems (empty if the sample is fine).
+    """
+    img_id, img_path, seg_path, mask_required = task
+    problems, size = [], None
+    if not osp.isfile(img_path):
+        problems.append(f'image {img_path} is missing')
+    else:
+        try:
+            with Image.open(img_path) as img:
+                img.load()  # full decode: raises on a truncated file
+                size = img.size[::-1]
+        except Exception as exc:  # noqa: BLE001 - any decoder failure
+            problems.append(f'image {img_path} does not decode ({exc})')
+    if seg_path is None or not osp.isfile(seg_path):
+        if mask_required:
+            problems.append(f'mask {seg_path} is missing')
+        return img_id, problems
+    try:
+        with Image.open(seg_path) as png:
+            mask = np.asarray(png)
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f'mask {seg_path} does not decode ({exc})')
+        return img_id, problems
+    if mask.ndim != 2:
+        problems.append(f'mask {seg_path} has shape {mask.shape}: a label '
+                        'map must be one channel (palette or grey PNG)')
+        return img_id, problems
+    values = np.unique(mask)
+    unknown = values[(values >= num_classes) & (values != ignore_index)]
+    if unknown.size:
+        problems.append(
+            f'mask {seg_path} holds class id(s) '
+            f'{", ".join(str(int(v)) for v in unknown[:5])} but the dataset '
+            f'has {num_classes} classes (0..{num_classes - 1}, '
+            f'{ignore_index} ignored)')
+    if size is not None and mask.shape != tuple(size):
+        problems.append(f'mask {seg_path} is {mask.shape[0]}x{mask.shape[1]}'
+                        f' but its image is {size[0]}x{size[1]}')
+    return img_id, problems
+
+
+def check_dataset(dataset, nproc: int = 1,
+                  mask_required: Optional[bool] = None
+                  ) -> Dict[str, List[str]]:
+    """Check every sample of a built dataset.
+
+    Args:
+        dataset: An mmseg dataset (``get_data_info`` with ``img_path`` and
+            ``seg_map_path``), e.g. :class:`ImageLevelSegDataset`.
+        nproc (int): Worker processes.
+        mask_required (bool, optional): Whether every mask must exist;
+            default: the dataset's ``seg_map_required``.
+
+    Returns:
+        dict: ``img_id -> problems`` for the bad samples only.
+    """
+    if mask_required is None:
+        mask_required = bool(getattr(dataset, 'seg_map_required', False))
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    tasks = [(info.get('img_id') or osp.splitext(
+        osp.basename(info['img_path']))[0], info['img_path'],
+              info.get('seg_map_path'), mask_required) for info in infos]
+    worker = partial(check_sample,
+                     num_classes=len(dataset.metainfo['classes']),
+                     ignore_index=getattr(dataset, 'ignore_index', 255))
+    if nproc > 1 and len(tasks) > 1:
+        results = track_parallel_progress(worker, tasks, nproc)
+    else:
+        results = [worker(t) for t in tasks]
+    return {img_id: problems for img_id, problems in results if problems}
+
+
+def format_report(bad: Dict[str, List[str]], total: int,
+                  limit: int = 50) -> str:
+    """The bad files, one line each (the first ``limit``), and the count."""
+    lines = [f'{len(bad)} of {total} images have problems:']
+    shown = 0
+    for problems in bad.values():
+        for problem in problems:
+            if shown < limit:
+                lines.append(f'  {problem}')
+            shown += 1
+    if shown > limit:
+        lines.append(f'  ... and {shown - limit} more')
+    return '\n'.join(lines)

@@ -1,0 +1,133 @@
+"""Bad input is found before a job starts, named, and optionally skipped."""
+import os
+import os.path as osp
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REPO, TINY_CONFIG, run_tool
+
+CLASSES = ('background', 'disc', 'square', 'triangle', 'ring')
+
+
+@pytest.fixture
+def root(synthetic_root, tmp_path):
+    dst = tmp_path / 'data'
+    shutil.copytree(synthetic_root, dst)
+    return str(dst)
+
+
+def ids(root, split='train_aug'):
+    with open(osp.join(root, f'ImageSets/Segmentation/{split}.txt')) as f:
+        return f.read().split()
+
+
+def options(root):
+    return ['--cfg-options', f'train_dataloader.dataset.data_root={root}',
+            f'test_dataloader.dataset.data_root={root}',
+            f'val_dataloader.dataset.data_root={root}']
+
+
+def truncate(path):
+    data = open(path, 'rb').read()
+    with open(path, 'wb') as f:
+        f.write(data[:len(data) // 3])
+
+
+def test_check_sample_finds_each_kind_of_bad_file(root):
+    from mmseg_cobra.datasets.dataset_check import check_sample
+    img_id = ids(root)[0]
+    img = osp.join(root, 'JPEGImages', img_id + '.jpg')
+    mask = osp.join(root, 'SegmentationClassAug', img_id + '.png')
+    assert check_sample((img_id, img, mask, True), 5) == (img_id, [])
+    # a mask with an unknown class id
+    label = np.asarray(Image.open(mask)).copy()
+    label[0, 0] = 9
+    Image.fromarray(label).save(mask)
+    _, problems = check_sample((img_id, img, mask, True), 5)
+    assert len(problems) == 1 and 'class id(s) 9' in problems[0]
+    assert mask in problems[0]
+    # a mask of the wrong size
+    Image.fromarray(label[:100, :90] * 0).save(mask)
+    _, problems = check_sample((img_id, img, mask, True), 5)
+    assert problems == [f'mask {mask} is 100x90 but its image is 160x160']
+    # a truncated JPEG (OpenCV would decode part of it without an error)
+    truncate(img)
+    _, problems = check_sample((img_id, img, mask, True), 5)
+    assert f'image {img} does not decode' in problems[0]
+    # missing files
+    os.remove(mask)
+    _, problems = check_sample((img_id, img, mask, True), 5)
+    assert f'mask {mask} is missing' in problems
+    assert check_sample((img_id, img, mask, False), 5)[1] == problems[:1]
+
+
+def test_check_dataset_tool_names_every_bad_file(root):
+    names = ids(root)
+    truncate(osp.join(root, 'JPEGImages', names[1] + '.jpg'))
+    mask = osp.join(root, 'SegmentationClassAug', names[2] + '.png')
+    label = np.asarray(Image.open(mask)).copy()
+    label[5, 5] = 7
+    Image.fromarray(label).save(mask)
+    result = run_tool([sys.executable, 'tools/check_dataset.py', TINY_CONFIG,
+                       '--keys', 'train_dataloader', '--nproc', '1',
+                       *options(root)])
+    assert result.returncode == 1
+    out = result.stdout
+    assert '2 of 24 images have problems' in out
+    assert names[1] + '.jpg does not decode' in out
+    assert 'class id(s) 7' in out and names[2] + '.png' in out
+
+    # training stops before it starts, naming the files and the way out
+    work = osp.join(root, 'work')
+    train = [sys.executable, 'tools/train.py', TINY_CONFIG, '--work-dir',
+             work, *options(root), 'train_cfg.max_epochs=1',
+             'train_dataloader.num_workers=0',
+             'train_dataloader.persistent_workers=False']
+    result = run_tool(train)
+    assert result.returncode != 0
+    err = result.stderr
+    assert 'dataset check (train_dataloader) failed' in err
+    assert names[1] + '.jpg' in err and '--skip-bad-images' in err
+    assert not osp.isfile(osp.join(work, 'epoch_1.pth'))
+    # ... or leaves them out and says how many
+    result = run_tool(train[:3] + ['--skip-bad-images'] + train[3:])
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert 'skipping 2 bad images' in log
+    assert '2 of 24 images left out' in log
+    listed = open(osp.join(work, 'bad_images_train_dataloader.txt')).read()
+    assert sorted(listed.split()) == sorted(names[1:3])
+    assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+
+
+@pytest.mark.parametrize('case', ['missing image', 'label file of another '
+                                  'dataset', 'label file missing an image',
+                                  'empty image list'])
+def test_dataset_errors_are_named_before_training(root, case):
+    names = ids(root)
+    labels_path = osp.join(root, 'cls_labels.npy')
+    labels = np.load(labels_path, allow_pickle=True).item()
+    if case == 'missing image':
+        os.remove(osp.join(root, 'JPEGImages', names[3] + '.jpg'))
+        want = names[3] + '.jpg'
+    elif case == 'label file of another dataset':
+        np.save(labels_path, {k: np.zeros(20, np.float32) for k in labels})
+        want = 'has 20 entries but the dataset has 4 foreground classes'
+    elif case == 'label file missing an image':
+        del labels[names[4]]
+        np.save(labels_path, labels)
+        want = f'image {names[4]}'
+    else:
+        with open(osp.join(root, 'ImageSets/Segmentation/train_aug.txt'),
+                  'w') as f:
+            f.write('\n')
+        want = 'is empty'
+    result = run_tool([sys.executable, 'tools/check_dataset.py', TINY_CONFIG,
+                       '--keys', 'train_dataloader', *options(root)])
+    assert result.returncode != 0
+    assert want in result.stderr + result.stdout
+    assert 'Traceback' not in result.stderr

@@ -1,0 +1,61 @@
+"""Check every file a config's datasets will read, before a long job.
+
+    python tools/check_dataset.py CONFIG [--keys train_dataloader ...]
+        [--nproc 8] [--cfg-options k=v ...]
+
+For each dataset (default: ``train_dataloader``, ``val_dataloader`` and
+``test_dataloader`` of the config): every listed image must decode
+completely (a truncated JPEG counts), every mask that exists (or, with
+``seg_map_required``, every mask) must decode, hold only the dataset's
+class ids or 255, and have its image's size; the label file must cover
+every image with a vector of the right length. Prints every bad file and
+the count; exits 1 if any. ``tools/train.py`` and ``tools/test.py`` run the
+same check before they start (``--skip-bad-images`` leaves the bad images
+out instead of stopping, ``--no-dataset-check`` skips it).
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import DictAction  # noqa: E402
+
+import mmseg_cobra  # noqa: E402,F401
+from mmseg_cobra.datasets.dataset_check import (check_dataset,  # noqa: E402
+                                                format_report)
+from mmseg_cobra.utils import ConfigError, load_config  # noqa: E402
+from mmseg_cobra.utils.dataset_tools import dataset_from_config  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser.add_argument('config')
+    parser.add_argument('--keys', nargs='+', default=[
+        'train_dataloader', 'val_dataloader', 'test_dataloader'])
+    parser.add_argument('--nproc', type=int, default=2)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args()
+    try:
+        cfg = load_config(args.config, args.cfg_options)
+    except ConfigError as exc:
+        sys.exit(f'error: {exc}')
+    failed = False
+    for key in args.keys:
+        if cfg.get(key) is None:
+            continue
+        dataset = dataset_from_config(cfg, key)  # exits with DatasetError
+        bad = check_dataset(dataset, nproc=args.nproc)
+        if bad:
+            failed = True
+            print(f'{key}: ' + format_report(bad, len(dataset), limit=1000))
+        else:
+            print(f'{key}: {len(dataset)} images, all readable')
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == '__main__':
+    main()
