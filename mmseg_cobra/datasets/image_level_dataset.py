@@ -92,7 +92,10 @@ class ImageLevelSegDataset(BaseSegDataset):
             raise DatasetError(
                 f'image list {self.ann_file} does not exist: generate it with '
                 'tools/dataset_converters (see README "Data preparation")')
-        data_list = super().load_data_list()
+        data_list = [  # blank lines of the list are not images
+            i for i in super().load_data_list()
+            if osp.basename(i['img_path']) != self.img_suffix
+        ]
         if not data_list:
             raise DatasetError(
                 f'the image list {self.ann_file or self.data_prefix} is '

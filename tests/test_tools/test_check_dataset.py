@@ -27,8 +27,7 @@ def ids(root, split='train_aug'):
 
 def options(root):
     return ['--cfg-options', f'train_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.data_root={root}',
-            f'val_dataloader.dataset.data_root={root}']
+            f'test_dataloader.dataset.data_root={root}']
 
 
 def truncate(path):
