@@ -27,6 +27,13 @@ setup(
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'benchmarks')),
+    # the configs travel inside the package (mmseg_cobra/.mim/configs links
+    # to configs/; a wheel gets copies), where mmengine resolves
+    # `mmseg_cobra::` bases
+    package_data={'mmseg_cobra': ['.mim/model-index.yml', '.mim/configs/*.py',
+                                  '.mim/configs/*/*.py',
+                                  '.mim/configs/*/*/*.py']},
+    include_package_data=False,
     python_requires='>=3.9',
     install_requires=read_requirements('requirements/runtime.txt'),
     extras_require={

@@ -3,7 +3,9 @@
 Importing the package registers every component in mmseg's registries
 (``MODELS``, ``DATASETS``, ``TRANSFORMS``, ``HOOKS``, ``MODEL_WRAPPERS``) and
 lets mmengine load its own checkpoints under ``torch.load(weights_only=True)``.
-Configs use it with ``custom_imports = dict(imports=['mmseg_cobra'])``.
+Configs use it with ``custom_imports = dict(imports=['mmseg_cobra'])``, and
+may inherit from this package's configs as ``mmseg_cobra::<path>`` once it
+is imported (see :mod:`mmseg_cobra.configs`).
 """
 import mmcv
 from mmengine.utils import digit_version
@@ -22,6 +24,10 @@ from .utils import register_checkpoint_safe_globals  # noqa: E402
 
 register_checkpoint_safe_globals()
 
-from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from .configs import register_config_package  # noqa: E402
+
+register_config_package()  # `_base_ = ['mmseg_cobra::...']` resolves
+
+from . import datasets, engine, evaluation, models, registry  # noqa: E402,F401
 
 __all__ = ["__version__", "datasets", "engine", "evaluation", "models"]

@@ -1,0 +1,115 @@
+"""The configs travel with the package: `mmseg_cobra::` bases and export.
+
+A wheel is built from the checkout and installed into a temporary target
+directory; everything then runs from a directory outside the checkout with
+only that target (and the pinned environment) on the path.
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, run_tool
+
+
+@pytest.fixture(scope='module')
+def installed(tmp_path_factory):
+    """``(site_dir, outside_dir)``: the wheel installed into ``site_dir``."""
+    base = tmp_path_factory.mktemp('wheel')
+    wheel_dir, site = str(base / 'dist'), str(base / 'site')
+    pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check']
+    subprocess.run(pip + ['wheel', '--no-deps', '--no-build-isolation', '-q',
+                          REPO, '-w', wheel_dir], check=True, cwd=str(base))
+    wheel = [f for f in os.listdir(wheel_dir) if f.endswith('.whl')]
+    assert len(wheel) == 1
+    subprocess.run(pip + ['install', '-q', '--no-deps', '--target', site,
+                          osp.join(wheel_dir, wheel[0])], check=True)
+    outside = base / 'project'
+    outside.mkdir()
+    return site, str(outside)
+
+
+def run_outside(installed, args, **kwargs):
+    site, outside = installed
+    env = dict(PYTHONPATH=site, OMP_NUM_THREADS='1')
+    return run_tool(args, cwd=outside, env=env, **kwargs)
+
+
+def test_wheel_ships_every_config(installed):
+    site, _ = installed
+    shipped = set()
+    root = osp.join(site, 'mmseg_cobra', '.mim', 'configs')
+    for folder, _, files in os.walk(root):
+        shipped |= {osp.relpath(osp.join(folder, f), root) for f in files
+                    if f.endswith('.py')}
+    in_repo = set()
+    for folder, _, files in os.walk(osp.join(REPO, 'configs')):
+        in_repo |= {osp.relpath(osp.join(folder, f), osp.join(REPO, 'configs'))
+                    for f in files if f.endswith('.py')}
+    assert shipped == in_repo and len(shipped) > 20
+
+
+def test_package_bases_build_models_outside_the_checkout(installed):
+    site, outside = installed
+    for name in ('cobra/cobra_r18_vittiny_synthetic.py',
+                 'irn/irn_r18_synthetic.py',
+                 'seg/deeplabv3plus_r18_synthetic.py'):
+        with open(osp.join(outside, 'my_' + osp.basename(name)), 'w') as f:
+            f.write(f"_base_ = ['mmseg_cobra::{name}']\n"
+                    "custom_imports = dict(imports=['mmseg_cobra'])\n")
+    script = '''
+import glob, sys
+import mmseg_cobra
+assert mmseg_cobra.__file__.startswith(sys.argv[1]), mmseg_cobra.__file__
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+init_default_scope('mmseg')
+for path in sorted(glob.glob('my_*.py')):
+    cfg = Config.fromfile(path)
+    model = MODELS.build(cfg.model)
+    print(path, type(model).__name__)
+'''
+    result = run_outside(installed, [sys.executable, '-c', script, site])
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert 'my_cobra_r18_vittiny_synthetic.py CoBra' in out
+    assert 'my_irn_r18_synthetic.py IRNBoundary' in out
+    assert 'my_deeplabv3plus_r18_synthetic.py EncoderDecoder' in out
+
+
+def test_exported_config_trains_with_mmsegs_own_train_script(installed):
+    site, outside = installed
+    result = run_outside(installed, [
+        sys.executable, '-m', 'mmseg_cobra.configs', 'export',
+        'cobra/cobra_r18_vittiny_synthetic.py', 'configs'
+    ])
+    assert result.returncode == 0, result.stderr[-2000:]
+    exported = osp.join(outside, 'configs', 'cobra',
+                        'cobra_r18_vittiny_synthetic.py')
+    assert osp.isfile(exported)
+    assert osp.isfile(osp.join(outside, 'configs', '_base_', 'models',
+                               'cobra_r152_deits.py'))
+    make_data = ('from mmseg_cobra.datasets import generate_synthetic_voc; '
+                 "generate_synthetic_voc('data', num_train=8, num_val=4, "
+                 'num_classes=4, image_size=(96, 96), seed=0)')
+    assert run_outside(installed, [sys.executable, '-c',
+                                   make_data]).returncode == 0
+    import mmseg
+    mmseg_train = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools',
+                           'train.py')
+    assert osp.isfile(mmseg_train)
+    result = run_outside(installed, [
+        sys.executable, mmseg_train, exported, '--work-dir', 'work',
+        '--cfg-options', 'train_dataloader.dataset.data_root=data',
+        'train_cfg.max_epochs=2', 'train_dataloader.batch_size=4',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'custom_hooks.0.start_epoch=1'
+    ], timeout=600)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert 'loss_cls_cnn' in log and 'loss_sap' in log
+    assert osp.isfile(osp.join(outside, 'work', 'epoch_2.pth'))
