@@ -12,7 +12,8 @@ masks with the IRN config's rule, walked maps kept), mask_eval
 (tools/mask_report.py: seeds and masks on equal footing, oracle boundary,
 boundary precision/recall), final_masks (tools/masks_from_walks.py: the
 training images' masks with the mask rule's swept value), seg
-(tools/train.py on the segmentation config), seg_eval (tools/test.py). Each writes into DIR; finished stages are
+(tools/train.py on the segmentation config), seg_eval (tools/test.py).
+Each writes into DIR; finished stages are
 skipped when the command is run again, an interrupted one resumes. The
 summary (seed, mask and segmentation mIoU, time per stage) is printed and
 written to DIR/summary.md and DIR/summary.json; each stage's log is in

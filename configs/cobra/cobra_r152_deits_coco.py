@@ -14,4 +14,6 @@ model_wrapper_cfg = dict(
 custom_hooks = [
     dict(type='ComplementaryLossSwitchHook', start_epoch=5),
     dict(type='SeedWriterHook', out_dir=None),
+    # per-epoch CAP/SAP guide quality (needs LoadAnnotations in training)
+    dict(type='GuideQualityHook'),
 ]

@@ -33,6 +33,9 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
+    # masks only feed the guide-quality diagnostics (GuideQualityHook), never
+    # a loss; drop this line for a dataset without masks
+    dict(type='LoadAnnotations'),
     dict(type='RandomLongSideResize', min_size=128, max_size=192),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -71,6 +74,8 @@ default_hooks = dict(logger=dict(interval=5))
 custom_hooks = [
     dict(type='ComplementaryLossSwitchHook', start_epoch=2),
     dict(type='SeedWriterHook', out_dir=None),
+    # per-epoch CAP/SAP guide quality (needs LoadAnnotations in training)
+    dict(type='GuideQualityHook'),
 ]
 test_dataloader = dict(
     dataset=dict(

@@ -248,3 +248,41 @@ def test_sap_ranks_by_raw_cnn_logits_even_when_softmax_saturates(
     by_prob = model.loss(torch.zeros(b, 3, 128, 128),
                          samples(labels.tolist()))['loss_sap'].item()
     assert by_prob != pytest.approx(want, rel=1e-4)
+
+
+def test_guide_quality_against_direct_count():
+    model = build_tiny()
+    g = torch.Generator().manual_seed(3)
+    b, h, w, c1 = 2, 4, 4, 5
+    n = h * w
+    gt = torch.randint(0, c1, (b, h * 16, w * 16), generator=g)
+    gt[0, :16, :16] = 255  # an unknown patch
+    affinity = torch.rand(b, n, n, generator=g)
+    score = torch.randn(b, c1, n, generator=g)
+    pseudo = torch.randint(0, c1, (b, n), generator=g)
+    model.loss_cap.k_pos, model.loss_sap.k_pos = 3, 4
+    model.loss_cap.k_neg, model.loss_sap.k_neg = 2, 2
+    got = model.guide_quality(gt, affinity, score, pseudo, (h, w))
+    patch = gt[:, 8::16, 8::16].reshape(b, n)  # label at each patch centre
+    cap_hit = cap_all = sap_hit = sap_all = 0
+    cap_ch = sap_ch = known_n = 0.0
+    for i in range(b):
+        labels = patch[i].tolist()
+        known = [j for j in range(n) if labels[j] != 255]
+        for p in known:
+            top = sorted(range(n), key=lambda j: -float(affinity[i, p, j]))[:3]
+            top = [j for j in top if labels[j] != 255]
+            cap_all += len(top)
+            cap_hit += sum(labels[j] == labels[p] for j in top)
+            cls = int(pseudo[i, p])
+            top = sorted(range(n), key=lambda j: -float(score[i, cls, j]))[:4]
+            top = [j for j in top if labels[j] != 255]
+            sap_all += len(top)
+            sap_hit += sum(labels[j] == cls for j in top)
+            cap_ch += sum(labels[j] == labels[p] for j in known) / len(known)
+            sap_ch += sum(labels[j] == cls for j in known) / len(known)
+            known_n += 1
+    assert got['guide_cap_prec'].item() == pytest.approx(cap_hit / cap_all)
+    assert got['guide_sap_prec'].item() == pytest.approx(sap_hit / sap_all)
+    assert got['guide_cap_chance'].item() == pytest.approx(cap_ch / known_n)
+    assert got['guide_sap_chance'].item() == pytest.approx(sap_ch / known_n)

@@ -5,6 +5,9 @@ data_root = 'data/coco2014'
 crop_size = (224, 224)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
+    # masks only feed the guide-quality diagnostics (GuideQualityHook), never
+    # a loss; drop this line for a dataset without masks
+    dict(type='LoadAnnotations'),
     dict(type='RandomLongSideResize', min_size=320, max_size=640),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomCrop', crop_size=crop_size),

@@ -1,9 +1,10 @@
 from .complementary_loss_switch_hook import ComplementaryLossSwitchHook
+from .guide_quality_hook import GuideQualityHook
 from .mask_writer_hook import MaskWriterHook
 from .seed_writer_hook import SeedWriterHook
 from .walk_writer_hook import WalkWriterHook
 
 __all__ = [
-    'ComplementaryLossSwitchHook', 'MaskWriterHook', 'SeedWriterHook',
-    'WalkWriterHook'
+    'ComplementaryLossSwitchHook', 'GuideQualityHook', 'MaskWriterHook',
+    'SeedWriterHook', 'WalkWriterHook'
 ]

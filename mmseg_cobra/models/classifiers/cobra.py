@@ -213,7 +213,74 @@ class CoBra(BaseModel):
             normalize_patches(out['proj_vit']), rank_score, pseudo_label)
         losses[self.loss_cap.loss_name] = self.loss_cap(
             normalize_patches(proj_cnn), out['patch_affinity'])
+        if all('gt_sem_seg' in s for s in data_samples):
+            gt = torch.stack([s.gt_sem_seg.data[0] for s in data_samples])
+            losses.update(self.guide_quality(
+                gt.to(inputs.device), out['patch_affinity'], rank_score,
+                pseudo_label, grid))
         return losses
+
+    @torch.no_grad()
+    def guide_quality(self, gt: Tensor, patch_affinity: Tensor,
+                      rank_score: Tensor, pseudo_label: Tensor,
+                      grid: Sequence[int]) -> Dict[str, Tensor]:
+        """How good the guidance CAP and SAP receive is (diagnostics).
+
+        With the ground-truth label map of each crop (only for logging: the
+        losses never see it), each patch takes the label at its centre
+        (255 = unknown, left out):
+
+        - ``guide_cap_prec``: fraction of the CAP positives of a patch (its
+          ``k_pos`` highest ViT affinities) that share the patch's class;
+          ``guide_cap_chance``: the same for patches drawn at random from
+          the image;
+        - ``guide_sap_prec``: fraction of the SAP positives of a patch (the
+          ``k_pos`` patches with the highest CNN score of its pseudo class)
+          that belong to that class; ``guide_sap_chance``: the fraction of
+          the image's patches of that class.
+
+        Args:
+            gt (Tensor): ``[B, H, W]`` labels of the input crops.
+            patch_affinity (Tensor): ``[B, N, N]``.
+            rank_score (Tensor): ``[B, C+1, N]``, SAP's ranking score.
+            pseudo_label (Tensor): ``[B, N]``.
+            grid (Sequence[int]): ``(h, w)`` with ``h * w = N``.
+
+        Returns:
+            dict: the four figures as scalar tensors (logged, not summed:
+            their names hold no ``loss``).
+        """
+        h, w = grid
+        sy, sx = gt.shape[-2] // h, gt.shape[-1] // w
+        patch_gt = gt[:, sy // 2::sy, sx // 2::sx][:, :h, :w].flatten(1).long()
+        known = patch_gt != 255  # [B, N]
+
+        def rate(picked: Tensor, target: Tensor) -> Tensor:
+            # picked [B, N, k] labels of the chosen patches, target [B, N]
+            valid = known[..., None] & (picked != 255)
+            hit = valid & (picked == target[..., None])
+            return hit.sum() / valid.sum().clamp_min(1)
+
+        def chance(target: Tensor) -> Tensor:
+            # P(random known patch of the image has the label target[i])
+            onehot = F.one_hot(patch_gt.clamp_max(rank_score.shape[1] - 1),
+                               rank_score.shape[1]) * known[..., None]
+            freq = onehot.sum(1).float() / known.sum(1, keepdim=True).clamp(
+                min=1)  # [B, C+1]
+            p = freq.gather(1, target.clamp_max(freq.shape[1] - 1))
+            return (p * known).sum() / known.sum().clamp_min(1)
+
+        b = patch_gt.shape[0]
+        cap_pos, _ = self.loss_cap.select(patch_affinity)
+        cap_picked = patch_gt.gather(1, cap_pos.flatten(1)).view_as(cap_pos)
+        sap_pos, _ = self.loss_sap.select(rank_score, pseudo_label)
+        sap_picked = patch_gt.gather(1, sap_pos.flatten(1)).view_as(sap_pos)
+        pseudo = pseudo_label.long().view(b, -1)
+        return dict(
+            guide_cap_prec=rate(cap_picked, patch_gt),
+            guide_cap_chance=chance(patch_gt),
+            guide_sap_prec=rate(sap_picked, pseudo),
+            guide_sap_chance=chance(pseudo))
 
     # ------------------------------------------------------------------
     # inference: class activation maps

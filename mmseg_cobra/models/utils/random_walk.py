@@ -6,7 +6,7 @@ pixel pairs within a radius (and ``A_ii = 1``), normalises the columns
 ``T`` is banded: pixel ``j`` only receives from the ``2 D + 1`` pixels
 ``j + o`` of its radius, so one step is a *stencil*::
 
-    x'(j) = sum_o  W_o(j) * x(j + o),    W_o(j) = A(j + o, j) / sum_o' A(j + o', j)
+    x'(j) = sum_o W_o(j) * x(j + o),  W_o(j) = A(j+o, j) / sum_o' A(j+o', j)
 
 :func:`random_walk` evaluates it as ``2 D + 1`` shifted multiply-adds on
 contiguous tensors, on the device of its inputs (CPU or CUDA, no host round
