@@ -1,0 +1,180 @@
+"""Loss ablations as one command: train and score seeds per variant and seed.
+
+    python tools/ablate.py configs/ablation/table3_synthetic.py \
+        [--work-dir DIR] [--variants cls_only all] [--seeds 0 1] [--jobs 2]
+
+The ablation config names a CoBra config, the data, the variants (each a
+dict of ``--cfg-options`` for the classifier, e.g. a loss weight set to 0)
+and the training seeds. Every (variant, seed) run is the pipeline's first
+three stages (``tools/train.py``, seeds with ``tools/test.py``,
+``tools/eval_seeds.py``) in ``DIR/<variant>/seed<k>/``, so a finished run
+is skipped and an interrupted one resumes (training from its last
+checkpoint); ``--jobs N`` runs N of them at once. Prints one table: per
+variant the seed mIoU of the CNN, ViT and fused maps, each at its swept
+background threshold and at the config's common threshold, as the mean
+over seeds with the spread (max - min) beside it, the best mean per column
+in bold; and, when the training log has them, the CAP/SAP guide-quality
+figures of the last epoch (GuideQualityHook). Writes DIR/ablation.md and
+DIR/ablation.json.
+"""
+import argparse
+import json
+import os.path as osp
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+
+from mmseg_cobra.apis import CoBraPipeline, PipelineError  # noqa: E402
+from mmseg_cobra.datasets import generate_synthetic_voc  # noqa: E402
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SOURCES = ('cnn', 'vit', 'fuse')
+GUIDE = re.compile(r'guide quality: CAP positives same class ([0-9.]+) % '
+                   r'\(chance ([0-9.]+) %\), SAP positives in the pseudo '
+                   r'class ([0-9.]+) % \(chance ([0-9.]+) %\)')
+
+
+def run_one(cfg: Config, variant: str, options: dict, seed: int,
+            work_dir: str) -> dict:
+    """Classifier, seeds and seed evaluation of one (variant, seed)."""
+    run_cfg = Config(dict(
+        cobra_config=cfg.cobra_config, irn_config=cfg.cobra_config,
+        seg_config=cfg.cobra_config, data_root=cfg.data_root,
+        train_list=cfg.eval_list,
+        seed_eval_args=list(cfg.get('seed_eval_args', [])),
+        cfg_options=dict(
+            classifier={**cfg.get('classifier_options', {}), **options,
+                        'randomness.seed': seed},
+            seeds=dict(cfg.get('seed_options', {})))))
+    out = osp.join(work_dir, variant, f'seed{seed}')
+    pipeline = CoBraPipeline(run_cfg, out, cfg.get('launcher', 'none'),
+                             cfg.get('nproc', 1))
+    with open(osp.join(out, 'variant.json'), 'w') as f:
+        json.dump(dict(variant=variant, seed=seed, options=options), f,
+                  indent=1)
+    pipeline.run(('classifier', 'seeds', 'seed_eval'))
+    with open(osp.join(out, 'seed_eval.json')) as f:
+        report = json.load(f)
+    result = dict(variant=variant, seed=seed)
+    common = f'{float(cfg.common_threshold):g}'
+    for source in SOURCES:
+        fixed = report[f'{source}/fixed']
+        sweep = {f'{float(k):g}': v for k, v in fixed['sweep'].items()}
+        result[f'{source}_swept'] = fixed['mIoU']
+        result[f'{source}_threshold'] = fixed['threshold']
+        result[f'{source}_common'] = sweep[common]
+    log = osp.join(out, 'logs', 'classifier.log')
+    found = GUIDE.findall(open(log).read()) if osp.isfile(log) else []
+    if found:
+        result['guide'] = [float(x) for x in found[-1]]
+    return result
+
+
+def table(cfg: Config, results: list, variants: list) -> str:
+    columns = [(f'{s}_{m}', f'{s.upper() if s != "fuse" else "fused"} '
+                f'{"swept" if m == "swept" else "@" + str(cfg.common_threshold)}')
+               for s in SOURCES for m in ('swept', 'common')]
+    stats = {}
+    for variant in variants:
+        rows = [r for r in results if r['variant'] == variant]
+        if not rows:
+            continue
+        stats[variant] = {}
+        for key, _ in columns:
+            values = [r[key] for r in rows]
+            stats[variant][key] = (sum(values) / len(values),
+                                   max(values) - min(values), len(values))
+        guides = [r['guide'] for r in rows if 'guide' in r]
+        if guides:
+            stats[variant]['guide'] = [sum(g[i] for g in guides) / len(guides)
+                                       for i in range(4)]
+    best = {key: max(v[key][0] for v in stats.values())
+            for key, _ in columns}
+    head = ['variant', 'seeds'] + [name for _, name in columns] + [
+        'CAP guide / chance', 'SAP guide / chance']
+    lines = ['| ' + ' | '.join(head) + ' |',
+             '| ' + ' | '.join('---' for _ in head) + ' |']
+    for variant, st in stats.items():
+        cells = [variant, str(st[columns[0][0]][2])]
+        for key, _ in columns:
+            mean, spread, _ = st[key]
+            text = f'{mean:.2f} ±{spread / 2:.2f}'
+            cells.append(f'**{text}**' if mean == best[key] else text)
+        guide = st.get('guide')
+        cells += ([f'{guide[0]:.1f} / {guide[1]:.1f}',
+                   f'{guide[2]:.1f} / {guide[3]:.1f}'] if guide else
+                  ['-', '-'])
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    lines.append('')
+    lines.append(f'mean over seeds ± half the spread (max - min); "swept": '
+                 f'each run at its best background threshold, '
+                 f'"@{cfg.common_threshold}": every run at that one '
+                 'threshold; guide figures (%) of the last epoch.')
+    return '\n'.join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser.add_argument('config', help='ablation config')
+    parser.add_argument('--work-dir')
+    parser.add_argument('--variants', nargs='+')
+    parser.add_argument('--seeds', nargs='+', type=int)
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs at the same time')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args()
+
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.cobra_config = osp.abspath(
+        cfg.cobra_config if osp.exists(cfg.cobra_config) else osp.join(
+            REPO, cfg.cobra_config))
+    cfg.data_root = osp.abspath(cfg.data_root)
+    if cfg.get('synthetic') and not osp.isfile(
+            osp.join(cfg.data_root, cfg.eval_list)):
+        syn = cfg.synthetic
+        print(f'[ablate] writing the synthetic dataset to {cfg.data_root}')
+        generate_synthetic_voc(cfg.data_root, syn.num_train, syn.num_val,
+                               syn.num_classes, tuple(syn.size), syn.seed)
+    variants = args.variants or list(cfg.variants)
+    unknown = [v for v in variants if v not in cfg.variants]
+    if unknown:
+        sys.exit(f'error: unknown variant(s) {unknown}; the config has '
+                 f'{list(cfg.variants)}')
+    seeds = args.seeds or list(cfg.seeds)
+    work_dir = osp.abspath(args.work_dir or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0]))
+    runs = [(v, s) for v in variants for s in seeds]
+    print(f'[ablate] {len(runs)} runs ({len(variants)} variants x '
+          f'{len(seeds)} seeds) in {work_dir}, {args.jobs} at a time')
+
+    def job(run):
+        variant, seed = run
+        options = cfg.variants[variant]
+        options = options.to_dict() if isinstance(options,
+                                                  ConfigDict) else options
+        return run_one(cfg, variant, dict(options), seed, work_dir)
+
+    try:
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            results = list(pool.map(job, runs))
+    except PipelineError as exc:
+        sys.exit(f'error: {exc}')
+    text = table(cfg, results, variants)
+    print(text)
+    with open(osp.join(work_dir, 'ablation.md'), 'w') as f:
+        f.write(text + '\n')
+    with open(osp.join(work_dir, 'ablation.json'), 'w') as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
