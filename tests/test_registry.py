@@ -13,10 +13,10 @@ def test_components_are_registered():
     for name in ('VOCClsDataset', 'COCOClsDataset', 'ImageLevelSegDataset'):
         assert DATASETS.get(name) is not None, name
     for name in ('PackWSSSInputs', 'RandomLongSideResize', 'RandomRescale',
-                 'AffinityLabels', 'LoadSeed'):
+                 'RandomCropPad', 'AffinityLabels', 'LoadSeed'):
         assert TRANSFORMS.get(name) is not None, name
     for name in ('ComplementaryLossSwitchHook', 'SeedWriterHook',
-                 'MaskWriterHook'):
+                 'MaskWriterHook', 'WalkWriterHook', 'GuideQualityHook'):
         assert HOOKS.get(name) is not None, name
     assert METRICS.get('SeedMetric') is not None
     assert LOOPS.get('ResumableTestLoop') is not None

@@ -1,6 +1,7 @@
 # Paper Table 3 (loss combinations) on the synthetic dataset with the small
 # CPU models (`make demo`'s classifier): 5 variants x 2 seeds.
 #   python tools/ablate.py configs/ablation/table3_synthetic.py --jobs 2
+custom_imports = dict(imports=['mmseg_cobra'], allow_failed_imports=False)
 cobra_config = 'configs/cobra/cobra_r18_vittiny_synthetic.py'
 data_root = 'data/synthetic'
 # generated when data_root has no data yet (as the demo's)
