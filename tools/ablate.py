@@ -28,10 +28,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 
-from mmseg_cobra.apis import CoBraPipeline, PipelineError  # noqa: E402
-from mmseg_cobra.datasets import generate_synthetic_voc  # noqa: E402
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from mmseg_cobra.apis import (CoBraPipeline, PipelineError,  # noqa: E402
+                              prepare_synthetic_data, resolve_config_path)
 SOURCES = ('cnn', 'vit', 'fuse')
 GUIDE = re.compile(r'guide quality: CAP positives same class ([0-9.]+) % '
                    r'\(chance ([0-9.]+) %\), SAP positives in the pseudo '
@@ -134,16 +132,9 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    cfg.cobra_config = osp.abspath(
-        cfg.cobra_config if osp.exists(cfg.cobra_config) else osp.join(
-            REPO, cfg.cobra_config))
+    cfg.cobra_config = resolve_config_path(cfg.cobra_config)
     cfg.data_root = osp.abspath(cfg.data_root)
-    if cfg.get('synthetic') and not osp.isfile(
-            osp.join(cfg.data_root, cfg.eval_list)):
-        syn = cfg.synthetic
-        print(f'[ablate] writing the synthetic dataset to {cfg.data_root}')
-        generate_synthetic_voc(cfg.data_root, syn.num_train, syn.num_val,
-                               syn.num_classes, tuple(syn.size), syn.seed)
+    prepare_synthetic_data(cfg, 'eval_list', 'ablate')
     variants = args.variants or list(cfg.variants)
     unknown = [v for v in variants if v not in cfg.variants]
     if unknown:

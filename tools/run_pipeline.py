@@ -27,15 +27,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from mmseg_cobra.apis import STAGES, CoBraPipeline, PipelineError  # noqa
-from mmseg_cobra.datasets import generate_synthetic_voc  # noqa: E402
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-def resolve(path: str) -> str:
-    """A config path as given, or relative to the repository."""
-    return osp.abspath(path if osp.exists(path) else osp.join(REPO, path))
+from mmseg_cobra.apis import (STAGES, CoBraPipeline,  # noqa: E402
+                              PipelineError, prepare_synthetic_data,
+                              resolve_config_path)
 
 
 def main() -> None:
@@ -58,14 +52,9 @@ def main() -> None:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     for key in ('cobra_config', 'irn_config', 'seg_config'):
-        cfg[key] = resolve(cfg[key])
+        cfg[key] = resolve_config_path(cfg[key])
     cfg.data_root = osp.abspath(cfg.data_root)
-    if 'synthetic' in cfg and not osp.isfile(
-            osp.join(cfg.data_root, cfg.train_list)):
-        syn = cfg.synthetic
-        print(f'[pipeline] writing the synthetic dataset to {cfg.data_root}')
-        generate_synthetic_voc(cfg.data_root, syn.num_train, syn.num_val,
-                               syn.num_classes, tuple(syn.size), syn.seed)
+    prepare_synthetic_data(cfg, 'train_list', 'pipeline')
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     pipeline = CoBraPipeline(cfg, work_dir, args.launcher, args.nproc)

@@ -20,7 +20,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
 from mmseg_cobra.datasets import DatasetError  # noqa: E402
-from mmseg_cobra.utils.dataset_tools import check_before_run  # noqa: E402
+from mmseg_cobra.utils.dataset_tools import (  # noqa: E402
+    add_dataset_check_args, check_before_run)
 from mmseg_cobra.utils import (ConfigError, export_local_rank,  # noqa: E402
                                load_config, resolve_work_dir, setup_launcher)
 
@@ -51,16 +52,7 @@ def parse_args() -> argparse.Namespace:
         default='none',
         help='job launcher')
     # torch.distributed.launch passes --local_rank, newer tools --local-rank
-    parser.add_argument(
-        '--skip-bad-images',
-        action='store_true',
-        help='leave out the images the dataset check finds bad (listed in '
-        '<work_dir>/bad_images_*.txt and counted in the log) instead of '
-        'stopping')
-    parser.add_argument(
-        '--no-dataset-check',
-        action='store_true',
-        help='do not check every image/mask before starting')
+    add_dataset_check_args(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     export_local_rank(args.local_rank)

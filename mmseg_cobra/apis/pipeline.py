@@ -25,6 +25,23 @@ class PipelineError(RuntimeError):
     """A stage failed; the message names it and its log."""
 
 
+def resolve_config_path(path: str) -> str:
+    """A config path as given, or relative to the repository."""
+    return osp.abspath(path if osp.exists(path) else osp.join(REPO, path))
+
+
+def prepare_synthetic_data(cfg, list_key: str, tag: str) -> None:
+    """Write the synthetic dataset of ``cfg.synthetic`` into
+    ``cfg.data_root`` unless ``cfg[list_key]`` is already there."""
+    syn = cfg.get('synthetic')
+    if not syn or osp.isfile(osp.join(cfg.data_root, cfg[list_key])):
+        return
+    from ..datasets import generate_synthetic_voc
+    print(f'[{tag}] writing the synthetic dataset to {cfg.data_root}')
+    generate_synthetic_voc(cfg.data_root, syn.num_train, syn.num_val,
+                           syn.num_classes, tuple(syn.size), syn.seed)
+
+
 def _opts(d: Dict[str, object], prefix: str = '') -> List[str]:
     """``--cfg-options`` arguments from a (possibly nested) dict."""
     out = []
@@ -379,4 +396,5 @@ class CoBraPipeline:
         return results
 
 
-__all__ = ['CoBraPipeline', 'PipelineError', 'STAGES']
+__all__ = ['CoBraPipeline', 'PipelineError', 'STAGES',
+           'prepare_synthetic_data', 'resolve_config_path']

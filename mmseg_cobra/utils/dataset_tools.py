@@ -67,6 +67,20 @@ def report_status(status: Dict[str, str]) -> Dict[str, str]:
     return skipped
 
 
+def add_dataset_check_args(parser) -> None:
+    """``--skip-bad-images`` and ``--no-dataset-check`` for a tool."""
+    parser.add_argument(
+        '--skip-bad-images',
+        action='store_true',
+        help='leave out the images the dataset check finds bad (listed in '
+        '<work_dir>/bad_images_*.txt and counted in the log) instead of '
+        'stopping')
+    parser.add_argument(
+        '--no-dataset-check',
+        action='store_true',
+        help='do not check every image/mask before starting')
+
+
 def check_before_run(cfg: Config, keys: Tuple[str, ...], work_dir: str,
                      skip_bad: bool = False, nproc: int = 2) -> int:
     """Check the datasets of ``cfg[key]`` for each key before a long job.
