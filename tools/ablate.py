@@ -40,8 +40,7 @@ def run_one(cfg: Config, variant: str, options: dict, seed: int,
             work_dir: str) -> dict:
     """Classifier, seeds and seed evaluation of one (variant, seed)."""
     run_cfg = Config(dict(
-        cobra_config=cfg.cobra_config, irn_config=cfg.cobra_config,
-        seg_config=cfg.cobra_config, data_root=cfg.data_root,
+        cobra_config=cfg.cobra_config, data_root=cfg.data_root,
         train_list=cfg.eval_list,
         seed_eval_args=list(cfg.get('seed_eval_args', [])),
         cfg_options=dict(

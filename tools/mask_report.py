@@ -83,8 +83,8 @@ def main() -> None:
     from mmseg_cobra.models.utils import (apply_mask_rule,
                                           boundary_from_labels,
                                           grid_to_image, random_walk,
-                                          seeds_to_grid)
-    from mmseg_cobra.utils.crf import FINAL_CRF_CFG, crf_from_labels
+                                          seeds_to_grid, walk_to_label)
+    from mmseg_cobra.utils.crf import FINAL_CRF_CFG
     from mmseg_cobra.utils.dataset_tools import dataset_from_config
     from mmseg_cobra.utils.seed_io import (SeedFileError, load_seed,
                                            seed_path)
@@ -148,7 +148,7 @@ def main() -> None:
         ]
 
     num_classes = n - 1
-    kept = []  # (info, walk) for the CRF pass
+    kept, kept_walks = [], []  # the CRF pass reuses the walks read here
     bar = ProgressBar(len(usable))
     for info in usable:
         img_id = info['img_id']
@@ -163,12 +163,15 @@ def main() -> None:
             bar.update()
             continue
         kept.append(info)
+        kept_walks.append(walk)
         if seed is not None:
             for source, sweep in seed_sweeps.items():
                 maps = label_maps_for_sweep(
                     combine_seeds(seed, source), seed['keys'], SWEEP)
                 sweep.add([maps[t] for t in SWEEP], gt)
-        gt_edge = boundary_from_labels(torch.from_numpy(gt.astype(np.int64)))
+        if walk is not None or args.oracle:
+            gt_edge = boundary_from_labels(
+                torch.from_numpy(gt.astype(np.int64)))
         if walk is not None:
             walked = grid_to_image(torch.from_numpy(walk['walk']), gt.shape)
             for name in ('walk, IRN rule', 'walk, reference rule'):
@@ -218,21 +221,13 @@ def main() -> None:
             conf = {v: np.zeros((n, n), np.int64) for v in values}
             print(f'dense CRF on the {rule} rule at {values}:')
             bar = ProgressBar(len(kept))
-            for info in kept:
+            for info, walk in zip(kept, kept_walks):
                 gt = np.asarray(Image.open(info['seg_map_path']))
-                walk = load_walk(walk_path(args.walks, info['img_id']))
                 image = np.asarray(Image.open(info['img_path']).convert('RGB'))
-                walked = grid_to_image(torch.from_numpy(walk['walk']),
-                                       gt.shape)
                 for v in values:
-                    if len(walk['keys']):
-                        local = apply_mask_rule(walked, rule, v).numpy()
-                        local = crf_from_labels(
-                            image, local.astype(np.int64),
-                            n_labels=len(walk['keys']) + 1, **crf_cfg)
-                        label = local_to_global(local, walk['keys'])
-                    else:
-                        label = np.zeros(gt.shape, np.uint8)
+                    label = walk_to_label(
+                        torch.from_numpy(walk['walk']), walk['keys'],
+                        gt.shape, rule, v, image, crf_cfg).numpy()
                     conf[v] += confusion(label, gt, n)
                 bar.update()
             print()

@@ -83,11 +83,9 @@ def main() -> None:
     value = args.value if args.value is not None else test_cfg.get(
         'theta' if rule == 'reference' else 'bg_threshold',
         0.31 if rule == 'reference' else 0.25)
+    from mmseg_cobra.utils.crf import FINAL_CRF_CFG
     crf_cfg = None if args.no_crf else dict(
-        test_cfg.get('crf_cfg') or {}) or None
-    if not args.no_crf and crf_cfg is None:
-        from mmseg_cobra.utils.crf import FINAL_CRF_CFG
-        crf_cfg = FINAL_CRF_CFG
+        test_cfg.get('crf_cfg') or FINAL_CRF_CFG)
     dataset = dataset_from_config(cfg, data_root=args.data_root)
     tasks = image_tasks(dataset)
     print(f'masks of {len(tasks)} images, rule {rule} {value:g}, '

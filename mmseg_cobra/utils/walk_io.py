@@ -19,7 +19,6 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from .crf import FINAL_CRF_CFG, crf_from_labels
 from .seed_io import SeedFileError, atomic_savez
 
 
@@ -98,16 +97,7 @@ def mask_from_walk(walk: dict, rule: str, value: float,
     Returns:
         np.ndarray: uint8 ``[H, W]``, 0 background, ``k + 1`` for class k.
     """
-    from ..models.utils.mask_rules import apply_mask_rule, grid_to_image
-    keys = walk['keys']
-    size = walk['image_size']
-    if len(keys) == 0:
-        return np.zeros(size, np.uint8)
-    walked = grid_to_image(torch.from_numpy(walk['walk']), size)
-    local = apply_mask_rule(walked, rule, value).numpy()
-    if image is not None:
-        local = crf_from_labels(image, local.astype(np.int64),
-                                n_labels=len(keys) + 1,
-                                **(crf_cfg or FINAL_CRF_CFG))
-    lookup = np.concatenate([[0], keys + 1]).astype(np.uint8)
-    return lookup[local]
+    from ..models.utils.mask_rules import walk_to_label
+    return walk_to_label(torch.from_numpy(walk['walk']), walk['keys'],
+                         walk['image_size'], rule, value, image,
+                         crf_cfg).numpy().astype(np.uint8)

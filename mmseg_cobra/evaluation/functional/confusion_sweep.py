@@ -9,16 +9,23 @@ from mmseg.evaluation.metrics import IoUMetric
 from .seed_labels import confusion
 
 
-def miou_from_confusion(conf: np.ndarray) -> float:
-    """mIoU (%) of a confusion matrix (rows ground truth), computed by
-    mmseg's :meth:`IoUMetric.total_area_to_metrics`."""
+def metrics_from_confusion(conf: np.ndarray) -> Dict[str, np.ndarray]:
+    """Per-class IoU, precision and recall (fractions) of a confusion matrix
+    (rows ground truth), computed by mmseg's
+    :meth:`IoUMetric.total_area_to_metrics`."""
     conf = torch.from_numpy(conf.astype(np.float64))
     inter = conf.diagonal()
     pred, label = conf.sum(dim=0), conf.sum(dim=1)
     with np.errstate(divide='ignore', invalid='ignore'):
         out = IoUMetric.total_area_to_metrics(
-            inter, pred + label - inter, pred, label, metrics=['mIoU'])
-    return float(np.nanmean(np.asarray(out['IoU'], np.float64)) * 100)
+            inter, pred + label - inter, pred, label,
+            metrics=['mIoU', 'mFscore'])
+    return {k: np.asarray(v, np.float64) for k, v in out.items()}
+
+
+def miou_from_confusion(conf: np.ndarray) -> float:
+    """mIoU (%) of a confusion matrix (rows ground truth)."""
+    return float(np.nanmean(metrics_from_confusion(conf)['IoU']) * 100)
 
 
 class ConfusionSweep:

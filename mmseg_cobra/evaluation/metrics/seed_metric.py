@@ -5,15 +5,14 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
-from mmseg.evaluation.metrics import IoUMetric
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
 from ..functional import (SEED_COMBINATIONS, attention_threshold,
-                          combine_seeds, confusion, label_maps_for_sweep)
+                          combine_seeds, confusion, label_maps_for_sweep,
+                          metrics_from_confusion)
 
 
 @METRICS.register_module()
@@ -162,14 +161,7 @@ class SeedMetric(BaseMetric):
 
     @staticmethod
     def _scores(conf: np.ndarray) -> dict:
-        conf = torch.from_numpy(conf.astype(np.float64))
-        inter = conf.diagonal()
-        pred, label = conf.sum(dim=0), conf.sum(dim=1)
-        with np.errstate(divide='ignore', invalid='ignore'):
-            out = IoUMetric.total_area_to_metrics(
-                inter, pred + label - inter, pred, label,
-                metrics=['mIoU', 'mFscore'])
-        return {k: np.asarray(v, np.float64) for k, v in out.items()}
+        return metrics_from_confusion(conf)
 
     def _print(self, report: dict) -> None:
         table = PrettyTable(field_names=['source', 'background', 'threshold',

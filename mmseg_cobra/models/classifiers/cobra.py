@@ -261,13 +261,16 @@ class CoBra(BaseModel):
             hit = valid & (picked == target[..., None])
             return hit.sum() / valid.sum().clamp_min(1)
 
+        # share of each class among the image's known patches, [B, C+1]
+        num_labels = rank_score.shape[1]
+        onehot = F.one_hot(patch_gt.clamp_max(num_labels - 1),
+                           num_labels) * known[..., None]
+        freq = onehot.sum(1).float() / known.sum(1, keepdim=True).clamp(
+            min=1)
+
         def chance(target: Tensor) -> Tensor:
             # P(random known patch of the image has the label target[i])
-            onehot = F.one_hot(patch_gt.clamp_max(rank_score.shape[1] - 1),
-                               rank_score.shape[1]) * known[..., None]
-            freq = onehot.sum(1).float() / known.sum(1, keepdim=True).clamp(
-                min=1)  # [B, C+1]
-            p = freq.gather(1, target.clamp_max(freq.shape[1] - 1))
+            p = freq.gather(1, target.clamp_max(num_labels - 1))
             return (p * known).sum() / known.sum().clamp_min(1)
 
         b = patch_gt.shape[0]

@@ -34,11 +34,11 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
-from ...utils.crf import crf_from_labels
+from ...utils.crf import FINAL_CRF_CFG
 from ..utils import (boundary_to_affinity, pair_differences, pair_offsets,
                      random_walk)
-from ..utils.mask_rules import (MASK_RULES, apply_mask_rule, grid_size,
-                                grid_to_image, seeds_to_grid)
+from ..utils.mask_rules import (MASK_RULES, grid_size, seeds_to_grid,
+                                walk_to_label)
 
 
 def _branch_block(in_channels: int, out_channels: int, groups: int,
@@ -129,9 +129,7 @@ class IRNBoundary(BaseModel):
         self.test_cfg = dict(
             radius=5, beta=10.0, exp_times=8, mask_rule='reference',
             theta=0.31, bg_threshold=0.25, crf=True, keep_walk=False,
-            crf_cfg=dict(iterations=10, gt_prob=0.7, gaussian_sxy=2,
-                         gaussian_compat=3, bilateral_sxy=45,
-                         bilateral_srgb=5, bilateral_compat=4))
+            crf_cfg=dict(FINAL_CRF_CFG))
         self.test_cfg.update(test_cfg or {})
         if self.test_cfg['mask_rule'] not in MASK_RULES:
             raise ValueError(f'test_cfg.mask_rule must be one of '
@@ -325,22 +323,12 @@ class IRNBoundary(BaseModel):
                     f'{(height, width)}: do not resize or pad the image in '
                     'the test pipeline')
             boundary = self.boundary_map(image)
-            if len(keys):
-                walked = self.propagate(cams, boundary)
-                local = apply_mask_rule(
-                    grid_to_image(walked, (height, width), self.stride),
-                    cfg['mask_rule'], value)
-                if cfg['crf']:
-                    local = torch.from_numpy(crf_from_labels(
-                        self._rgb_image(image, height, width),
-                        local.cpu().numpy(), n_labels=len(keys) + 1,
-                        **cfg['crf_cfg'])).to(image.device)
-                lookup = torch.cat([keys.new_zeros(1), keys + 1])
-                label = lookup[local]
-            else:
-                walked = cams.new_zeros((0, *boundary.shape))
-                label = torch.zeros((height, width), dtype=torch.long,
-                                    device=image.device)
+            walked = self.propagate(cams, boundary) if len(keys) else \
+                cams.new_zeros((0, *boundary.shape))
+            label = walk_to_label(
+                walked, keys, (height, width), cfg['mask_rule'], value,
+                self._rgb_image(image, height, width) if cfg['crf'] else None,
+                cfg['crf_cfg'])
             sample.pred_sem_seg = PixelData(data=label[None])
             if cfg['keep_walk']:
                 sample.walk_cams = walked

@@ -2,7 +2,7 @@ from .affinity import (boundary_to_affinity, pair_differences, pair_labels,
                        pair_offsets, pair_paths)
 from .mask_rules import (MASK_RULES, apply_mask_rule, boundary_from_labels,
                          grid_size, grid_to_image, irn_mask_rule,
-                         reference_mask_rule, seeds_to_grid)
+                         reference_mask_rule, seeds_to_grid, walk_to_label)
 from .random_walk import (random_walk, random_walk_sparse, sparse_transition,
                           stencil_transition)
 
@@ -12,5 +12,5 @@ __all__ = [
     'random_walk', 'random_walk_sparse', 'sparse_transition',
     'stencil_transition', 'MASK_RULES', 'apply_mask_rule',
     'boundary_from_labels', 'grid_size', 'grid_to_image', 'irn_mask_rule',
-    'reference_mask_rule', 'seeds_to_grid'
+    'reference_mask_rule', 'seeds_to_grid', 'walk_to_label'
 ]

@@ -18,11 +18,14 @@ label map (0 background, ``k + 1`` for the k-th map):
   the reference then runs a dense CRF on the labels.
 """
 import math
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ...utils.crf import FINAL_CRF_CFG, crf_from_labels
 
 #: The mask rules :class:`~mmseg_cobra.models.IRNBoundary` knows.
 MASK_RULES = ('reference', 'irn')
@@ -105,6 +108,42 @@ def apply_mask_rule(walked: Tensor, rule: str, value: float) -> Tensor:
     if rule == 'reference':
         return reference_mask_rule(walked, value)
     raise ValueError(f'unknown mask rule {rule!r}; choose from {MASK_RULES}')
+
+
+def walk_to_label(walked: Tensor, keys: Tensor, size: Sequence[int],
+                  rule: str, value: float,
+                  image: Optional[np.ndarray] = None,
+                  crf_cfg: Optional[dict] = None) -> Tensor:
+    """The pseudo mask of one image from its walked grid maps.
+
+    Upsamples the grid maps to the image (:func:`grid_to_image`), applies
+    the mask rule, refines the labels with a dense CRF when an image is
+    given, and maps them to dataset classes.
+
+    Args:
+        walked (Tensor): ``[K, h, w]`` walked maps on the stride-4 grid.
+        keys (Tensor): ``[K]`` 0-based classes of the maps.
+        size (Sequence[int]): The image's ``(H, W)``.
+        rule (str): ``'reference'`` or ``'irn'``.
+        value (float): theta (reference) or background score (irn).
+        image (np.ndarray, optional): RGB uint8 ``[H, W, 3]`` for the CRF.
+        crf_cfg (dict, optional): :func:`crf_from_labels` arguments
+            (default: the reference's final CRF).
+
+    Returns:
+        Tensor: long ``[H, W]`` on ``walked``'s device, 0 background,
+        ``k + 1`` for class k.
+    """
+    keys = torch.as_tensor(keys, device=walked.device).long()
+    if len(keys) == 0:
+        return torch.zeros(tuple(size), dtype=torch.long,
+                           device=walked.device)
+    local = apply_mask_rule(grid_to_image(walked, size), rule, value)
+    if image is not None:
+        local = torch.from_numpy(crf_from_labels(
+            image, local.cpu().numpy(), n_labels=len(keys) + 1,
+            **(crf_cfg or FINAL_CRF_CFG))).to(walked.device)
+    return torch.cat([keys.new_zeros(1), keys + 1])[local]
 
 
 def boundary_from_labels(label: Tensor, stride: int = 4,
