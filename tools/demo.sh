@@ -7,7 +7,7 @@ WORK=${DEMO_WORK_DIR:-demo_work_dir}
 DATA=${DEMO_DATA:-data/synthetic}
 start=$(date +%s)
 python tools/run_pipeline.py configs/pipeline/synthetic_demo.py \
-    --work-dir "$WORK" --cfg-options data_root="$DATA"
+    --work-dir "$WORK" --cfg-options dataset.data_root="$DATA"
 threshold=$(python -c "import json; print(json.load(open('$WORK/seed_eval.json'))['fuse/fixed']['threshold'])")
 python tools/visualize_cams.py "$WORK/seeds" --data-root "$DATA" \
     --mask-dir "$WORK/masks" --out-dir "$WORK/panels" --best 3 --worst 3 \

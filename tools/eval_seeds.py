@@ -57,7 +57,11 @@ def resolve_data(args):
         from mmengine.config import Config
         ds = Config.fromfile(args.config).test_dataloader.dataset
         root = args.data_root or ds.data_root
-        classes = ds.get('metainfo', {}).get('classes', VOC_CLASSES)
+        classes = ds.get('metainfo', {}).get('classes')
+        if classes is None:  # the dataset class's own (VOC, COCO, ...)
+            from mmseg.registry import DATASETS
+            classes = getattr(DATASETS.get(ds.type), 'METAINFO',
+                              {}).get('classes', VOC_CLASSES)
         ann = osp.join(root, args.ann_file or ds.get('ann_file', ''))
         gt_dir = osp.join(root, args.gt_dir or ds.get('data_prefix', {}).get(
             'seg_map_path', 'SegmentationClassAug'))

@@ -29,7 +29,9 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmseg_cobra.apis import (STAGES, CoBraPipeline,  # noqa: E402
                               PipelineError, prepare_synthetic_data,
-                              resolve_config_path)
+                              resolve_config_path, resolve_pipeline_dataset)
+from mmseg_cobra.apis.dataset_description import \
+    DescriptionError  # noqa: E402
 
 
 def main() -> None:
@@ -45,6 +47,9 @@ def main() -> None:
                         default='none')
     parser.add_argument('--nproc', type=int, default=1,
                         help='processes per distributed stage')
+    parser.add_argument('--check', action='store_true',
+                        help='check the dataset description and write the '
+                        'stage configs (DIR/configs/), run no stage')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
 
@@ -53,12 +58,20 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     for key in ('cobra_config', 'irn_config', 'seg_config'):
         cfg[key] = resolve_config_path(cfg[key])
+    try:
+        resolve_pipeline_dataset(cfg)
+    except DescriptionError as exc:
+        sys.exit(f'error: dataset description: {exc}')
     cfg.data_root = osp.abspath(cfg.data_root)
     prepare_synthetic_data(cfg, 'train_list', 'pipeline')
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     pipeline = CoBraPipeline(cfg, work_dir, args.launcher, args.nproc)
     try:
+        if args.check:
+            for role, path in pipeline.prepare().items():
+                print(f'{role}: {path}')
+            return
         pipeline.run(args.stages)
     except PipelineError as exc:
         sys.exit(f'error: {exc}')

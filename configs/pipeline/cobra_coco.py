@@ -8,18 +8,23 @@ custom_imports = dict(imports=['mmseg_cobra'], allow_failed_imports=False)
 cobra_config = 'configs/cobra/cobra_r152_deits_coco.py'
 irn_config = 'configs/irn/irn_r152_cobra_coco.py'
 seg_config = 'configs/seg/deeplabv3plus_r101_cobra_coco.py'
-data_root = 'data/coco2014'
-train_list = 'train.txt'
+# one dataset description for every stage (README "Your own dataset");
+# seeds and masks are made for, and scored on, train2014
+dataset = dict(
+    type='COCOClsDataset',  # its 81 classes and palette
+    data_root='data/coco2014',
+    label_file='cls_labels.npy',
+    img_suffix='.jpg',
+    train=dict(ann_file='train.txt', img_dir='train2014',
+               mask_dir='mask/train2014'),
+    eval=dict(ann_file='train.txt', mask_dir='mask/train2014'),
+    val=dict(ann_file='val.txt', img_dir='val2014',
+             mask_dir='mask/val2014'))
 nproc_cpu = 8
 seg_test_flags = ['--tta', '--crf']
 # per-process batch sizes for 4 processes (paper: 32 total for stages 1, 3)
-# seeds for the training images (the CoBra config tests on val2014)
-seed_eval_args = ['--ann-file', 'train.txt', '--gt-dir', 'mask/train2014']
 cfg_options = dict(
     classifier={'train_dataloader.batch_size': 8},
-    seeds={
-        'test_dataloader.dataset.data_prefix.img_path': 'train2014',
-        'test_dataloader.dataset.data_prefix.seg_map_path': 'mask/train2014'
-    },
+    seeds={},
     irn={'train_dataloader.batch_size': 8},
     seg={})

@@ -8,8 +8,17 @@ custom_imports = dict(imports=['mmseg_cobra'], allow_failed_imports=False)
 cobra_config = 'configs/cobra/cobra_r152_deits_voc.py'
 irn_config = 'configs/irn/irn_r152_cobra_voc.py'
 seg_config = 'configs/seg/deeplabv3plus_r101_cobra_voc.py'
-data_root = 'data/VOCdevkit/VOC2012'
-train_list = 'ImageSets/Segmentation/train_aug.txt'
+# one dataset description for every stage (README "Your own dataset")
+dataset = dict(
+    type='VOCClsDataset',  # its 21 classes and palette
+    data_root='data/VOCdevkit/VOC2012',
+    label_file='cls_labels.npy',
+    img_dir='JPEGImages',
+    mask_dir='SegmentationClassAug',
+    train=dict(ann_file='ImageSets/Segmentation/train_aug.txt'),
+    eval=dict(ann_file='ImageSets/Segmentation/train.txt'),
+    val=dict(ann_file='ImageSets/Segmentation/val.txt',
+             mask_dir='SegmentationClass'))
 nproc_cpu = 8
 seg_test_flags = ['--tta', '--crf']
 # per-process batch sizes for 4 processes (paper: 32 total for stages 1, 3)

@@ -5,11 +5,22 @@ custom_imports = dict(imports=['mmseg_cobra'], allow_failed_imports=False)
 cobra_config = 'configs/cobra/cobra_r18_vittiny_synthetic.py'
 irn_config = 'configs/irn/irn_r18_synthetic.py'
 seg_config = 'configs/seg/deeplabv3plus_r18_synthetic.py'
-data_root = 'data/synthetic'
-# generated when data_root has no data yet
+# one dataset description for every stage (README "Your own dataset")
+dataset = dict(
+    type='ImageLevelSegDataset',
+    data_root='data/synthetic',
+    classes=('background', 'disc', 'square', 'triangle', 'ring'),
+    palette=[[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0],
+             [0, 0, 128]],
+    label_file='cls_labels.npy',
+    img_dir='JPEGImages',
+    mask_dir='SegmentationClassAug',
+    train=dict(ann_file='ImageSets/Segmentation/train_aug.txt'),  # seeds
+    eval=dict(ann_file='ImageSets/Segmentation/train.txt'),  # scored
+    val=dict(ann_file='ImageSets/Segmentation/val.txt'))  # segmentation
+# generated when dataset.data_root has no data yet
 synthetic = dict(
     num_train=200, num_val=50, num_classes=4, size=(160, 160), seed=0)
-train_list = 'ImageSets/Segmentation/train_aug.txt'  # seeds, masks
 nproc_cpu = 2  # processes for the CRF-based IR labels and final masks
 # final masks: the mask rule's value swept on the scored images (as the
 # reference does); mask_eval also scores the dense-CRF rows

@@ -16,6 +16,10 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+from .dataset_description import (DescriptionError, apply_description,
+                                  description_summary, normalise_description,
+                                  validate_description)
+
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
           'mask_eval', 'final_masks', 'seg', 'seg_eval')
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -56,14 +60,39 @@ def _opts(d: Dict[str, object], prefix: str = '') -> List[str]:
     return out
 
 
+def resolve_pipeline_dataset(cfg) -> Optional[dict]:
+    """Normalise the pipeline config's ``dataset`` description (if any) and
+    set ``cfg.data_root`` / ``cfg.train_list`` from it; return it."""
+    if not cfg.get('dataset'):
+        return None
+    desc = normalise_description(cfg.dataset)
+    desc['data_root'] = osp.abspath(desc['data_root'])
+    for key, value in (('data_root', desc['data_root']),
+                       ('train_list', desc['train']['ann_file'])):
+        given = cfg.get(key)
+        if key == 'data_root' and given:
+            given = osp.abspath(given)
+        if given and given != value:
+            raise DescriptionError(
+                f'the pipeline config sets both dataset and {key}={given}: '
+                'keep the dataset description only (dataset.data_root, '
+                'dataset.train.ann_file)')
+    cfg.data_root = desc['data_root']
+    cfg.train_list = desc['train']['ann_file']
+    return desc
+
+
 class CoBraPipeline:
     """Run the stages of a pipeline config.
 
     Args:
         cfg (Config): Pipeline config: ``cobra_config``, ``irn_config``,
-            ``seg_config``, ``data_root``, ``train_list`` (images that get
-            seeds/masks), ``eval_list`` (images scored for seeds and masks),
-            optional per-stage ``cfg_options`` dicts (``classifier``,
+            ``seg_config``, and either ``dataset`` (one description every
+            stage receives, see :mod:`.dataset_description`; checked
+            before the first stage, written into each stage config under
+            ``<work_dir>/configs/``) or ``data_root`` and ``train_list``
+            (images that get seeds/masks; the stage configs' own datasets
+            otherwise), optional per-stage ``cfg_options`` dicts (``classifier``,
             ``irn``, ``seg``), ``mask_value`` (``'swept'``, default: the
             final masks use the mask rule's value swept on ``eval_list`` by
             the mask evaluation, as the reference does; a number fixes it;
@@ -95,6 +124,45 @@ class CoBraPipeline:
             seg_eval=osp.join(self.work_dir, 'seg_eval'))
         self.state_dir = osp.join(self.work_dir, '.stages')
         os.makedirs(self.state_dir, exist_ok=True)
+        self._peak_rss_mb: Dict[str, float] = {}
+        self.dataset = resolve_pipeline_dataset(cfg)
+        self.configs = dict(cobra=cfg.cobra_config, irn=cfg.irn_config,
+                            seg=cfg.seg_config)
+
+    def prepare(self) -> Dict[str, str]:
+        """Check the dataset description against the files and write the
+        stage configs it describes (``<work_dir>/configs/<stage>.py``).
+
+        Returns:
+            dict[str, str]: The config each stage runs (``cobra``, ``irn``,
+            ``seg``).
+
+        Raises:
+            PipelineError: The description is wrong (names the file and the
+                fix); nothing has run.
+        """
+        if self.dataset is None:
+            return self.configs
+        from mmengine.config import Config
+        try:
+            counts = validate_description(self.dataset)
+        except DescriptionError as exc:
+            raise PipelineError(f'dataset description: {exc}') from None
+        print(f'[pipeline] dataset: '
+              f'{description_summary(self.dataset, counts)}', flush=True)
+        out_dir = osp.join(self.work_dir, 'configs')
+        os.makedirs(out_dir, exist_ok=True)
+        sources = dict(cobra=self.cfg.cobra_config, irn=self.cfg.irn_config,
+                       seg=self.cfg.seg_config)
+        for role, src in sources.items():
+            stage_cfg = Config.fromfile(src)
+            apply_description(stage_cfg, self.dataset, role)
+            path = osp.join(out_dir, f'{role}.py')
+            tmp = path + '.tmp.py'
+            stage_cfg.dump(tmp)
+            os.replace(tmp, path)
+            self.configs[role] = path
+        return self.configs
 
     # ---------------------------------------------------------------- utils
     def _options(self, stage: str) -> Dict[str, object]:
@@ -120,8 +188,13 @@ class CoBraPipeline:
         with open(log_path, 'a') as log:
             log.write(f'\n$ {" ".join(cmd)}\n')
             log.flush()
-            proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT)
+            # wait4: this tool's own peak memory (and its waited children's)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        self._peak_rss_mb[stage] = max(self._peak_rss_mb.get(stage, 0.0),
+                                       usage.ru_maxrss / 1024)
         if proc.returncode != 0:
             with open(log_path) as f:
                 tail = ''.join(f.readlines()[-15:])
@@ -129,6 +202,14 @@ class CoBraPipeline:
                                 f'{proc.returncode}); log: {log_path}\n{tail}')
         with open(log_path) as f:
             return f.read()
+
+    def _train_split_options(self) -> Dict[str, str]:
+        """Point a test dataset (the eval split) at the train split's masks
+        (the eval split shares its images)."""
+        if self.dataset is None:
+            return {}
+        return {'test_dataloader.dataset.data_prefix.seg_map_path':
+                self.dataset['train']['mask_dir']}
 
     def _ids(self, list_key: str) -> List[str]:
         path = osp.join(self.cfg.data_root, self.cfg[list_key])
@@ -166,7 +247,7 @@ class CoBraPipeline:
     def classifier(self) -> dict:
         opts = self._options('classifier')
         opts['train_dataloader.dataset.data_root'] = self.cfg.data_root
-        ckpt = self._train('classifier', self.cfg.cobra_config,
+        ckpt = self._train('classifier', self.configs['cobra'],
                            self.dirs['cobra'], opts)
         return dict(checkpoint=ckpt)
 
@@ -178,7 +259,8 @@ class CoBraPipeline:
             'test_dataloader.dataset.ann_file': self.cfg.train_list,
             'custom_hooks.1.out_dir': self.dirs['seeds'],
         })
-        self._run('seeds', [self.cfg.cobra_config, ckpt, '--work-dir',
+        opts.update(self._train_split_options())
+        self._run('seeds', [self.configs['cobra'], ckpt, '--work-dir',
                             self.dirs['cobra'], '--cfg-options'] +
                   _opts(opts), dist='dist_test.sh')
         if not self._complete(self.dirs['seeds'], '.npz', 'train_list'):
@@ -189,7 +271,7 @@ class CoBraPipeline:
         out = osp.join(self.work_dir, 'seed_eval.json')
         self._run('seed_eval', [
             osp.join(REPO, 'tools', 'eval_seeds.py'), self.dirs['seeds'],
-            '--config', self.cfg.cobra_config, '--data-root',
+            '--config', self.configs['cobra'], '--data-root',
             self.cfg.data_root, '--out', out, *self.cfg.get(
                 'seed_eval_args', [])
         ])
@@ -218,13 +300,13 @@ class CoBraPipeline:
 
     def ir_labels(self) -> dict:
         self._run('ir_labels', [
-            osp.join(REPO, 'tools', 'make_ir_labels.py'), self.cfg.irn_config,
+            osp.join(REPO, 'tools', 'make_ir_labels.py'), self.configs['irn'],
             '--nproc', str(self.cfg.get('nproc_cpu', 2)), '--cfg-options'
         ] + _opts(self._irn_options()))
         return dict(ir_label_dir=self.dirs['ir_labels'])
 
     def irn(self) -> dict:
-        ckpt = self._train('irn', self.cfg.irn_config, self.dirs['irn'],
+        ckpt = self._train('irn', self.configs['irn'], self.dirs['irn'],
                            self._irn_options())
         return dict(checkpoint=ckpt)
 
@@ -235,8 +317,9 @@ class CoBraPipeline:
             'custom_hooks.0.out_dir': self.dirs['masks'],
             'custom_hooks.1.out_dir': self.dirs['walks'],
         })
+        opts.update(self._train_split_options())
         self._run('masks', [
-            self.cfg.irn_config, self._done('irn')['checkpoint'],
+            self.configs['irn'], self._done('irn')['checkpoint'],
             '--work-dir', self.dirs['irn'], '--cfg-options'
         ] + _opts(opts), dist='dist_test.sh')
         if not self._complete(self.dirs['masks'], '.png', 'train_list'):
@@ -247,7 +330,7 @@ class CoBraPipeline:
         out = osp.join(self.work_dir, 'mask_eval.json')
         self._run('mask_eval', [
             osp.join(REPO, 'tools', 'mask_report.py'), '--config',
-            self.cfg.irn_config, '--data-root', self.cfg.data_root,
+            self.configs['irn'], '--data-root', self.cfg.data_root,
             '--seeds', self.dirs['seeds'], '--walks', self.dirs['walks'],
             '--oracle', *(['--crf'] if self.cfg.get('mask_eval_crf', False)
                           else []),
@@ -278,7 +361,7 @@ class CoBraPipeline:
         self._run('final_masks', [
             osp.join(REPO, 'tools', 'masks_from_walks.py'),
             self.dirs['walks'], self.dirs['final_masks'], '--config',
-            self.cfg.irn_config, '--data-root', self.cfg.data_root,
+            self.configs['irn'], '--data-root', self.cfg.data_root,
             '--ann-file', self.cfg.train_list, '--rule', chosen['rule'],
             '--value', str(value), '--nproc',
             str(self.cfg.get('nproc_cpu', 2))
@@ -299,7 +382,7 @@ class CoBraPipeline:
             'val_dataloader.dataset.data_root': self.cfg.data_root,
             'test_dataloader.dataset.data_root': self.cfg.data_root,
         })
-        ckpt = self._train('seg', self.cfg.seg_config, self.dirs['seg'],
+        ckpt = self._train('seg', self.configs['seg'], self.dirs['seg'],
                            opts)
         return dict(checkpoint=ckpt)
 
@@ -309,7 +392,7 @@ class CoBraPipeline:
             'test_dataloader.dataset.data_root': self.cfg.data_root,
         }
         log = self._run('seg_eval', [
-            self.cfg.seg_config, self._done('seg')['checkpoint'],
+            self.configs['seg'], self._done('seg')['checkpoint'],
             '--work-dir', self.dirs['seg_eval'], *self.cfg.get(
                 'seg_test_flags', []), '--cfg-options'
         ] + _opts(opts), dist='dist_test.sh')
@@ -328,6 +411,7 @@ class CoBraPipeline:
 
     def run(self, stages=STAGES) -> dict:
         """Run ``stages`` in order, skipping finished ones; write summary."""
+        self.prepare()
         for stage in STAGES:
             if stage not in stages:
                 continue
@@ -341,6 +425,8 @@ class CoBraPipeline:
             start = time.time()
             result = getattr(self, stage)()
             result['seconds'] = round(time.time() - start, 1)
+            if stage in self._peak_rss_mb:  # peak resident memory, one process
+                result['peak_rss_mb'] = round(self._peak_rss_mb[stage])
             tmp = state + '.tmp'
             with open(tmp, 'w') as f:
                 json.dump(result, f, indent=1)
@@ -385,8 +471,10 @@ class CoBraPipeline:
             rows.append(('segmentation mIoU', results['seg_eval']['seg_miou']))
         lines = ['| result | mIoU (%) |', '| --- | --- |']
         lines += [f'| {name} | {value:.2f} |' for name, value in rows]
-        lines += ['', '| stage | seconds |', '| --- | --- |']
-        lines += [f'| {s} | {r["seconds"]} |' for s, r in results.items()]
+        lines += ['', '| stage | seconds | peak memory (MiB, one process) |',
+                  '| --- | --- | --- |']
+        lines += [f'| {s} | {r["seconds"]} | {r.get("peak_rss_mb", "-")} |'
+                  for s, r in results.items()]
         text = '\n'.join(lines) + '\n'
         with open(osp.join(self.work_dir, 'summary.md'), 'w') as f:
             f.write(text)
@@ -397,4 +485,5 @@ class CoBraPipeline:
 
 
 __all__ = ['CoBraPipeline', 'PipelineError', 'STAGES',
-           'prepare_synthetic_data', 'resolve_config_path']
+           'prepare_synthetic_data', 'resolve_config_path',
+           'resolve_pipeline_dataset']

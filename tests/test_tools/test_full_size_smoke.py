@@ -1,0 +1,160 @@
+"""Full-size smoke: the VOC and COCO pipeline configs, every stage, at full
+model size (ResNet-152 + DeiT-S, IRN R152, DeepLabV3+ R101, SegFormer
+MiT-B2), pretrained loading off, a couple of iterations per stage, on
+datasets the test writes (COCO: ``instances_*2014.json`` converted by
+tools/dataset_converters/coco2014.py).
+
+Each run takes a few minutes on 2 CPU cores; the per-stage wall time and peak
+memory are printed (``pytest -s``) and kept in the summary.
+"""
+import json
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from conftest import REPO, run_tool
+from mmseg_cobra.datasets import generate_synthetic_voc
+
+STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
+          'mask_eval', 'final_masks', 'seg', 'seg_eval')
+
+# pretrained loading off, one epoch / two iterations, small batches
+SMOKE = [
+    'nproc_cpu=1',
+    'cfg_options.classifier.model.cnn_backbone.init_cfg=None',
+    'cfg_options.classifier.model.vit_backbone.init_cfg=None',
+    'cfg_options.classifier.train_cfg.max_epochs=1',
+    'cfg_options.classifier.custom_hooks.0.start_epoch=0',  # CAP/SAP on
+    'cfg_options.classifier.train_dataloader.batch_size=2',
+    'cfg_options.classifier.train_dataloader.num_workers=0',
+    'cfg_options.classifier.train_dataloader.persistent_workers=False',
+    'cfg_options.seeds.test_dataloader.num_workers=0',
+    'cfg_options.irn.model.backbone.init_cfg=None',
+    'cfg_options.irn.train_cfg.max_epochs=1',
+    'cfg_options.irn.train_dataloader.batch_size=2',
+    'cfg_options.irn.train_dataloader.num_workers=0',
+    'cfg_options.irn.train_dataloader.persistent_workers=False',
+    'cfg_options.irn.test_dataloader.num_workers=0',
+    'cfg_options.seg.train_cfg.max_iters=2',
+    'cfg_options.seg.train_cfg.val_interval=2',
+    'cfg_options.seg.default_hooks.checkpoint.interval=2',
+    'cfg_options.seg.train_dataloader.batch_size=2',
+    'cfg_options.seg.train_dataloader.num_workers=0',
+    'cfg_options.seg.train_dataloader.persistent_workers=False',
+    'cfg_options.seg.val_dataloader.num_workers=0',
+    'cfg_options.seg.val_dataloader.persistent_workers=False',
+]
+
+
+def write_coco2014(root, n_train=4, n_val=2, size=(96, 128), seed=0):
+    """COCO 2014 layout: images + ``annotations/instances_*2014.json`` with
+    80 categories (COCO's non-contiguous ids) and polygon objects."""
+    rng = np.random.default_rng(seed)
+    cats = [dict(id=i + 1 + (i // 10), name=f'class{i}') for i in range(80)]
+    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    ann_id = 1
+    for split, n in (('train', n_train), ('val', n_val)):
+        os.makedirs(osp.join(root, f'{split}2014'), exist_ok=True)
+        images, anns = [], []
+        for k in range(n):
+            img_id = k + 1
+            name = f'COCO_{split}2014_{img_id:012d}.jpg'
+            h, w = size
+            img = Image.fromarray(
+                rng.integers(0, 60, (h, w, 3), dtype=np.uint8))
+            draw = ImageDraw.Draw(img)
+            for _ in range(2):
+                cat = cats[int(rng.integers(0, 80))]
+                x0, y0 = int(rng.integers(0, w // 2)), int(
+                    rng.integers(0, h // 2))
+                x1, y1 = x0 + w // 3, y0 + h // 3
+                draw.rectangle([x0, y0, x1, y1],
+                               fill=tuple(int(c) for c in rng.integers(
+                                   100, 255, 3)))
+                anns.append(dict(
+                    id=ann_id, image_id=img_id, category_id=cat['id'],
+                    iscrowd=0, area=float((x1 - x0) * (y1 - y0)),
+                    bbox=[x0, y0, x1 - x0, y1 - y0],
+                    segmentation=[[x0, y0, x1, y0, x1, y1, x0, y1]]))
+                ann_id += 1
+            img.save(osp.join(root, f'{split}2014', name), quality=95)
+            images.append(dict(id=img_id, file_name=name, height=h, width=w))
+        with open(osp.join(root, 'annotations',
+                           f'instances_{split}2014.json'), 'w') as f:
+            json.dump(dict(images=images, annotations=anns,
+                           categories=cats), f)
+
+
+def _run_pipeline(config, work, opts):
+    result = run_tool(
+        [sys.executable, 'tools/run_pipeline.py', config, '--work-dir', work,
+         '--cfg-options', *opts, *SMOKE],
+        timeout=1500, env=dict(OMP_NUM_THREADS='2'))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    summary = json.load(open(osp.join(work, 'summary.json')))
+    assert set(summary) == set(STAGES)
+    print(f'\n{osp.basename(config)} at full model size:')
+    for stage in STAGES:
+        r = summary[stage]
+        print(f'  {stage:12s} {r["seconds"]:7.1f} s  '
+              f'{r.get("peak_rss_mb", "-")} MiB')
+    print(f'  total        {sum(r["seconds"] for r in summary.values()):7.1f}'
+          ' s')
+    return summary, result.stdout
+
+
+def _check_outputs(work, ids, num_fg):
+    from mmseg_cobra.utils.seed_io import load_seed
+    for img_id in ids:
+        seed = load_seed(osp.join(work, 'seeds', img_id + '.npz'), num_fg)
+        assert seed is not None
+        mask = np.asarray(Image.open(
+            osp.join(work, 'final_masks', img_id + '.png')))
+        assert mask.max() <= num_fg or mask.max() == 255
+
+
+def test_coco2014_pipeline_end_to_end_at_full_size(tmp_path):
+    """COCO: converter, then every stage of configs/pipeline/cobra_coco.py
+    with DeepLabV3+ R101 (the VOC run covers SegFormer MiT-B2)."""
+    pytest.importorskip('pycocotools')
+    root = str(tmp_path / 'coco2014')
+    write_coco2014(root)
+    result = run_tool([sys.executable,
+                       'tools/dataset_converters/coco2014.py', root,
+                       '--nproc', '1'])
+    assert result.returncode == 0, result.stderr
+    with open(osp.join(root, 'train.txt')) as f:
+        ids = f.read().split()
+    assert len(ids) == 4
+    work = str(tmp_path / 'work')
+    summary, out = _run_pipeline(
+        osp.join(REPO, 'configs/pipeline/cobra_coco.py'), work, [
+            f'dataset.data_root={root}',
+            'cfg_options.seg.model.pretrained=None',
+        ])
+    assert '80 foreground classes; train 4 images' in out
+    _check_outputs(work, ids, 80)
+    assert 0 <= summary['seg_eval']['seg_miou'] <= 100
+
+
+def test_voc_pipeline_end_to_end_at_full_size(tmp_path):
+    """VOC: every stage of configs/pipeline/cobra_voc.py, SegFormer MiT-B2
+    for stage 4 (the COCO run covers DeepLabV3+ R101)."""
+    root = str(tmp_path / 'VOC2012')
+    ids = generate_synthetic_voc(root, num_train=4, num_val=2,
+                                 num_classes=20, image_size=(96, 128),
+                                 seed=0)['train_aug']
+    work = str(tmp_path / 'work')
+    summary, out = _run_pipeline(
+        osp.join(REPO, 'configs/pipeline/cobra_voc.py'), work, [
+            f'dataset.data_root={root}',
+            'dataset.val.mask_dir=SegmentationClassAug',
+            'seg_config=configs/seg/segformer_mitb2_cobra_voc.py',
+            'cfg_options.seg.model.backbone.init_cfg=None',
+        ])
+    assert '20 foreground classes; train 4 images' in out
+    _check_outputs(work, ids, 20)

@@ -1,0 +1,90 @@
+"""Write the image-level label file of a VOC-layout dataset from its masks.
+
+    python tools/dataset_converters/labels_from_masks.py data/my_data \
+        --lists ImageSets/Segmentation/train.txt ImageSets/Segmentation/val.txt \
+        --mask-dir SegmentationClass --num-classes 2 [--out cls_labels.npy]
+
+For every image of the lists, the vector has one entry per foreground class
+(``--num-classes``, background excluded): 1 where the mask holds that class
+id, 0 elsewhere (0 = background and 255 = ignore are skipped). The dict
+``{image id: float32[num_classes]}`` is saved with ``np.save`` under the
+root, written to a temporary file first so an interrupted run leaves no
+partial file. A mask with a class id above ``--num-classes`` stops the run
+with the file named (the class count or the mask is wrong).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+from mmengine.utils import ProgressBar
+from PIL import Image
+
+
+def label_vector(mask_path: str, num_classes: int) -> np.ndarray:
+    """Multi-hot ``float32[num_classes]`` of the classes in a mask."""
+    present = np.unique(np.asarray(Image.open(mask_path)))
+    present = present[(present > 0) & (present != 255)]
+    if present.size and present.max() > num_classes:
+        raise ValueError(
+            f'mask {mask_path} holds class id {int(present.max())} but '
+            f'--num-classes is {num_classes}: give the number of foreground '
+            'classes (ids 1..N; 0 background, 255 ignored)')
+    vec = np.zeros(num_classes, np.float32)
+    vec[present - 1] = 1.0
+    return vec
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser.add_argument('root')
+    parser.add_argument('--lists', nargs='+', required=True,
+                        help='image lists, relative to root')
+    parser.add_argument('--mask-dir', default='SegmentationClass')
+    parser.add_argument('--seg-map-suffix', default='.png')
+    parser.add_argument('--num-classes', type=int, required=True,
+                        help='foreground classes (background excluded)')
+    parser.add_argument('--out', default='cls_labels.npy')
+    args = parser.parse_args()
+
+    ids = []
+    for lst in args.lists:
+        path = osp.join(args.root, lst)
+        if not osp.isfile(path):
+            sys.exit(f'error: image list {path} does not exist')
+        with open(path) as f:
+            ids += [x.strip() for x in f if x.strip()]
+    ids = list(dict.fromkeys(ids))
+    labels, missing = {}, []
+    bar = ProgressBar(len(ids))
+    for img_id in ids:
+        bar.update()
+        mask = osp.join(args.root, args.mask_dir,
+                        img_id + args.seg_map_suffix)
+        if not osp.isfile(mask):
+            missing.append(mask)
+            continue
+        try:
+            labels[img_id] = label_vector(mask, args.num_classes)
+        except ValueError as exc:
+            sys.exit(f'\nerror: {exc}')
+    print()
+    if missing:
+        sys.exit(f'error: {len(missing)} of {len(ids)} masks are missing, '
+                 f'e.g. {missing[0]}: fix --mask-dir or the lists')
+    out = osp.join(args.root, args.out)
+    tmp = out + '.tmp.npy'
+    np.save(tmp, labels)
+    os.replace(tmp, out)
+    empty = sum(not v.any() for v in labels.values())
+    print(f'wrote {out}: {len(labels)} images, {args.num_classes} classes'
+          + (f'; {empty} image(s) without any foreground class' if empty
+             else ''))
+
+
+if __name__ == '__main__':
+    main()
