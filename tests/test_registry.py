@@ -16,7 +16,8 @@ def test_components_are_registered():
                  'RandomCropPad', 'AffinityLabels', 'LoadSeed'):
         assert TRANSFORMS.get(name) is not None, name
     for name in ('ComplementaryLossSwitchHook', 'SeedWriterHook',
-                 'MaskWriterHook', 'WalkWriterHook', 'GuideQualityHook'):
+                 'MaskWriterHook', 'WalkWriterHook', 'GuideQualityHook',
+                 'RandomStateHook', 'FaultInjectionHook'):
         assert HOOKS.get(name) is not None, name
     assert METRICS.get('SeedMetric') is not None
     assert LOOPS.get('ResumableTestLoop') is not None

@@ -49,7 +49,7 @@ def process(task, seed_dir, out_dir, threshold, source, num_classes,
         local = crf_from_labels(image, local.astype(np.int64),
                                 n_labels=len(keys) + 1, **FINAL_CRF)
     lookup = np.concatenate([[0], keys + 1]).astype(np.uint8)
-    save_label_png(lookup[local], out, palette)
+    save_label_png(lookup[local], out, palette, kind='crf_mask')
     return img_id, 'written'
 
 

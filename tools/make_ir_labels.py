@@ -57,7 +57,7 @@ def process(task: tuple, cfg: dict, num_classes: int, palette: list) -> tuple:
                            cfg['grid'], cfg.get('fixed_thresholds'))
     label = make_ir_label(image, combine_seeds(seed, cfg['source']),
                           seed['keys'], bg, fg, cfg['crf'])
-    save_label_png(label, out, palette)
+    save_label_png(label, out, palette, kind='ir_label')
     if len(seed['keys']) and not ((label > 0) & (label != 255)).any():
         # still a valid label (background and unknown pixels), but say so
         return img_id, NO_FOREGROUND + f' (thresholds {bg:.2f}/{fg:.2f})'

@@ -48,7 +48,7 @@ def process(task, walk_dir, out_dir, rule, value, crf_cfg, palette):
         return img_id, str(exc)
     label = mask_from_walk(walk, rule, value,
                            image if crf_cfg is not None else None, crf_cfg)
-    save_label_png(label, out, palette)
+    save_label_png(label, out, palette, kind='final_mask')
     return img_id, 'written'
 
 

@@ -18,8 +18,10 @@ import mmseg_cobra  # noqa: E402,F401  (registers every component)
 from mmseg_cobra.datasets import DatasetError  # noqa: E402
 from mmseg_cobra.utils.dataset_tools import (  # noqa: E402
     add_dataset_check_args, check_before_run)
-from mmseg_cobra.utils import (ConfigError, export_local_rank,  # noqa: E402
-                               load_config, resolve_work_dir, setup_launcher)
+from mmseg_cobra.utils import (CheckpointMismatchError,  # noqa: E402
+                               ConfigError, check_checkpoint_fits,
+                               export_local_rank, load_config,
+                               resolve_work_dir, setup_launcher)
 
 
 def parse_args() -> argparse.Namespace:
@@ -103,8 +105,10 @@ def main() -> None:
             runner = RUNNERS.build(cfg)
         else:
             runner = Runner.from_cfg(cfg)
+        check_checkpoint_fits(runner.model, args.checkpoint)
         runner.test()
-    except DatasetError as exc:  # bad data: say what to fix, no traceback
+    except (DatasetError, CheckpointMismatchError) as exc:
+        # bad data or a checkpoint of another model: say what to fix
         sys.exit(f'error: {exc}')
 
 

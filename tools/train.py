@@ -8,6 +8,7 @@ process (gloo) on a machine without CUDA.
 """
 import argparse
 import logging
+import os
 import os.path as osp
 import sys
 
@@ -19,6 +20,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
+from mmseg_cobra.utils.fault import ENV as FAULT_ENV  # noqa: E402
 from mmseg_cobra.datasets import DatasetError  # noqa: E402
 from mmseg_cobra.utils.dataset_tools import (  # noqa: E402
     add_dataset_check_args, check_before_run)
@@ -98,6 +100,8 @@ def main() -> None:
             runner = RUNNERS.build(cfg)
         else:
             runner = Runner.from_cfg(cfg)
+        if os.environ.get(FAULT_ENV):  # kill-anywhere tests only
+            runner.register_hook(dict(type='FaultInjectionHook'))
         runner.train()
     except DatasetError as exc:  # bad data: say what to fix, no traceback
         sys.exit(f'error: {exc}')

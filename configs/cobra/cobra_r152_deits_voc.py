@@ -19,4 +19,6 @@ custom_hooks = [
     dict(type='SeedWriterHook', out_dir=None),
     # per-epoch CAP/SAP guide quality (needs LoadAnnotations in training)
     dict(type='GuideQualityHook'),
+    # random generators saved with each checkpoint: exact resume
+    dict(type='RandomStateHook'),
 ]

@@ -76,6 +76,8 @@ custom_hooks = [
     dict(type='SeedWriterHook', out_dir=None),
     # per-epoch CAP/SAP guide quality (needs LoadAnnotations in training)
     dict(type='GuideQualityHook'),
+    # random generators saved with each checkpoint: exact resume
+    dict(type='RandomStateHook'),
 ]
 test_dataloader = dict(
     dataset=dict(

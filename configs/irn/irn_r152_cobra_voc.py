@@ -80,5 +80,7 @@ test_cfg = dict(type='ResumableTestLoop')
 # (<work_dir>/walks, for tools/mask_report.py's threshold sweeps)
 custom_hooks = [
     dict(type='MaskWriterHook', out_dir=None),
-    dict(type='WalkWriterHook', out_dir=None)
+    dict(type='WalkWriterHook', out_dir=None),
+    # random generators saved with each checkpoint: exact resume
+    dict(type='RandomStateHook'),
 ]

@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+from ..utils.fault import fault_point
 from .dataset_description import (DescriptionError, apply_description,
                                   description_summary, normalise_description,
                                   validate_description)
@@ -424,6 +425,7 @@ class CoBraPipeline:
                   flush=True)
             start = time.time()
             result = getattr(self, stage)()
+            fault_point(f'stage_done.{stage}')  # kill-anywhere tests
             result['seconds'] = round(time.time() - start, 1)
             if stage in self._peak_rss_mb:  # peak resident memory, one process
                 result['peak_rss_mb'] = round(self._peak_rss_mb[stage])

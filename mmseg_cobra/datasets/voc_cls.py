@@ -31,11 +31,13 @@ class VOCClsDataset(ImageLevelSegDataset):
                      img_path='JPEGImages',
                      seg_map_path='SegmentationClassAug'),
                  cls_label_file: str = 'cls_labels.npy',
+                 img_suffix: str = '.jpg',
+                 seg_map_suffix: str = '.png',
                  **kwargs) -> None:
         super().__init__(
             ann_file=ann_file,
             data_prefix=data_prefix,
             cls_label_file=cls_label_file,
-            img_suffix='.jpg',
-            seg_map_suffix='.png',
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
             **kwargs)

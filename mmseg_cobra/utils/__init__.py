@@ -1,4 +1,5 @@
-from .checkpoint import (MMENGINE_CHECKPOINT_GLOBALS, UnsafeCheckpointError,
+from .checkpoint import (MMENGINE_CHECKPOINT_GLOBALS, CheckpointMismatchError,
+                         UnsafeCheckpointError, check_checkpoint_fits,
                          load_local_checkpoint,
                          register_checkpoint_safe_globals)
 from .config import ConfigError, load_config
@@ -7,6 +8,7 @@ from .launch import export_local_rank, resolve_work_dir, setup_launcher
 
 __all__ = [
     'MMENGINE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError',
+    'CheckpointMismatchError', 'check_checkpoint_fits',
     'load_local_checkpoint', 'register_checkpoint_safe_globals',
     'ConfigError', 'load_config', 'init_dist_any_device', 'export_local_rank',
     'resolve_work_dir', 'setup_launcher'

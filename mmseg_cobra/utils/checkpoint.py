@@ -135,3 +135,65 @@ def _offending_globals(filename: str, exc: Exception) -> str:
     reason = str(exc).split('WeightsUnpickler error:')[-1].strip()
     reason = reason.split('\n\n')[0].strip()
     return ', '.join(g for g in found if g not in allowed) or reason
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint holds the weights of another model."""
+
+
+def check_checkpoint_fits(model: torch.nn.Module, filename: str,
+                          max_named: int = 3) -> None:
+    """Refuse a checkpoint that does not hold this model's weights.
+
+    mmengine loads ``load_from`` with ``strict=False``: a checkpoint of
+    another model (an IRN checkpoint given to the CoBra config, a VOC model
+    given to a COCO config) loads "with warnings" and the test runs on
+    random weights. Called by ``tools/test.py`` before testing.
+
+    Args:
+        model (nn.Module): The built model (a wrapper's ``module`` is used).
+        filename (str): Local checkpoint path (URLs are not checked).
+        max_named (int): Parameter names quoted per kind of mismatch.
+
+    Raises:
+        CheckpointMismatchError: Some of the model's weights are missing from
+            the checkpoint, or have another shape.
+    """
+    if '://' in filename or not osp.isfile(filename):
+        return
+    ckpt = load_local_checkpoint(filename, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt)
+    state = {k[7:] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    model = getattr(model, 'module', model)
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}'
+              for k, v in expected.items()
+              if k in state and hasattr(state[k], 'shape')
+              and tuple(state[k].shape) != tuple(v.shape)]
+    if not missing and not shapes:
+        return
+    meta = ckpt.get('meta', {}) or {}
+    origin = ''
+    cfg_text = meta.get('cfg') if isinstance(meta, dict) else None
+    if isinstance(cfg_text, str):
+        try:
+            from mmengine.config import Config
+            saved = Config.fromstring(cfg_text, '.py').model.type
+            origin = f' (it was saved from a {saved} model)'
+        except Exception:  # noqa: BLE001  (an unreadable cfg: no hint)
+            pass
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} of {len(expected)} weights of '
+                     f'{type(model).__name__} are not in it (e.g. '
+                     f'{", ".join(missing[:max_named])})')
+    if shapes:
+        parts.append(f'{len(shapes)} have another shape (e.g. '
+                     f'{"; ".join(shapes[:max_named])}): another class '
+                     'count or backbone')
+    raise CheckpointMismatchError(
+        f'checkpoint {filename} does not fit the config\'s model{origin}: '
+        + '; '.join(parts) + '. Give the checkpoint trained with this '
+        'config (its work_dir/last_checkpoint)')

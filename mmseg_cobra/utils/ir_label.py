@@ -19,6 +19,7 @@ from PIL import Image
 
 from ..evaluation.functional import attention_threshold, seeds_to_label
 from .crf import crf_from_labels
+from .fault import fault_point
 
 IGNORE = 255
 
@@ -83,8 +84,11 @@ def make_ir_label(image: np.ndarray, cams: np.ndarray, keys: np.ndarray,
     return out
 
 
-def save_label_png(label: np.ndarray, path: str, palette: list) -> None:
-    """Write a palette PNG atomically (temporary file, then rename)."""
+def save_label_png(label: np.ndarray, path: str, palette: list,
+                   kind: str = 'png') -> None:
+    """Write a palette PNG atomically (temporary file, then rename);
+    ``kind`` names the output for fault injection
+    (:mod:`mmseg_cobra.utils.fault`)."""
     png = Image.fromarray(label.astype(np.uint8), mode='P')
     flat = np.asarray(palette, np.uint8).flatten().tolist()
     flat += [0, 0, 0] * (256 - len(palette))
@@ -93,4 +97,6 @@ def save_label_png(label: np.ndarray, path: str, palette: list) -> None:
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     tmp = f'{path}.{os.getpid()}.tmp.png'
     png.save(tmp)
+    fault_point(kind + '.partial', tmp)
     os.replace(tmp, path)
+    fault_point(kind, path)

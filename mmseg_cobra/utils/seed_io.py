@@ -16,6 +16,8 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from .fault import fault_point
+
 SEED_SOURCES = ('cam_cnn', 'cam_vit', 'cam_fuse')
 
 
@@ -27,15 +29,18 @@ def seed_path(seed_dir: str, img_id: str) -> str:
     return osp.join(seed_dir, img_id + '.npz')
 
 
-def atomic_savez(path: str, **arrays) -> str:
+def atomic_savez(path: str, kind: str = 'npz', **arrays) -> str:
     """``np.savez_compressed`` to ``path`` atomically: a temporary file in
     the same directory, then a rename, so a killed writer never leaves a
-    partial file under the final name."""
+    partial file under the final name. ``kind`` names the output for fault
+    injection (:mod:`mmseg_cobra.utils.fault`)."""
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     tmp = f'{path}.{os.getpid()}.tmp'
     with open(tmp, 'wb') as f:
         np.savez_compressed(f, **arrays)
+    fault_point(kind + '.partial', tmp)
     os.replace(tmp, path)
+    fault_point(kind, path)
     return path
 
 
@@ -49,6 +54,7 @@ def save_seed(seed_dir: str, img_id: str, keys: np.ndarray,
     """
     return atomic_savez(
         seed_path(seed_dir, img_id),
+        kind='seed',
         img_id=np.asarray(img_id),
         keys=np.asarray(keys, np.int64),
         num_classes=np.asarray(num_classes, np.int64),

@@ -31,6 +31,7 @@ def save_walk(walk_dir: str, img_id: str, keys: np.ndarray, walk: np.ndarray,
     """Write one walk file atomically (temporary file, then rename)."""
     return atomic_savez(
         walk_path(walk_dir, img_id),
+        kind='walk',
         img_id=np.asarray(img_id),
         keys=np.asarray(keys, np.int64),
         walk=np.asarray(walk, np.float16),

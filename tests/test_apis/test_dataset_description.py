@@ -204,3 +204,25 @@ def test_pipeline_stops_before_any_stage_on_a_wrong_description(
     cobra = Config.fromfile(osp.join(work, 'configs', 'cobra.py'))
     assert cobra.model.num_classes == 2
     assert tuple(cobra.train_dataloader.dataset.metainfo.classes) == CLASSES
+
+
+def test_readme_own_dataset_example(my_data, tmp_path):
+    """The config of README "Your own dataset", as written there."""
+    readme = open(osp.join(REPO, 'README.md')).read()
+    block = readme.split("cat > configs/pipeline/my_data.py <<'CFG'\n")[1]
+    text = block.split('\nCFG\n')[0]
+    text = text.replace("'./cobra_voc.py'",
+                        repr(osp.join(REPO, 'configs/pipeline/cobra_voc.py')))
+    text = text.replace("'data/my_data'", repr(my_data))
+    cfg = tmp_path / 'my_data.py'
+    cfg.write_text(text)
+    work = str(tmp_path / 'work')
+    result = run_tool([sys.executable, 'tools/run_pipeline.py', str(cfg),
+                       '--work-dir', work, '--check'])
+    assert result.returncode == 0, result.stderr
+    assert '2 foreground classes; train 12 images' in result.stdout
+    seg = Config.fromfile(osp.join(work, 'configs', 'seg.py'))
+    assert seg.model.decode_head.num_classes == 3
+    assert seg.model.auxiliary_head.num_classes == 3
+    assert tuple(seg.val_dataloader.dataset.metainfo.classes) == (
+        'background', 'cat', 'dog')

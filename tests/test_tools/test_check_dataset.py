@@ -130,3 +130,64 @@ def test_dataset_errors_are_named_before_training(root, case):
     assert result.returncode != 0
     assert want in result.stderr + result.stdout
     assert 'Traceback' not in result.stderr
+
+
+def _save_checkpoint(config, path):
+    """A checkpoint of ``config``'s (untrained) model, as mmengine writes."""
+    import torch
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(osp.join(REPO, config))
+    model = MODELS.build(cfg.model)
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(cfg=cfg.pretty_text)), path)
+
+
+def test_checkpoint_of_another_model_is_refused(root, tmp_path):
+    """An IRN checkpoint given to the CoBra config stops the seed run before
+    any seed is written (mmengine alone would load it with warnings and
+    test random weights)."""
+    ckpt = str(tmp_path / 'irn.pth')
+    _save_checkpoint('configs/irn/irn_r18_synthetic.py', ckpt)
+    seeds = str(tmp_path / 'seeds')
+    result = run_tool([
+        sys.executable, 'tools/test.py', TINY_CONFIG, ckpt, '--work-dir',
+        str(tmp_path / 'work'), '--no-dataset-check', *options(root),
+        f'custom_hooks.1.out_dir={seeds}'])
+    assert result.returncode == 1
+    assert 'Traceback' not in result.stderr
+    assert f'error: checkpoint {ckpt} does not fit the config\'s model ' \
+        '(it was saved from a IRNBoundary model)' in result.stderr
+    assert 'weights of CoBra are not in it' in result.stderr
+    assert not osp.isdir(seeds) or not os.listdir(seeds)
+    # the same model with another class count: named by shape
+    from mmengine.config import Config
+    other = str(tmp_path / 'cobra_7.py')
+    Config.fromfile(TINY_CONFIG).dump(other)
+    with open(other, 'a') as f:
+        f.write('\nmodel.update(num_classes=7)\n')
+    ckpt7 = str(tmp_path / 'cobra7.pth')
+    _save_checkpoint(other, ckpt7)
+    result = run_tool([
+        sys.executable, 'tools/test.py', TINY_CONFIG, ckpt7, '--work-dir',
+        str(tmp_path / 'work'), '--no-dataset-check', *options(root),
+        f'custom_hooks.1.out_dir={seeds}'])
+    assert result.returncode == 1
+    assert 'have another shape (e.g.' in result.stderr
+    assert '(8, ' in result.stderr and 'another class count' in \
+        result.stderr
+
+
+def test_wrong_custom_imports_is_named(tmp_path):
+    cfg = tmp_path / 'typo.py'
+    cfg.write_text(f"_base_ = ['{TINY_CONFIG}']\n"
+                   "custom_imports = dict(imports=['mmseg_cobro'], "
+                   "allow_failed_imports=False)\n")
+    result = run_tool([sys.executable, 'tools/train.py', str(cfg),
+                       '--work-dir', str(tmp_path / 'work')])
+    assert result.returncode == 1
+    assert 'Traceback' not in result.stderr
+    assert "a module named in its custom_imports cannot be imported: " \
+        "'mmseg_cobro' (No module named 'mmseg_cobro'). Did you mean " \
+        "'mmseg_cobra'?" in result.stderr
+    assert "this project's module is 'mmseg_cobra'" in result.stderr

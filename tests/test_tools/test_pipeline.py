@@ -1,13 +1,15 @@
-"""tools/run_pipeline.py: every stage on a small synthetic set, resumable."""
+"""tools/run_pipeline.py: every stage on a small synthetic set; killed
+anywhere (fault injection, see mmseg_cobra/utils/fault.py) it finishes with
+the same files as an uninterrupted run."""
 import json
 import os
 import os.path as osp
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import REPO, run_tool
@@ -37,7 +39,7 @@ def reduced(root):
         'cfg_options.irn.test_dataloader.num_workers=0',
         'cfg_options.seg.train_cfg.max_iters=150',
         'cfg_options.seg.train_cfg.val_interval=150',
-        'cfg_options.seg.default_hooks.checkpoint.interval=150',
+        'cfg_options.seg.default_hooks.checkpoint.interval=50',
         'cfg_options.seg.train_dataloader.num_workers=0',
         'cfg_options.seg.val_dataloader.num_workers=0',
     ]
@@ -58,42 +60,39 @@ def chance_miou(root, split, tmp_path):
                               ids, CLASSES, show_progress=False)['mIoU']
 
 
-def test_pipeline_runs_every_stage_and_resumes_after_kill(tmp_path):
-    root = str(tmp_path / 'data')
+STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
+          'mask_eval', 'final_masks', 'seg', 'seg_eval')
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('pipeline_data'))
     generate_synthetic_voc(root, num_train=32, num_val=16, num_classes=3,
                            seed=1)
-    work = str(tmp_path / 'work')
-    cmd = [sys.executable, 'tools/run_pipeline.py', CONFIG, '--work-dir',
-           work, *reduced(root)]
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    state = osp.join(work, '.stages')
-    deadline = time.time() + 900
-    # kill it while IRN trains (stage 5 of 9)
-    while not osp.isfile(osp.join(work, 'logs', 'irn.log')):
-        assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
-        assert time.time() < deadline
-        time.sleep(0.2)
-    time.sleep(1)  # IRN is starting up: well inside the stage
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    finished = {s: os.stat(osp.join(state, s + '.json')).st_mtime_ns
-                for s in ('classifier', 'seeds', 'seed_eval', 'ir_labels')}
-    assert not osp.isfile(osp.join(state, 'irn.json'))
+    return root
 
-    result = run_tool(cmd, timeout=1500)
+
+def _command(root, work):
+    return [sys.executable, 'tools/run_pipeline.py', CONFIG, '--work-dir',
+            work, *reduced(root)]
+
+
+@pytest.fixture(scope='module')
+def reference_run(data_root, tmp_path_factory):
+    """The pipeline run once, uninterrupted."""
+    work = str(tmp_path_factory.mktemp('reference') / 'work')
+    result = run_tool(_command(data_root, work), timeout=1500)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
-    for stage, mtime in finished.items():
-        assert f'{stage}: done before, skipped' in out
-        assert os.stat(osp.join(state, stage + '.json')).st_mtime_ns == mtime
+    return work, out
+
+
+def test_pipeline_runs_every_stage(reference_run, data_root, tmp_path):
+    work, out = reference_run
     summary = json.load(open(osp.join(work, 'summary.json')))
-    assert set(summary) == {'classifier', 'seeds', 'seed_eval', 'ir_labels',
-                            'irn', 'masks', 'mask_eval', 'final_masks',
-                            'seg', 'seg_eval'}
-    train_chance = chance_miou(root, 'train', tmp_path)
-    val_chance = chance_miou(root, 'val', tmp_path)
+    assert set(summary) == set(STAGES)
+    train_chance = chance_miou(data_root, 'train', tmp_path)
+    val_chance = chance_miou(data_root, 'val', tmp_path)
     seed = summary['seed_eval']['seed_fuse']
     mask = summary['mask_eval']['mask_miou']
     seg = summary['seg_eval']['seg_miou']
@@ -110,3 +109,123 @@ def test_pipeline_runs_every_stage_and_resumes_after_kill(tmp_path):
     assert '3 foreground classes' in out
     for name in CLASSES[1:]:
         assert name in open(osp.join(work, 'logs', 'seg_eval.log')).read()
+    # a second run has nothing to do
+    result = run_tool(_command(data_root, work), timeout=600)
+    assert result.returncode == 0
+    for stage in STAGES:
+        assert f'{stage}: done before, skipped' in result.stdout
+
+
+# (fault, stage it hits): spread over every stage, including mid-epoch
+# training kills, kills after the last output file of a stage and before the
+# stage is recorded, and kills in the middle of writing seeds, IR labels,
+# walks and masks
+FAULTS = [
+    ('train_iter@10', 'classifier'),  # epoch 3 of 4: resumes from epoch 2
+    ('seed@5', 'seeds'),
+    ('seed.partial@4', 'seeds'),
+    ('stage_done.seeds', 'seeds'),
+    ('stage_done.seed_eval', 'seed_eval'),
+    ('ir_label.partial@4', 'ir_labels'),
+    ('stage_done.ir_labels', 'ir_labels'),
+    ('train_iter@6', 'irn'),  # epoch 2 of 3
+    ('walk.partial@3', 'masks'),
+    ('mask@12', 'masks'),
+    ('stage_done.masks', 'masks'),
+    ('stage_done.mask_eval', 'mask_eval'),
+    ('final_mask.partial@5', 'final_masks'),
+    ('train_iter@70', 'seg'),  # resumes from iteration 50
+    ('stage_done.seg', 'seg'),
+    ('stage_done.seg_eval', 'seg_eval'),
+]
+OUTPUTS = {'seeds': '.npz', 'walks': '.npz', 'ir_labels': '.png',
+           'masks': '.png', 'final_masks': '.png'}
+
+
+def _read_output(path):
+    if path.endswith('.npz'):
+        with np.load(path) as z:  # a partial file raises here
+            return {k: z[k] for k in z.files}
+    with Image.open(path) as img:
+        img.load()  # a truncated PNG raises here
+        return np.asarray(img)
+
+
+def _outputs(work):
+    """Every output file under its final name, read in full."""
+    files = {}
+    for sub, ext in OUTPUTS.items():
+        d = osp.join(work, sub)
+        for name in sorted(os.listdir(d)) if osp.isdir(d) else []:
+            if name.endswith(ext) and '.tmp' not in name:
+                files[f'{sub}/{name}'] = _read_output(osp.join(d, name))
+    return files
+
+
+def _same(a, b):
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return np.array_equal(a, b)
+
+
+def _summary(work):
+    """The summary without times, memory and this run's paths."""
+    text = open(osp.join(work, 'summary.json')).read().replace(work, 'WORK')
+    summary = json.loads(text)
+    for result in summary.values():
+        result.pop('seconds', None)
+        result.pop('peak_rss_mb', None)
+    return summary
+
+
+def _state_dict(work, sub):
+    import torch
+    with open(osp.join(work, sub, 'last_checkpoint')) as f:
+        ckpt = torch.load(f.read().strip(), map_location='cpu',
+                          weights_only=False)
+    return ckpt['state_dict']
+
+
+def test_pipeline_killed_anywhere_finishes_like_an_uninterrupted_run(
+        reference_run, data_root, tmp_path):
+    ref_work, _ = reference_run
+    work = str(tmp_path / 'work')
+    state = osp.join(work, '.stages')
+    for fault, stage in FAULTS:
+        env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1',
+                   MMSEG_COBRA_FAULT=fault)
+        proc = subprocess.run(_command(data_root, work), cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=900,
+                              start_new_session=True)
+        out = proc.stdout + proc.stderr
+        # SIGKILL took the whole process group, the pipeline included
+        assert proc.returncode == -signal.SIGKILL, (fault, out[-3000:])
+        log = open(osp.join(work, 'logs', stage + '.log')).read() \
+            if not fault.startswith('stage_done') else out
+        assert f'[fault injection] {fault.split("@")[0]}' in log, fault
+        assert not osp.isfile(osp.join(state, stage + '.json')), fault
+        for before in STAGES[:STAGES.index(stage)]:
+            assert osp.isfile(osp.join(state, before + '.json')), fault
+        _outputs(work)  # nothing under a final name is partial
+        if fault.endswith('.partial@' + fault.split('@')[-1]):
+            kind = fault.split('.')[0]
+            sub = dict(seed='seeds', ir_label='ir_labels', walk='walks',
+                       final_mask='final_masks')[kind]
+            assert any('.tmp' in n for n in os.listdir(osp.join(work, sub)))
+    result = run_tool(_command(data_root, work), timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+
+    ref, got = _outputs(ref_work), _outputs(work)
+    assert ref.keys() == got.keys()
+    differ = sorted(k for k in ref if not _same(ref[k], got[k]))
+    assert not differ, f'{len(differ)} files differ, e.g. {differ[:5]}'
+    for sub in ('cobra', 'irn', 'seg'):
+        a, b = _state_dict(ref_work, sub), _state_dict(work, sub)
+        assert a.keys() == b.keys()
+        assert all(torch_equal(a[k], b[k]) for k in a), sub
+    assert _summary(work) == _summary(ref_work)
+
+
+def torch_equal(a, b):
+    import torch
+    return torch.equal(a, b)

@@ -1,10 +1,12 @@
 from .complementary_loss_switch_hook import ComplementaryLossSwitchHook
+from .fault_injection_hook import FaultInjectionHook
 from .guide_quality_hook import GuideQualityHook
 from .mask_writer_hook import MaskWriterHook
+from .random_state_hook import RandomStateHook
 from .seed_writer_hook import SeedWriterHook
 from .walk_writer_hook import WalkWriterHook
 
 __all__ = [
-    'ComplementaryLossSwitchHook', 'GuideQualityHook', 'MaskWriterHook',
-    'SeedWriterHook', 'WalkWriterHook'
+    'ComplementaryLossSwitchHook', 'FaultInjectionHook', 'GuideQualityHook',
+    'MaskWriterHook', 'RandomStateHook', 'SeedWriterHook', 'WalkWriterHook'
 ]

@@ -35,7 +35,7 @@ class MaskWriterHook(OutputWriterHook):
             save_label_png(
                 label,
                 self.output_path(runner, self.image_id(sample.metainfo)),
-                palette)
+                palette, kind='mask')
             self.num_written += 1
 
     def after_test(self, runner) -> None:
