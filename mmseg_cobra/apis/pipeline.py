@@ -97,8 +97,10 @@ class CoBraPipeline:
             ``irn``, ``seg``), ``mask_value`` (``'swept'``, default: the
             final masks use the mask rule's value swept on ``eval_list`` by
             the mask evaluation, as the reference does; a number fixes it;
-            ``None`` keeps the IRN config's) and ``mask_eval_crf`` (score
-            the CRF rows too).
+            ``None`` keeps the IRN config's), ``mask_eval_crf`` (score
+            the CRF rows too) and ``skip_bad_images`` (the tools leave
+            images that fail the dataset check out instead of stopping;
+            they are counted in the summary).
         work_dir (str): Root of every output.
         launcher (str): ``none`` or ``pytorch`` (then ``nproc`` processes
             through ``tools/dist_train.sh`` / ``dist_test.sh``).
@@ -217,10 +219,29 @@ class CoBraPipeline:
         with open(path) as f:
             return [x.strip() for x in f if x.strip()]
 
+    def _check_flags(self) -> List[str]:
+        """``--skip-bad-images`` for train.py/test.py when the pipeline
+        config says ``skip_bad_images=True``."""
+        return ['--skip-bad-images'] if self.cfg.get('skip_bad_images') \
+            else []
+
+    def bad_images(self) -> Dict[str, List[str]]:
+        """Images the tools left out as bad files (``--skip-bad-images``):
+        ``{list file (relative to work_dir): ids}``."""
+        import glob
+        found = {}
+        for path in sorted(glob.glob(
+                osp.join(self.work_dir, '*', 'bad_images_*.txt'))):
+            with open(path) as f:
+                found[osp.relpath(path, self.work_dir)] = [
+                    x.strip() for x in f if x.strip()]
+        return found
+
     def _complete(self, directory: str, suffix: str, list_key: str) -> bool:
+        bad = {i for ids in self.bad_images().values() for i in ids}
         return all(
             osp.isfile(osp.join(directory, i + suffix))
-            for i in self._ids(list_key))
+            for i in self._ids(list_key) if i not in bad)
 
     @staticmethod
     def _last_checkpoint(work_dir: str) -> Optional[str]:
@@ -234,7 +255,7 @@ class CoBraPipeline:
 
     def _train(self, stage: str, config: str, work_dir: str,
                options: Dict[str, object]) -> str:
-        args = [config, '--work-dir', work_dir]
+        args = [config, '--work-dir', work_dir, *self._check_flags()]
         if self._last_checkpoint(work_dir):
             args.append('--resume')
         args += ['--cfg-options'] + _opts(options)
@@ -262,7 +283,8 @@ class CoBraPipeline:
         })
         opts.update(self._train_split_options())
         self._run('seeds', [self.configs['cobra'], ckpt, '--work-dir',
-                            self.dirs['cobra'], '--cfg-options'] +
+                            self.dirs['cobra'], *self._check_flags(),
+                            '--cfg-options'] +
                   _opts(opts), dist='dist_test.sh')
         if not self._complete(self.dirs['seeds'], '.npz', 'train_list'):
             raise PipelineError('stage seeds: some seeds are missing')
@@ -321,7 +343,8 @@ class CoBraPipeline:
         opts.update(self._train_split_options())
         self._run('masks', [
             self.configs['irn'], self._done('irn')['checkpoint'],
-            '--work-dir', self.dirs['irn'], '--cfg-options'
+            '--work-dir', self.dirs['irn'], *self._check_flags(),
+            '--cfg-options'
         ] + _opts(opts), dist='dist_test.sh')
         if not self._complete(self.dirs['masks'], '.png', 'train_list'):
             raise PipelineError('stage masks: some masks are missing')
@@ -395,7 +418,7 @@ class CoBraPipeline:
         log = self._run('seg_eval', [
             self.configs['seg'], self._done('seg')['checkpoint'],
             '--work-dir', self.dirs['seg_eval'], *self.cfg.get(
-                'seg_test_flags', []), '--cfg-options'
+                'seg_test_flags', []), *self._check_flags(), '--cfg-options'
         ] + _opts(opts), dist='dist_test.sh')
         found = re.findall(r'mIoU: ([0-9.]+)', log)
         if not found:
@@ -473,10 +496,17 @@ class CoBraPipeline:
             rows.append(('segmentation mIoU', results['seg_eval']['seg_miou']))
         lines = ['| result | mIoU (%) |', '| --- | --- |']
         lines += [f'| {name} | {value:.2f} |' for name, value in rows]
+        bad = self.bad_images()
+        if bad:
+            results['bad_images'] = {k: len(v) for k, v in bad.items()}
+            n = len({i for ids in bad.values() for i in ids})
+            lines += ['', f'{n} image(s) left out as bad files '
+                      '(skip_bad_images): ' + ', '.join(
+                          f'{k} ({len(v)})' for k, v in bad.items())]
         lines += ['', '| stage | seconds | peak memory (MiB, one process) |',
                   '| --- | --- | --- |']
         lines += [f'| {s} | {r["seconds"]} | {r.get("peak_rss_mb", "-")} |'
-                  for s, r in results.items()]
+                  for s, r in results.items() if s in STAGES]
         text = '\n'.join(lines) + '\n'
         with open(osp.join(self.work_dir, 'summary.md'), 'w') as f:
             f.write(text)

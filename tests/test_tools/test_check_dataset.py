@@ -191,3 +191,32 @@ def test_wrong_custom_imports_is_named(tmp_path):
         "'mmseg_cobro' (No module named 'mmseg_cobro'). Did you mean " \
         "'mmseg_cobra'?" in result.stderr
     assert "this project's module is 'mmseg_cobra'" in result.stderr
+
+
+def test_pipeline_skips_bad_images_and_counts_them(root, tmp_path):
+    """skip_bad_images=True in a pipeline config: the corrupt image is left
+    out of training and seeds, every other image gets its seed, and the
+    summary says how many were left out."""
+    bad = ids(root)[3]
+    truncate(osp.join(root, 'JPEGImages', bad + '.jpg'))
+    work = str(tmp_path / 'work')
+    cmd = [sys.executable, 'tools/run_pipeline.py',
+           osp.join(REPO, 'configs/pipeline/synthetic_demo.py'),
+           '--work-dir', work, '--stages', 'classifier', 'seeds',
+           'seed_eval', '--cfg-options', f'dataset.data_root={root}',
+           'cfg_options.classifier.train_cfg.max_epochs=1',
+           'cfg_options.classifier.train_dataloader.num_workers=0',
+           'cfg_options.classifier.train_dataloader.persistent_workers=False',
+           'cfg_options.seeds.test_dataloader.num_workers=0']
+    result = run_tool(cmd)
+    assert result.returncode == 1  # stops, naming the file
+    assert f'{bad}.jpg does not decode' in result.stderr
+    result = run_tool(cmd + ['skip_bad_images=True'])
+    assert result.returncode == 0, result.stderr[-2000:]
+    seeds = [n for n in os.listdir(osp.join(work, 'seeds'))
+             if n.endswith('.npz')]
+    assert len(seeds) == len(ids(root)) - 1 and bad + '.npz' not in seeds
+    assert '1 image(s) left out as bad files (skip_bad_images): ' in \
+        result.stdout
+    assert 'cobra/bad_images_train_dataloader.txt (1)' in result.stdout
+    assert 'cobra/bad_images_test_dataloader.txt (1)' in result.stdout

@@ -33,7 +33,7 @@ def reduced(root):
         'cfg_options.classifier.train_dataloader.num_workers=0',
         'cfg_options.classifier.train_dataloader.persistent_workers=False',
         'cfg_options.seeds.test_dataloader.num_workers=0',
-        'cfg_options.irn.train_cfg.max_epochs=3',
+        'cfg_options.irn.train_cfg.max_epochs=10',
         'cfg_options.irn.train_dataloader.num_workers=0',
         'cfg_options.irn.train_dataloader.persistent_workers=False',
         'cfg_options.irn.test_dataloader.num_workers=0',
@@ -99,7 +99,7 @@ def test_pipeline_runs_every_stage(reference_run, data_root, tmp_path):
     print(f'chance {train_chance:.1f}/{val_chance:.1f}: seed {seed:.1f}, '
           f'mask {mask:.1f}, seg {seg:.1f}')
     assert seed > train_chance and mask > train_chance
-    assert seg > val_chance
+    assert seg > val_chance + 5
     # the final masks use the value the mask evaluation swept
     final = summary['final_masks']
     assert final['value'] == summary['mask_eval']['chosen']['value']
@@ -128,7 +128,7 @@ FAULTS = [
     ('stage_done.seed_eval', 'seed_eval'),
     ('ir_label.partial@4', 'ir_labels'),
     ('stage_done.ir_labels', 'ir_labels'),
-    ('train_iter@6', 'irn'),  # epoch 2 of 3
+    ('train_iter@6', 'irn'),  # epoch 2 of 10
     ('walk.partial@3', 'masks'),
     ('mask@12', 'masks'),
     ('stage_done.masks', 'masks'),
