@@ -129,8 +129,10 @@ class CoBraPipeline:
         os.makedirs(self.state_dir, exist_ok=True)
         self._peak_rss_mb: Dict[str, float] = {}
         self.dataset = resolve_pipeline_dataset(cfg)
-        self.configs = dict(cobra=cfg.cobra_config, irn=cfg.irn_config,
-                            seg=cfg.seg_config)
+        # callers that run only some stages (tools/ablate.py) give only the
+        # configs those need
+        self.configs = {role: cfg.get(f'{role}_config')
+                        for role in ('cobra', 'irn', 'seg')}
 
     def prepare(self) -> Dict[str, str]:
         """Check the dataset description against the files and write the
@@ -155,9 +157,11 @@ class CoBraPipeline:
               f'{description_summary(self.dataset, counts)}', flush=True)
         out_dir = osp.join(self.work_dir, 'configs')
         os.makedirs(out_dir, exist_ok=True)
-        sources = dict(cobra=self.cfg.cobra_config, irn=self.cfg.irn_config,
-                       seg=self.cfg.seg_config)
+        sources = {role: self.cfg.get(f'{role}_config')
+                   for role in ('cobra', 'irn', 'seg')}
         for role, src in sources.items():
+            if src is None:
+                continue
             stage_cfg = Config.fromfile(src)
             apply_description(stage_cfg, self.dataset, role)
             path = osp.join(out_dir, f'{role}.py')
