@@ -155,6 +155,7 @@ class CoBraPipeline:
             raise PipelineError(f'dataset description: {exc}') from None
         print(f'[pipeline] dataset: '
               f'{description_summary(self.dataset, counts)}', flush=True)
+        self._check_same_dataset()
         out_dir = osp.join(self.work_dir, 'configs')
         os.makedirs(out_dir, exist_ok=True)
         sources = {role: self.cfg.get(f'{role}_config')
@@ -209,6 +210,32 @@ class CoBraPipeline:
                                 f'{proc.returncode}); log: {log_path}\n{tail}')
         with open(log_path) as f:
             return f.read()
+
+    def _check_same_dataset(self) -> None:
+        """Refuse a description that changed since stages were finished in
+        this work dir (their outputs belong to the old one); record it
+        otherwise (``.stages/dataset.json``)."""
+        record = osp.join(self.state_dir, 'dataset.json')
+        current = json.loads(json.dumps(self.dataset))  # tuples -> lists
+        finished = [s for s in STAGES
+                    if osp.isfile(osp.join(self.state_dir, s + '.json'))]
+        if osp.isfile(record) and finished:
+            with open(record) as f:
+                before = json.load(f)
+            changed = sorted(k for k in set(before) | set(current)
+                             if before.get(k) != current.get(k))
+            if changed:
+                raise PipelineError(
+                    f'the dataset description changed since stages '
+                    f'{", ".join(finished)} were run in {self.work_dir} '
+                    f'(dataset.{", dataset.".join(changed)}; recorded in '
+                    f'{record}): their outputs belong to the old dataset. '
+                    'Use another --work-dir, or delete the stage records '
+                    'under .stages/ (and their outputs) to redo them')
+        tmp = record + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(current, f, indent=1)
+        os.replace(tmp, record)
 
     def _train_split_options(self) -> Dict[str, str]:
         """Point a test dataset (the eval split) at the train split's masks

@@ -226,3 +226,29 @@ def test_readme_own_dataset_example(my_data, tmp_path):
     assert seg.model.auxiliary_head.num_classes == 3
     assert tuple(seg.val_dataloader.dataset.metainfo.classes) == (
         'background', 'cat', 'dog')
+
+
+def test_changed_description_is_refused_after_a_finished_stage(my_data,
+                                                                tmp_path):
+    work = str(tmp_path / 'work')
+    opts = [f'dataset.data_root={my_data}',
+            'dataset.classes=[background,apple,brick]',
+            'dataset.palette=[[0,0,0],[200,30,30],[30,200,30]]',
+            'dataset.mask_dir=SegmentationClass',
+            'dataset.train.ann_file=ImageSets/Segmentation/all.txt']
+    cmd = [sys.executable, 'tools/run_pipeline.py', PIPELINE, '--work-dir',
+           work, '--check', '--cfg-options']
+    assert run_tool(cmd + opts).returncode == 0
+    # before any stage has finished a new description just replaces it
+    opts[1] = 'dataset.classes=[background,pear,brick]'
+    assert run_tool(cmd + opts).returncode == 0
+    with open(osp.join(work, '.stages', 'classifier.json'), 'w') as f:
+        f.write('{"seconds": 1}')
+    assert run_tool(cmd + opts).returncode == 0  # same description
+    opts[1] = 'dataset.classes=[background,apple,brick]'
+    result = run_tool(cmd + opts)
+    assert result.returncode == 1
+    assert 'the dataset description changed since stages classifier were ' \
+        'run in' in result.stderr
+    assert '(dataset.classes; recorded in' in result.stderr
+    assert 'Use another --work-dir' in result.stderr
