@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument('--keys', nargs='+', default=[
         'train_dataloader', 'val_dataloader', 'test_dataloader'])
     parser.add_argument('--nproc', type=int, default=2)
+    parser.add_argument('--no-cache', action='store_true',
+                        help='decode every file again, also those unchanged '
+                        'since they were last found good')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     try:
@@ -48,7 +51,8 @@ def main() -> None:
         if cfg.get(key) is None:
             continue
         dataset = dataset_from_config(cfg, key)  # exits with DatasetError
-        bad = check_dataset(dataset, nproc=args.nproc)
+        bad = check_dataset(dataset, nproc=args.nproc,
+                            use_cache=not args.no_cache)
         if bad:
             failed = True
             print(f'{key}: ' + format_report(bad, len(dataset), limit=1000))

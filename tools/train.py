@@ -91,7 +91,8 @@ def main() -> None:
     if not args.no_dataset_check:
         try:
             check_before_run(cfg, ('train_dataloader', 'val_dataloader'),
-                             cfg.work_dir, skip_bad=args.skip_bad_images)
+                             cfg.work_dir, skip_bad=args.skip_bad_images,
+                             use_cache=not args.no_check_cache)
         except DatasetError as exc:
             sys.exit(f'error: {exc}')
     setup_launcher(cfg, args.launcher)

@@ -8,10 +8,19 @@ dataset from being built at all (a missing image, an image without a label
 vector, a label vector of the wrong length, an empty list) are
 :class:`~mmseg_cobra.datasets.DatasetError` already; the check reports them
 the same way.
+
+Samples found good are remembered (:class:`CheckCache`, one small JSON file
+per image folder under ``~/.cache/mmseg_cobra/dataset_check``, or
+``$MMSEG_COBRA_CACHE_DIR``), keyed by the image's and mask's path, size and
+modification time and by the class count: a rerun decodes only what is new
+or changed. Bad samples are never remembered.
 """
+import hashlib
+import json
+import os
 import os.path as osp
 from functools import partial
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import numpy as np
 from mmengine.utils import track_parallel_progress
@@ -69,9 +78,63 @@ def check_sample(task: Tuple[str, str, Optional[str], bool], num_classes: int,
     return img_id, problems
 
 
+def _stat(path: Optional[str]) -> str:
+    if path is None or not osp.isfile(path):
+        return f'{path}:absent'
+    st = os.stat(path)
+    return f'{osp.abspath(path)}:{st.st_size}:{st.st_mtime_ns}'
+
+
+class CheckCache:
+    """The samples of one image folder already checked and found good.
+
+    Args:
+        img_dir (str): The dataset's image folder (one cache file per
+            folder and class count).
+        num_classes (int): Classes including background.
+        cache_dir (str, optional): Where the cache files live; default
+            ``$MMSEG_COBRA_CACHE_DIR`` or ``~/.cache/mmseg_cobra``, plus
+            ``dataset_check/``.
+    """
+
+    def __init__(self, img_dir: str, num_classes: int,
+                 cache_dir: Optional[str] = None) -> None:
+        root = cache_dir or os.environ.get('MMSEG_COBRA_CACHE_DIR') or \
+            osp.join(osp.expanduser('~'), '.cache', 'mmseg_cobra')
+        digest = hashlib.sha1(
+            f'{osp.abspath(img_dir)}|{num_classes}'.encode()).hexdigest()
+        self.path = osp.join(root, 'dataset_check', digest[:16] + '.json')
+        self.good: Set[str] = set()
+        try:
+            with open(self.path) as f:
+                self.good = set(json.load(f))
+        except (OSError, ValueError):
+            self.good = set()  # no cache yet, or an unreadable one
+
+    @staticmethod
+    def key(task: Tuple[str, str, Optional[str], bool]) -> str:
+        """What a sample's result depends on (paths, sizes, mtimes)."""
+        _, img_path, seg_path, mask_required = task
+        return f'{_stat(img_path)}|{_stat(seg_path)}|{int(mask_required)}'
+
+    def save(self, good_keys: Set[str]) -> None:
+        """Remember ``good_keys`` (atomic; a failure to write is ignored:
+        the cache only saves time)."""
+        self.good |= good_keys
+        try:
+            os.makedirs(osp.dirname(self.path), exist_ok=True)
+            tmp = f'{self.path}.{os.getpid()}.tmp'
+            with open(tmp, 'w') as f:
+                json.dump(sorted(self.good), f)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+
 def check_dataset(dataset, nproc: int = 1,
-                  mask_required: Optional[bool] = None
-                  ) -> Dict[str, List[str]]:
+                  mask_required: Optional[bool] = None,
+                  use_cache: bool = True,
+                  stats: Optional[dict] = None) -> Dict[str, List[str]]:
     """Check every sample of a built dataset.
 
     Args:
@@ -80,6 +143,10 @@ def check_dataset(dataset, nproc: int = 1,
         nproc (int): Worker processes.
         mask_required (bool, optional): Whether every mask must exist;
             default: the dataset's ``seg_map_required``.
+        use_cache (bool): Skip samples unchanged since they were last found
+            good (:class:`CheckCache`), and remember the good ones.
+        stats (dict, optional): Filled with ``checked`` and ``cached``
+            (samples decoded now / skipped as unchanged).
 
     Returns:
         dict: ``img_id -> problems`` for the bad samples only.
@@ -90,14 +157,26 @@ def check_dataset(dataset, nproc: int = 1,
     tasks = [(info.get('img_id') or osp.splitext(
         osp.basename(info['img_path']))[0], info['img_path'],
               info.get('seg_map_path'), mask_required) for info in infos]
-    worker = partial(check_sample,
-                     num_classes=len(dataset.metainfo['classes']),
-                     ignore_index=getattr(dataset, 'ignore_index', 255))
-    if nproc > 1 and len(tasks) > 1:
-        results = track_parallel_progress(worker, tasks, nproc)
+    num_classes = len(dataset.metainfo['classes'])
+    cache = None
+    if use_cache and tasks:
+        cache = CheckCache(osp.dirname(tasks[0][1]), num_classes)
+        keys = {t[0]: CheckCache.key(t) for t in tasks}
+        todo = [t for t in tasks if keys[t[0]] not in cache.good]
     else:
-        results = [worker(t) for t in tasks]
-    return {img_id: problems for img_id, problems in results if problems}
+        todo = tasks
+    if stats is not None:
+        stats.update(checked=len(todo), cached=len(tasks) - len(todo))
+    worker = partial(check_sample, num_classes=num_classes,
+                     ignore_index=getattr(dataset, 'ignore_index', 255))
+    if nproc > 1 and len(todo) > 1:
+        results = track_parallel_progress(worker, todo, nproc)
+    else:
+        results = [worker(t) for t in todo]
+    bad = {img_id: problems for img_id, problems in results if problems}
+    if cache is not None and todo:
+        cache.save({keys[i] for i, _ in results if i not in bad})
+    return bad
 
 
 def format_report(bad: Dict[str, List[str]], total: int,

@@ -79,10 +79,16 @@ def add_dataset_check_args(parser) -> None:
         '--no-dataset-check',
         action='store_true',
         help='do not check every image/mask before starting')
+    parser.add_argument(
+        '--no-check-cache',
+        action='store_true',
+        help='decode every image/mask again, also those unchanged since '
+        'they were last found good')
 
 
 def check_before_run(cfg: Config, keys: Tuple[str, ...], work_dir: str,
-                     skip_bad: bool = False, nproc: int = 2) -> int:
+                     skip_bad: bool = False, nproc: int = 2,
+                     use_cache: bool = True) -> int:
     """Check the datasets of ``cfg[key]`` for each key before a long job.
 
     Bad images stop the job with every bad file named (a
@@ -106,10 +112,15 @@ def check_before_run(cfg: Config, keys: Tuple[str, ...], work_dir: str,
         if key not in cfg or cfg[key] is None:
             continue
         dataset = dataset_from_config(cfg, key)
-        bad = check_dataset(dataset, nproc=nproc)
+        stats = {}
+        bad = check_dataset(dataset, nproc=nproc, use_cache=use_cache,
+                            stats=stats)
         if not bad:
+            cached = (f' ({stats["cached"]} unchanged since they were last '
+                      'found good, not decoded again)'
+                      if stats.get('cached') else '')
             print_log(f'dataset check ({key}): {len(dataset)} images, all '
-                      'readable', logger='current')
+                      f'readable{cached}', logger='current')
             continue
         report = format_report(bad, len(dataset))
         if not skip_bad:

@@ -220,3 +220,30 @@ def test_pipeline_skips_bad_images_and_counts_them(root, tmp_path):
         result.stdout
     assert 'cobra/bad_images_train_dataloader.txt (1)' in result.stdout
     assert 'cobra/bad_images_test_dataloader.txt (1)' in result.stdout
+
+
+def test_check_remembers_good_files_and_rechecks_changed_ones(root, tmp_path,
+                                                             monkeypatch):
+    from mmengine.config import Config
+
+    from mmseg_cobra.datasets.dataset_check import check_dataset
+    from mmseg_cobra.utils.dataset_tools import dataset_from_config
+    monkeypatch.setenv('MMSEG_COBRA_CACHE_DIR', str(tmp_path / 'cache'))
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.train_dataloader.dataset.data_root = root
+    dataset = dataset_from_config(cfg, 'train_dataloader')
+    n = len(dataset)
+    stats = {}
+    assert check_dataset(dataset, stats=stats) == {}
+    assert stats == dict(checked=n, cached=0)
+    assert check_dataset(dataset, stats=stats) == {}
+    assert stats == dict(checked=0, cached=n)  # nothing decoded again
+    bad = ids(root)[5]
+    truncate(osp.join(root, 'JPEGImages', bad + '.jpg'))
+    found = check_dataset(dataset, stats=stats)
+    assert list(found) == [bad] and stats == dict(checked=1, cached=n - 1)
+    # bad files are never remembered; --no-check-cache decodes everything
+    assert list(check_dataset(dataset, stats=stats)) == [bad]
+    assert stats['checked'] == 1
+    check_dataset(dataset, use_cache=False, stats=stats)
+    assert stats == dict(checked=n, cached=0)
