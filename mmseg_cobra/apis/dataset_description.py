@@ -19,7 +19,10 @@ A pipeline config carries ``dataset = dict(...)``::
 
 ``train``/``eval``/``val`` may override ``img_dir``/``mask_dir`` (COCO keeps
 ``train2014``/``val2014``); ``eval`` always reads the train split's images,
-since seeds and masks exist only for those. ``classes``/``palette`` default
+since seeds and masks exist only for those. ``train=dict(..., mask_dir=None)``
+declares training images without masks (weak supervision proper): the
+stages then write seeds and masks for them without scoring them, and only
+``eval`` (which needs masks) is scored. ``classes``/``palette`` default
 to the dataset class's own (``VOCClsDataset``, ``COCOClsDataset``).
 
 :func:`apply_description` writes the description into a stage config (every
@@ -196,6 +199,11 @@ def validate_description(desc: dict, max_named: int = 5) -> Dict[str, int]:
             f'({desc["train"]["ann_file"]}), e.g. {outside[:max_named]}: '
             'seeds and masks are made for the train images only')
     for split in ('eval', 'val'):
+        if desc[split]['mask_dir'] is None:
+            raise DescriptionError(
+                f'dataset.{split}.mask_dir is None: the {split} images are '
+                'scored, so they need masks (only dataset.train may go '
+                'without)')
         mask_dir = osp.join(root, desc[split]['mask_dir'])
         missing = [i for i in ids[split] if not osp.isfile(
             osp.join(mask_dir, i + desc['seg_map_suffix']))]
@@ -289,6 +297,12 @@ def _set_dataset(cfg, key: str, desc: dict, split: str,
         cfg[key] = _dataset_cfg(desc, split, node, keep_masks)
 
 
+def _drop_load_annotations(ds) -> None:
+    """Remove ``LoadAnnotations`` from a dataset's pipeline."""
+    ds['pipeline'] = [t for t in ds.get('pipeline', [])
+                      if t.get('type') != 'LoadAnnotations']
+
+
 def _set_head_classes(head, num_classes: int) -> None:
     heads = head if isinstance(head, (list, tuple)) else [head]
     for h in heads:
@@ -312,14 +326,20 @@ def apply_description(cfg, desc: dict, role: str) -> None:
     and the training masks at the previous stage's outputs.
     """
     num_classes = len(desc['classes'])
+    no_train_masks = desc['train']['mask_dir'] is None
     if role == 'cobra':
         _set_dataset(cfg, 'train_dataloader', desc, 'train')
         _set_dataset(cfg, 'test_dataloader', desc, 'eval')
         cfg.model['num_classes'] = num_classes - 1
+        if no_train_masks:  # guide-quality diagnostics off; seeds unscored
+            _drop_load_annotations(cfg.train_dataloader.dataset)
+            _drop_load_annotations(cfg.test_dataloader.dataset)
     elif role == 'irn':
         _set_dataset(cfg, 'ir_label_dataset', desc, 'train')
         _set_dataset(cfg, 'train_dataloader', desc, 'train', keep_masks=True)
         _set_dataset(cfg, 'test_dataloader', desc, 'eval')
+        if no_train_masks:  # masks of the train images: written, unscored
+            _drop_load_annotations(cfg.test_dataloader.dataset)
     elif role == 'seg':
         _set_dataset(cfg, 'train_dataloader', desc, 'train', keep_masks=True)
         _set_dataset(cfg, 'val_dataloader', desc, 'val')

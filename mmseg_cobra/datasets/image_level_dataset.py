@@ -47,7 +47,9 @@ class ImageLevelSegDataset(BaseSegDataset):
             (one per line), e.g. the bad images found by
             ``tools/check_dataset.py`` / ``tools/train.py
             --skip-bad-images``; their number is logged.
-        **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments.
+        **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments;
+            ``data_prefix.seg_map_path=None`` declares images without masks
+            (every sample gets ``seg_map_path=None``).
     """
 
     def __init__(self,
@@ -64,6 +66,18 @@ class ImageLevelSegDataset(BaseSegDataset):
         self.seed_dir = seed_dir
         self.seg_map_required = seg_map_required
         self.exclude_file = exclude_file
+        # data_prefix.seg_map_path=None: images without masks (a dataset's
+        # training images in weak supervision); samples get
+        # seg_map_path=None
+        prefix = dict(kwargs.get('data_prefix') or {})
+        self.has_masks = 'seg_map_path' not in prefix or \
+            prefix['seg_map_path'] is not None
+        if not self.has_masks:
+            if seg_map_required:
+                raise DatasetError('seg_map_required=True but '
+                                   'data_prefix.seg_map_path is None')
+            prefix['seg_map_path'] = ''
+            kwargs['data_prefix'] = prefix
         super().__init__(**kwargs)
 
     @property
@@ -96,6 +110,9 @@ class ImageLevelSegDataset(BaseSegDataset):
             i for i in super().load_data_list()
             if osp.basename(i['img_path']) != self.img_suffix
         ]
+        if not self.has_masks:
+            for info in data_list:
+                info['seg_map_path'] = None
         if not data_list:
             raise DatasetError(
                 f'the image list {self.ann_file or self.data_prefix} is '

@@ -229,3 +229,50 @@ def test_pipeline_killed_anywhere_finishes_like_an_uninterrupted_run(
 def torch_equal(a, b):
     import torch
     return torch.equal(a, b)
+
+
+def test_pipeline_on_training_images_without_masks(tmp_path):
+    """Weak supervision proper: only the scored images have masks
+    (``dataset.train.mask_dir=None``). Seeds and masks are written for every
+    training image, scored on ``eval`` only, and segmentation trains on the
+    pseudo masks."""
+    root = str(tmp_path / 'data')
+    ids = generate_synthetic_voc(root, num_train=24, num_val=8,
+                                 num_classes=3, seed=2)['train_aug']
+    lists = osp.join(root, 'ImageSets', 'Segmentation')
+    with open(osp.join(lists, 'scored.txt'), 'w') as f:
+        f.write('\n'.join(ids[:8]) + '\n')
+    os.makedirs(osp.join(root, 'ScoredMasks'))
+    for img_id in ids:  # keep the masks of the scored images only
+        src = osp.join(root, 'SegmentationClassAug', img_id + '.png')
+        if img_id in ids[:8]:
+            os.rename(src, osp.join(root, 'ScoredMasks', img_id + '.png'))
+        else:
+            os.remove(src)
+    work = str(tmp_path / 'work')
+    args = [a for a in reduced(root) if 'max_epochs' not in a
+            and 'seg.train_cfg' not in a and 'checkpoint.interval' not in a]
+    result = run_tool([
+        sys.executable, 'tools/run_pipeline.py', CONFIG, '--work-dir', work,
+        *args, 'cfg_options.classifier.train_cfg.max_epochs=2',
+        'cfg_options.irn.train_cfg.max_epochs=2',
+        'cfg_options.seg.train_cfg.max_iters=20',
+        'cfg_options.seg.train_cfg.val_interval=20',
+        'cfg_options.seg.default_hooks.checkpoint.interval=20',
+        'dataset.train.mask_dir=None',
+        'dataset.eval.ann_file=ImageSets/Segmentation/scored.txt',
+        'dataset.eval.mask_dir=ScoredMasks',
+        'dataset.val.mask_dir=SegmentationClassAug'], timeout=900)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    for sub, ext in (('seeds', '.npz'), ('final_masks', '.png')):
+        written = {n[:-len(ext)] for n in os.listdir(osp.join(work, sub))
+                   if n.endswith(ext)}
+        assert written == set(ids), sub
+    assert 'no sample has ground truth: outputs written, not scored' in \
+        open(osp.join(work, 'logs', 'seeds.log')).read()
+    summary = json.load(open(osp.join(work, 'summary.json')))
+    assert 0 < summary['seed_eval']['seed_fuse'] <= 100
+    assert 0 < summary['seg_eval']['seg_miou'] <= 100
+    report = json.load(open(osp.join(work, 'seed_eval.json')))
+    assert report['_images']['scored'] == 8

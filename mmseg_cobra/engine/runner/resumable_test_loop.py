@@ -1,9 +1,11 @@
 import copy
-from typing import Dict, List, Union
+from typing import Dict, List, Sequence, Union
 
-from mmengine.dist import broadcast_object_list, get_dist_info
+import torch
+from mmengine.dist import all_reduce, broadcast_object_list, get_dist_info
 from mmengine.logging import print_log
 from mmengine.runner import TestLoop
+from mmengine.runner.amp import autocast
 from mmseg.registry import DATASETS, LOOPS
 from torch.utils.data import DataLoader
 
@@ -20,6 +22,10 @@ class ResumableTestLoop(TestLoop):
     A crashed or killed run therefore resumes where it stopped, and a run
     that finds every output written finishes at once with a message
     ("nothing left to do") instead of scoring an empty set.
+
+    Samples without ground truth (no ``gt_sem_seg``: a dataset whose
+    training images have no masks) are written but not scored; a run with
+    none scored says so and returns no metric.
 
     Use ``sampler=dict(type='DefaultSampler', shuffle=False, round_up=False)``
     so no sample is given to two ranks.
@@ -64,7 +70,7 @@ class ResumableTestLoop(TestLoop):
     def run(self) -> dict:
         """Test the pending samples; with none left, only say so."""
         if self.num_pending != 0:
-            return super().run()
+            return self._run_and_score()
         print_log(
             f'nothing left to do: all {self.num_skipped} samples are already '
             f'written in {", ".join(self._out_dirs)}. Score them with '
@@ -76,6 +82,42 @@ class ResumableTestLoop(TestLoop):
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         self.runner.call_hook('after_test')
         return metrics
+
+    def _run_and_score(self) -> dict:
+        """``TestLoop.run``, scoring only the samples with ground truth."""
+        self.runner.call_hook('before_test')
+        self.runner.call_hook('before_test_epoch')
+        self.runner.model.eval()
+        self.num_scored = 0
+        for idx, data_batch in enumerate(self.dataloader):
+            self.run_iter(idx, data_batch)
+        scored = torch.tensor(self.num_scored)
+        all_reduce(scored)  # every rank decides alike
+        if int(scored) > 0:
+            metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        else:
+            metrics = {}
+            print_log('no sample has ground truth: outputs written, not '
+                      'scored', logger='current')
+        self.runner.call_hook('after_test_epoch', metrics=metrics)
+        self.runner.call_hook('after_test')
+        return metrics
+
+    @torch.no_grad()
+    def run_iter(self, idx, data_batch: Sequence[dict]) -> None:
+        """Predict one batch; score the samples that have ground truth."""
+        self.runner.call_hook(
+            'before_test_iter', batch_idx=idx, data_batch=data_batch)
+        with autocast(enabled=self.fp16):
+            outputs = self.runner.model.test_step(data_batch)
+        scored = [o for o in outputs if 'gt_sem_seg' in o]
+        if scored:
+            self.evaluator.process(data_samples=scored,
+                                   data_batch=data_batch)
+            self.num_scored += len(scored)
+        self.runner.call_hook(
+            'after_test_iter', batch_idx=idx, data_batch=data_batch,
+            outputs=outputs)
 
     @staticmethod
     def _pending(runner, dataset, writers) -> List[int]:
