@@ -22,8 +22,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import DictAction  # noqa: E402
 
 import mmseg_cobra  # noqa: E402,F401
-from mmseg_cobra.datasets.dataset_check import (check_dataset,  # noqa: E402
-                                                format_report)
+from mmseg_cobra.datasets.dataset_check import (  # noqa: E402
+    check_dataset, format_ok, format_report)
 from mmseg_cobra.utils import ConfigError, load_config  # noqa: E402
 from mmseg_cobra.utils.dataset_tools import dataset_from_config  # noqa: E402
 
@@ -51,13 +51,14 @@ def main() -> None:
         if cfg.get(key) is None:
             continue
         dataset = dataset_from_config(cfg, key)  # exits with DatasetError
+        stats = {}
         bad = check_dataset(dataset, nproc=args.nproc,
-                            use_cache=not args.no_cache)
+                            use_cache=not args.no_cache, stats=stats)
         if bad:
             failed = True
             print(f'{key}: ' + format_report(bad, len(dataset), limit=1000))
         else:
-            print(f'{key}: {len(dataset)} images, all readable')
+            print(f'{key}: {format_ok(len(dataset), stats)}')
     sys.exit(1 if failed else 0)
 
 

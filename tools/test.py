@@ -19,8 +19,7 @@ from mmseg_cobra.datasets import DatasetError  # noqa: E402
 from mmseg_cobra.utils.dataset_tools import (  # noqa: E402
     add_dataset_check_args, check_before_run)
 from mmseg_cobra.utils import (CheckpointMismatchError,  # noqa: E402
-                               ConfigError, check_checkpoint_fits,
-                               export_local_rank, load_config,
+                               ConfigError, export_local_rank, load_config,
                                resolve_work_dir, setup_launcher)
 
 
@@ -106,7 +105,8 @@ def main() -> None:
             runner = RUNNERS.build(cfg)
         else:
             runner = Runner.from_cfg(cfg)
-        check_checkpoint_fits(runner.model, args.checkpoint)
+        # a checkpoint of another model stops the test before any output
+        runner.register_hook(dict(type='CheckpointFitHook'))
         runner.test()
     except (DatasetError, CheckpointMismatchError) as exc:
         # bad data or a checkpoint of another model: say what to fix

@@ -34,6 +34,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from ..datasets.image_level_dataset import load_id_list, lookup_label
+
 #: keys a description may carry (anything else is a typo)
 KEYS = ('type', 'data_root', 'classes', 'palette', 'label_file', 'img_dir',
         'img_suffix', 'mask_dir', 'seg_map_suffix', 'train', 'eval', 'val')
@@ -117,9 +119,10 @@ def normalise_description(desc: dict) -> dict:
     return desc
 
 
-def _read_ids(path: str) -> List[str]:
-    with open(path) as f:
-        return [x.strip() for x in f if x.strip()]
+def _missing(ids: List[str], folder: str, suffix: str) -> List[str]:
+    """File names (``id + suffix``) of ``ids`` not in ``folder``."""
+    return [i + suffix for i in ids
+            if not osp.isfile(osp.join(folder, i + suffix))]
 
 
 def validate_description(desc: dict, max_named: int = 5) -> Dict[str, int]:
@@ -177,19 +180,18 @@ def validate_description(desc: dict, max_named: int = 5) -> Dict[str, int]:
             raise DescriptionError(
                 f'dataset.{split}.ann_file: image list {path} does not '
                 'exist; write one image id per line')
-        ids[split] = _read_ids(path)
+        ids[split] = load_id_list(path)
         if not ids[split]:
             raise DescriptionError(
                 f'dataset.{split}.ann_file: image list {path} is empty')
         img_dir = osp.join(root, s['img_dir'])
-        missing = [i for i in ids[split] if not osp.isfile(
-            osp.join(img_dir, i + desc['img_suffix']))]
+        missing = _missing(ids[split], img_dir, desc['img_suffix'])
         if missing:
             raise DescriptionError(
                 f'{len(missing)} of {len(ids[split])} images listed in {path} '
                 f'are not in {img_dir} (e.g. '
-                f'{", ".join(m + desc["img_suffix"] for m in missing[:max_named])}'
-                '): fix the list, dataset.img_dir or dataset.img_suffix')
+                f'{", ".join(missing[:max_named])}): fix the list, '
+                'dataset.img_dir or dataset.img_suffix')
         counts[split] = len(ids[split])
     outside = sorted(set(ids['eval']) - set(ids['train']))
     if outside:
@@ -205,22 +207,20 @@ def validate_description(desc: dict, max_named: int = 5) -> Dict[str, int]:
                 'scored, so they need masks (only dataset.train may go '
                 'without)')
         mask_dir = osp.join(root, desc[split]['mask_dir'])
-        missing = [i for i in ids[split] if not osp.isfile(
-            osp.join(mask_dir, i + desc['seg_map_suffix']))]
+        missing = _missing(ids[split], mask_dir, desc['seg_map_suffix'])
         if missing:
             raise DescriptionError(
                 f'{len(missing)} of {len(ids[split])} masks of dataset.'
                 f'{split} are not in {mask_dir} (e.g. '
-                f'{", ".join(m + desc["seg_map_suffix"] for m in missing[:max_named])}'
-                f'): the {split} images are scored against them; fix '
-                f'dataset.{split}.mask_dir or dataset.seg_map_suffix')
+                f'{", ".join(missing[:max_named])}): the {split} images are '
+                f'scored against them; fix dataset.{split}.mask_dir or '
+                'dataset.seg_map_suffix')
     _check_label_file(desc, ids['train'], max_named)
     return counts
 
 
 def _check_label_file(desc: dict, train_ids: List[str],
                       max_named: int) -> None:
-    from ..datasets.image_level_dataset import integer_image_key
     path = osp.join(desc['data_root'], desc['label_file'])
     if not osp.isfile(path):
         raise DescriptionError(
@@ -237,14 +237,11 @@ def _check_label_file(desc: dict, train_ids: List[str],
     num_fg = len(desc['classes']) - 1
     absent, lengths = [], {}
     for img_id in train_ids:
-        vec = labels.get(img_id)
-        if vec is None:
-            vec = labels.get(integer_image_key(img_id))
+        vec = lookup_label(labels, img_id)
         if vec is None:
             absent.append(img_id)
             continue
-        n = int(np.asarray(vec).size)
-        lengths.setdefault(n, img_id)
+        lengths.setdefault(vec.size, img_id)
     if absent:
         raise DescriptionError(
             f'{len(absent)} of {len(train_ids)} train images have no label '

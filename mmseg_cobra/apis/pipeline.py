@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+from ..datasets.image_level_dataset import load_id_list
 from ..utils.fault import fault_point
 from .dataset_description import (DescriptionError, apply_description,
                                   description_summary, normalise_description,
@@ -246,9 +247,7 @@ class CoBraPipeline:
                 self.dataset['train']['mask_dir']}
 
     def _ids(self, list_key: str) -> List[str]:
-        path = osp.join(self.cfg.data_root, self.cfg[list_key])
-        with open(path) as f:
-            return [x.strip() for x in f if x.strip()]
+        return load_id_list(osp.join(self.cfg.data_root, self.cfg[list_key]))
 
     def _check_flags(self) -> List[str]:
         """``--skip-bad-images`` for train.py/test.py when the pipeline
@@ -263,9 +262,7 @@ class CoBraPipeline:
         found = {}
         for path in sorted(glob.glob(
                 osp.join(self.work_dir, '*', 'bad_images_*.txt'))):
-            with open(path) as f:
-                found[osp.relpath(path, self.work_dir)] = [
-                    x.strip() for x in f if x.strip()]
+            found[osp.relpath(path, self.work_dir)] = load_id_list(path)
         return found
 
     def _complete(self, directory: str, suffix: str, list_key: str) -> bool:

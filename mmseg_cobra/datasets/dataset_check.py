@@ -179,6 +179,13 @@ def check_dataset(dataset, nproc: int = 1,
     return bad
 
 
+def format_ok(total: int, stats: dict) -> str:
+    """The line for a dataset without problems (with the cache's share)."""
+    cached = (f' ({stats["cached"]} unchanged since they were last found '
+              'good, not decoded again)' if stats.get('cached') else '')
+    return f'{total} images, all readable{cached}'
+
+
 def format_report(bad: Dict[str, List[str]], total: int,
                   limit: int = 50) -> str:
     """The bad files, one line each (the first ``limit``), and the count."""

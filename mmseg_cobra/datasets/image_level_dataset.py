@@ -208,15 +208,12 @@ class ImageLevelSegDataset(BaseSegDataset):
         return labels
 
     def _label_from_dict(self, labels: dict, img_id: str) -> np.ndarray:
-        vec = labels.get(img_id)
-        if vec is None:  # IRN-style integer key
-            vec = labels.get(integer_image_key(img_id))
+        vec = lookup_label(labels, img_id)
         if vec is None:
             raise DatasetError(
                 f'image {img_id} (listed in {self.ann_file}) has no entry in '
                 f'the label file {self._resolve(self.cls_label_file)}; '
                 'regenerate the label file for this image list')
-        vec = np.asarray(vec, dtype=np.float32).reshape(-1)
         if vec.shape[0] != self.num_fg_classes:
             raise DatasetError(
                 f'label of image {img_id} in '
@@ -236,16 +233,38 @@ class ImageLevelSegDataset(BaseSegDataset):
             raise DatasetError(
                 f'mask {seg_path} is missing: it is needed to derive the '
                 'image-level label (or give cls_label_file)')
-        mask = np.asarray(Image.open(seg_path))
-        present = np.unique(mask)
-        present = present[(present > 0) & (present != self.ignore_index)]
+        present = foreground_classes(np.asarray(Image.open(seg_path)),
+                                     self.ignore_index)
         if present.size and present.max() > self.num_fg_classes:
             raise DatasetError(
                 f'mask {seg_path} contains class {int(present.max())} but '
                 f'the dataset has {self.num_fg_classes} foreground classes')
-        vec = np.zeros(self.num_fg_classes, np.float32)
-        vec[present - 1] = 1.0
-        return vec
+        return multi_hot(present, self.num_fg_classes)
+
+
+def lookup_label(labels: dict, img_id: str) -> Optional[np.ndarray]:
+    """An image's vector (``float32``, flat) in a label dict keyed by image
+    id or, as IRN's files, by :func:`integer_image_key`; ``None`` if absent.
+    """
+    vec = labels.get(img_id)
+    if vec is None:
+        vec = labels.get(integer_image_key(img_id))
+    return None if vec is None else np.asarray(vec, np.float32).reshape(-1)
+
+
+def foreground_classes(mask: np.ndarray, ignore_index: int = 255
+                       ) -> np.ndarray:
+    """Sorted class ids in a label map, without background (0) and the
+    ignore index."""
+    present = np.unique(mask)
+    return present[(present > 0) & (present != ignore_index)]
+
+
+def multi_hot(class_ids: np.ndarray, num_fg: int) -> np.ndarray:
+    """``float32[num_fg]`` with 1 at each id (ids 1..num_fg)."""
+    vec = np.zeros(num_fg, np.float32)
+    vec[np.asarray(class_ids, np.int64) - 1] = 1.0
+    return vec
 
 
 def integer_image_key(img_id: str) -> Optional[int]:

@@ -141,27 +141,27 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint holds the weights of another model."""
 
 
-def check_checkpoint_fits(model: torch.nn.Module, filename: str,
+def check_checkpoint_fits(model: torch.nn.Module, ckpt: dict, filename: str,
                           max_named: int = 3) -> None:
     """Refuse a checkpoint that does not hold this model's weights.
 
     mmengine loads ``load_from`` with ``strict=False``: a checkpoint of
     another model (an IRN checkpoint given to the CoBra config, a VOC model
     given to a COCO config) loads "with warnings" and the test runs on
-    random weights. Called by ``tools/test.py`` before testing.
+    random weights. :class:`~mmseg_cobra.engine.hooks.CheckpointFitHook`
+    calls this on the checkpoint mmengine has just read, before its weights
+    go into the model.
 
     Args:
         model (nn.Module): The built model (a wrapper's ``module`` is used).
-        filename (str): Local checkpoint path (URLs are not checked).
+        ckpt (dict): The loaded checkpoint.
+        filename (str): Its path, for the message.
         max_named (int): Parameter names quoted per kind of mismatch.
 
     Raises:
         CheckpointMismatchError: Some of the model's weights are missing from
             the checkpoint, or have another shape.
     """
-    if '://' in filename or not osp.isfile(filename):
-        return
-    ckpt = load_local_checkpoint(filename, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     state = {k[7:] if k.startswith('module.') else k: v
              for k, v in state.items()}

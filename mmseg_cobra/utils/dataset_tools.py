@@ -106,7 +106,8 @@ def check_before_run(cfg: Config, keys: Tuple[str, ...], work_dir: str,
     from mmengine.logging import print_log
 
     from ..datasets import DatasetError
-    from ..datasets.dataset_check import check_dataset, format_report
+    from ..datasets.dataset_check import (check_dataset, format_ok,
+                                          format_report)
     left_out = 0
     for key in keys:
         if key not in cfg or cfg[key] is None:
@@ -116,11 +117,8 @@ def check_before_run(cfg: Config, keys: Tuple[str, ...], work_dir: str,
         bad = check_dataset(dataset, nproc=nproc, use_cache=use_cache,
                             stats=stats)
         if not bad:
-            cached = (f' ({stats["cached"]} unchanged since they were last '
-                      'found good, not decoded again)'
-                      if stats.get('cached') else '')
-            print_log(f'dataset check ({key}): {len(dataset)} images, all '
-                      f'readable{cached}', logger='current')
+            print_log(f'dataset check ({key}): '
+                      f'{format_ok(len(dataset), stats)}', logger='current')
             continue
         report = format_report(bad, len(dataset))
         if not skip_bad:

@@ -21,19 +21,21 @@ import numpy as np
 from mmengine.utils import ProgressBar
 from PIL import Image
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmseg_cobra.datasets.image_level_dataset import (  # noqa: E402
+    foreground_classes, load_id_list, multi_hot)
+
 
 def label_vector(mask_path: str, num_classes: int) -> np.ndarray:
     """Multi-hot ``float32[num_classes]`` of the classes in a mask."""
-    present = np.unique(np.asarray(Image.open(mask_path)))
-    present = present[(present > 0) & (present != 255)]
+    present = foreground_classes(np.asarray(Image.open(mask_path)))
     if present.size and present.max() > num_classes:
         raise ValueError(
             f'mask {mask_path} holds class id {int(present.max())} but '
             f'--num-classes is {num_classes}: give the number of foreground '
             'classes (ids 1..N; 0 background, 255 ignored)')
-    vec = np.zeros(num_classes, np.float32)
-    vec[present - 1] = 1.0
-    return vec
+    return multi_hot(present, num_classes)
 
 
 def main() -> None:
@@ -56,8 +58,7 @@ def main() -> None:
         path = osp.join(args.root, lst)
         if not osp.isfile(path):
             sys.exit(f'error: image list {path} does not exist')
-        with open(path) as f:
-            ids += [x.strip() for x in f if x.strip()]
+        ids += load_id_list(path)
     ids = list(dict.fromkeys(ids))
     labels, missing = {}, []
     bar = ProgressBar(len(ids))

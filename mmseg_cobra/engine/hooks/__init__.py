@@ -1,3 +1,4 @@
+from .checkpoint_fit_hook import CheckpointFitHook
 from .complementary_loss_switch_hook import ComplementaryLossSwitchHook
 from .fault_injection_hook import FaultInjectionHook
 from .guide_quality_hook import GuideQualityHook
@@ -7,6 +8,7 @@ from .seed_writer_hook import SeedWriterHook
 from .walk_writer_hook import WalkWriterHook
 
 __all__ = [
-    'ComplementaryLossSwitchHook', 'FaultInjectionHook', 'GuideQualityHook',
-    'MaskWriterHook', 'RandomStateHook', 'SeedWriterHook', 'WalkWriterHook'
+    'CheckpointFitHook', 'ComplementaryLossSwitchHook', 'FaultInjectionHook',
+    'GuideQualityHook', 'MaskWriterHook', 'RandomStateHook', 'SeedWriterHook',
+    'WalkWriterHook'
 ]
