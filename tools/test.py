@@ -20,7 +20,8 @@ from mmseg_cobra.utils.dataset_tools import (  # noqa: E402
     add_dataset_check_args, check_before_run)
 from mmseg_cobra.utils import (CheckpointMismatchError,  # noqa: E402
                                ConfigError, export_local_rank, load_config,
-                               resolve_work_dir, setup_launcher)
+                               resolve_work_dir, setup_launcher,
+                               shutdown_dist)
 
 
 def parse_args() -> argparse.Namespace:
@@ -108,6 +109,7 @@ def main() -> None:
         # a checkpoint of another model stops the test before any output
         runner.register_hook(dict(type='CheckpointFitHook'))
         runner.test()
+        shutdown_dist()
     except (DatasetError, CheckpointMismatchError) as exc:
         # bad data or a checkpoint of another model: say what to fix
         sys.exit(f'error: {exc}')

@@ -25,7 +25,8 @@ from mmseg_cobra.datasets import DatasetError  # noqa: E402
 from mmseg_cobra.utils.dataset_tools import (  # noqa: E402
     add_dataset_check_args, check_before_run)
 from mmseg_cobra.utils import (ConfigError, export_local_rank,  # noqa: E402
-                               load_config, resolve_work_dir, setup_launcher)
+                               load_config, resolve_work_dir, setup_launcher,
+                               shutdown_dist)
 
 
 def parse_args() -> argparse.Namespace:
@@ -104,6 +105,7 @@ def main() -> None:
         if os.environ.get(FAULT_ENV):  # kill-anywhere tests only
             runner.register_hook(dict(type='FaultInjectionHook'))
         runner.train()
+        shutdown_dist()
     except DatasetError as exc:  # bad data: say what to fix, no traceback
         sys.exit(f'error: {exc}')
 

@@ -3,13 +3,13 @@ from .checkpoint import (MMENGINE_CHECKPOINT_GLOBALS, CheckpointMismatchError,
                          load_local_checkpoint,
                          register_checkpoint_safe_globals)
 from .config import ConfigError, load_config
-from .dist_utils import init_dist_any_device
+from .dist_utils import init_dist_any_device, shutdown_dist
 from .launch import export_local_rank, resolve_work_dir, setup_launcher
 
 __all__ = [
     'MMENGINE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError',
     'CheckpointMismatchError', 'check_checkpoint_fits',
     'load_local_checkpoint', 'register_checkpoint_safe_globals',
-    'ConfigError', 'load_config', 'init_dist_any_device', 'export_local_rank',
-    'resolve_work_dir', 'setup_launcher'
+    'ConfigError', 'load_config', 'init_dist_any_device', 'shutdown_dist',
+    'export_local_rank', 'resolve_work_dir', 'setup_launcher'
 ]

@@ -76,3 +76,16 @@ def init_dist_any_device(launcher: str, backend: str = 'nccl',
         kwargs['timeout'] = datetime.timedelta(seconds=timeout)
     torch_dist.init_process_group(backend=backend, **kwargs)
     return backend
+
+
+def shutdown_dist() -> None:
+    """Wait for every rank, then destroy the process group.
+
+    Without it each process tears gloo/nccl down at interpreter exit while
+    its threads may still run, and a rank can abort ("terminate called
+    without an active exception", SIGABRT) after its work is done, failing
+    the whole ``dist_train.sh``/``dist_test.sh`` run.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
