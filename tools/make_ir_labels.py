@@ -54,7 +54,8 @@ def process(task: tuple, cfg: dict, num_classes: int, palette: list) -> tuple:
     except SeedFileError as exc:
         return img_id, str(exc)
     bg, fg = ir_thresholds(seed['attn'], cfg['percentile'], cfg['fg_offset'],
-                           cfg['grid'], cfg.get('fixed_thresholds'))
+                           cfg['grid'], cfg.get('fixed_thresholds'),
+                           cfg.get('attention_scale', 'max'))
     label = make_ir_label(image, combine_seeds(seed, cfg['source']),
                           seed['keys'], bg, fg, cfg['crf'])
     save_label_png(label, out, palette, kind='ir_label')

@@ -21,6 +21,9 @@ ir_label_cfg = dict(
     out_dir=ir_label_dir,
     source='fuse',  # the paper feeds M_fuse; the reference used the ViT CAM
     percentile=93,  # background threshold from the attention map
+    # 'max': percentile of the max-normalised attention; 'raw' (reference):
+    # of the attention as summed over layers, scales and flips
+    attention_scale='max',
     fg_offset=0.5,
     grid=0.05,
     fixed_thresholds=None,  # or (bg, fg), e.g. (0.05, 0.30) as IRN

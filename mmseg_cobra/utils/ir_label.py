@@ -28,20 +28,27 @@ def ir_thresholds(attn: np.ndarray,
                   percentile: float = 93.0,
                   fg_offset: float = 0.5,
                   grid: float = 0.05,
-                  fixed: Optional[Tuple[float, float]] = None
-                  ) -> Tuple[float, float]:
+                  fixed: Optional[Tuple[float, float]] = None,
+                  attention_scale: str = 'max') -> Tuple[float, float]:
     """``(bg_threshold, fg_threshold)`` for one image.
 
     Args:
         attn (np.ndarray): The image's summed class-token attention.
-        percentile (float): Percentile of the max-normalised attention.
+        percentile (float): Percentile of the attention map.
         fg_offset (float): ``fg_threshold - bg_threshold``.
         grid (float): The background threshold is snapped down to it.
         fixed (tuple, optional): ``(bg, fg)`` used as is instead.
+        attention_scale (str): ``'max'``: the map divided by its maximum
+            (default; the threshold lives on the seeds' [0, 1] scale);
+            ``'raw'``: the map as saved (the reference's step), whose scale
+            depends on the image size and the number of scales.
     """
     if fixed is not None:
         return float(fixed[0]), float(fixed[1])
-    bg = attention_threshold(attn, percentile)
+    if attention_scale not in ('max', 'raw'):
+        raise ValueError(f"attention_scale must be 'max' or 'raw', got "
+                         f'{attention_scale!r}')
+    bg = attention_threshold(attn, percentile, attention_scale == 'max')
     bg = math.floor(bg / grid + 1e-6) * grid
     return bg, bg + fg_offset
 

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -146,7 +147,9 @@ def test_wrong_cnn_channels_is_refused():
 def test_multiscale_flip_aggregation_with_known_cams(monkeypatch):
     import torch.nn.functional as F
     model = build_tiny().eval()
-    model.test_cfg = dict(scales=(0.5, 1.0, 2.0), flip=True)
+    # the tensor pyramid: a ramp of normalised values stays a ramp
+    model.test_cfg = dict(scales=(0.5, 1.0, 2.0), flip=True,
+                          resize='bilinear')
 
     def known_cams(x):  # pixelwise in the input: equivariant to flip/scale
         cam = F.relu(x[:, :1]).repeat(1, 4, 1, 1)
@@ -286,3 +289,38 @@ def test_guide_quality_against_direct_count():
     assert got['guide_sap_prec'].item() == pytest.approx(sap_hit / sap_all)
     assert got['guide_cap_chance'].item() == pytest.approx(cap_ch / known_n)
     assert got['guide_sap_chance'].item() == pytest.approx(sap_ch / known_n)
+
+
+def test_pil_pyramid_is_the_reference_input():
+    """Each scale is the uint8 image rescaled by PIL (bicubic, antialiased
+    when shrinking; IRN's pil_rescale sizes), normalised afterwards."""
+    from PIL import Image
+    model = build_tiny().eval()
+    model.test_cfg = dict(scales=(0.5, 1.0, 1.25), flip=True,
+                          resize='pil_bicubic')
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (37, 50, 3), dtype=np.uint8)
+    pre = model.data_preprocessor
+    x = (torch.from_numpy(rgb).permute(2, 0, 1).float() - pre.mean) / pre.std
+    levels = model.pyramid(x)
+    assert [tuple(v.shape[-2:]) for v in levels] == [(18, 25), (37, 50),
+                                                     (46, 62)]
+    for level, scale in zip(levels, (0.5, 1.0, 1.25)):
+        size = (int(np.round(37 * scale)), int(np.round(50 * scale)))
+        want = np.asarray(Image.fromarray(rgb).resize(size[::-1],
+                                                      Image.BICUBIC))
+        got = (level[0] * pre.std + pre.mean).round().permute(1, 2, 0)
+        assert np.array_equal(got.numpy().astype(np.uint8), want)
+    # without a normalising preprocessor the PIL pyramid cannot be made
+    model.data_preprocessor._enable_normalize = False
+    with pytest.raises(ValueError, match="resize='bilinear'"):
+        model.pyramid(x)
+    with pytest.raises(ValueError, match='test_cfg.resize'):
+        build_tiny(test_cfg=dict(resize='nearest'))
+
+
+def test_cam_normalisation_divides_by_max_plus_eps():
+    cams = torch.tensor([[[2.0, 1.0]], [[0.0, 0.0]], [[5.0, 4.0]]])
+    out = CoBra.normalize_cams(cams, torch.tensor([1.0, 1.0, 0.0]))
+    assert torch.equal(out, torch.stack([cams[0] / (2.0 + 1e-5),
+                                         cams[1] / 1e-5]))

@@ -39,6 +39,25 @@ def test_ir_thresholds_from_attention():
     assert bg == pytest.approx(0.90)
     assert fg == pytest.approx(1.40)
     assert ir_thresholds(attn, fixed=(0.05, 0.3)) == (0.05, 0.3)
+    # the reference's step: the percentile of the map as saved, not
+    # normalised (93rd percentile of 0..99 = 92.07 -> 92.05 on the grid)
+    bg, fg = ir_thresholds(attn / 50, percentile=93, attention_scale='raw')
+    assert bg == pytest.approx(1.80)  # 1.8414 snapped down
+    assert fg == pytest.approx(2.30)
+    with pytest.raises(ValueError, match='attention_scale'):
+        ir_thresholds(attn, attention_scale='mean')
+
+
+def test_crf_bgr_order_feeds_the_channels_reversed():
+    """bgr=True (the reference's final CRF reads the image with OpenCV) is
+    the CRF of the channel-reversed image."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    labels = rng.integers(0, 3, (30, 40))
+    np.testing.assert_array_equal(
+        crf_from_labels(image, labels, n_labels=3, bgr=True),
+        crf_from_labels(np.ascontiguousarray(image[..., ::-1]), labels,
+                        n_labels=3))
 
 
 def test_ir_label_confident_regions_and_unknown():

@@ -27,6 +27,9 @@ model = dict(
     aff_loss_weight=0.5,
     disp_loss_weight=0.5,
     test_cfg=dict(
+        # image and flip padded to IRN's 512 x 512 test canvas (the boundary
+        # branch's GroupNorm sees it all); None pads to the output stride
+        pad_size=512,
         # random walk (IRN)
         radius=5, beta=10.0, exp_times=8,
         # final mask: the reference's rule (per class >= theta*max + min,
@@ -35,5 +38,5 @@ model = dict(
         mask_rule='reference', theta=0.31, bg_threshold=0.25, crf=True,
         crf_cfg=dict(iterations=10, gt_prob=0.7, gaussian_sxy=2,
                      gaussian_compat=3, bilateral_sxy=45, bilateral_srgb=5,
-                     bilateral_compat=4),
+                     bilateral_compat=4, bgr=True),  # BGR: reference (cv2)
         keep_walk=True))  # walked maps for WalkWriterHook / mask_report

@@ -33,12 +33,18 @@ def combine_seeds(seed: dict, source: str) -> np.ndarray:
                      f'{SEED_COMBINATIONS}')
 
 
-def attention_threshold(attn: np.ndarray, percentile: float) -> float:
+def attention_threshold(attn: np.ndarray, percentile: float,
+                        normalize: bool = True) -> float:
     """Dynamic background threshold: a percentile of the image's attention.
 
-    The attention map is divided by its maximum first, so the threshold is
-    on the same [0, 1] scale as the max-normalised CAMs.
+    With ``normalize`` (default) the attention map is divided by its maximum
+    first, so the threshold is on the same [0, 1] scale as the
+    max-normalised CAMs. ``normalize=False`` takes the percentile of the
+    map as saved (the attention summed over layers, scales and flips), as
+    the reference's IR-label step does.
     """
+    if not normalize:
+        return float(np.percentile(attn.astype(np.float32), percentile))
     peak = float(attn.max())
     if peak <= 0:
         return 1.0

@@ -6,6 +6,7 @@ forward pass produces (:meth:`CoBra.extract`), the training objective
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -13,6 +14,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from PIL import Image
 from torch import Tensor
 
 from ..losses import normalize_patches
@@ -53,10 +55,19 @@ class CoBra(BaseModel):
         loss_sap (dict): SAP loss (lambda2 as ``loss_weight``).
         loss_cap (dict): CAP loss (lambda2 as ``loss_weight``).
         test_cfg (dict, optional): CAM inference settings: ``scales``
-            (default the paper's 0.5 ... 2.0) and ``flip`` (default True).
+            (default the paper's 0.5 ... 2.0), ``flip`` (default True) and
+            ``resize``, how each scale of the input pyramid is made:
+            ``'pil_bicubic'`` (default, the reference implementation: the
+            uint8 image is rescaled with PIL's bicubic filter, antialiased
+            when shrinking, then normalised) or ``'bilinear'`` (the
+            normalised tensor is resized on its device, no antialiasing:
+            no host round trip, but not the reference's input).
         data_preprocessor (dict, optional): mmseg ``SegDataPreProcessor``.
         init_cfg (dict, optional): Initialisation config.
     """
+
+    #: how :meth:`multiscale_cams` makes each scale of the input pyramid
+    PYRAMID_RESIZE = ('pil_bicubic', 'bilinear')
 
     def __init__(self,
                  cnn_backbone: dict,
@@ -93,8 +104,13 @@ class CoBra(BaseModel):
         self.loss_cap = MODELS.build(loss_cap)
         self.complementary_losses_enabled = True
         self.test_cfg = dict(
-            scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0), flip=True)
+            scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0), flip=True,
+            resize='pil_bicubic')
         self.test_cfg.update(test_cfg or {})
+        if self.test_cfg['resize'] not in self.PYRAMID_RESIZE:
+            raise ValueError(f'test_cfg.resize must be one of '
+                             f'{self.PYRAMID_RESIZE}, got '
+                             f'{self.test_cfg["resize"]!r}')
 
     # ------------------------------------------------------------------
     # one forward pass
@@ -307,11 +323,60 @@ class CoBra(BaseModel):
             cam_vit=F.relu(out['cam_vit'][:, 1:] * attn[:, None]),
             attn_cls2patch=attn)
 
+    def _preprocessor_stats(self, image: Tensor) -> Tuple[Tensor, Tensor]:
+        """Mean and std ``[3, 1, 1]`` of the data preprocessor."""
+        pre = self.data_preprocessor
+        if not getattr(pre, '_enable_normalize', False):
+            raise ValueError(
+                "test_cfg.resize='pil_bicubic' rebuilds the uint8 image from "
+                'the normalised input and needs a data_preprocessor with '
+                "mean/std (SegDataPreProcessor); set test_cfg.resize="
+                "'bilinear' otherwise")
+        return pre.mean.to(image.device), pre.std.to(image.device)
+
+    def pyramid(self, image: Tensor) -> List[Tensor]:
+        """The input pyramid of one image, one tensor per scale.
+
+        ``'pil_bicubic'`` (reference, IRN's ``pil_rescale``): the normalised
+        image is turned back into its uint8 RGB pixels, each scale is that
+        image rescaled by PIL (bicubic, antialiased when shrinking) to
+        ``round(H * s) x round(W * s)`` and normalised again; scale 1 is the
+        image itself. ``'bilinear'``: the normalised tensor is resized.
+
+        Args:
+            image (Tensor): One normalised RGB image ``[3, H, W]``.
+
+        Returns:
+            list[Tensor]: ``[1, 3, round(H * s), round(W * s)]`` per scale.
+        """
+        height, width = image.shape[-2:]
+        sizes = [(max(1, round(height * s)), max(1, round(width * s)))
+                 for s in self.test_cfg['scales']]
+        if self.test_cfg.get('resize', 'pil_bicubic') == 'bilinear':
+            return [
+                F.interpolate(image[None], size=size, mode='bilinear',
+                              align_corners=False) for size in sizes
+            ]
+        mean, std = self._preprocessor_stats(image)
+        pixels = (image * std + mean).round().clamp(0, 255).byte()
+        pil_image = Image.fromarray(pixels.permute(1, 2, 0).cpu().numpy())
+        levels = []
+        for size in sizes:
+            if size == (height, width):
+                levels.append(image[None])
+                continue
+            scaled = np.asarray(
+                pil_image.resize(size[::-1], Image.BICUBIC), np.float32)
+            scaled = torch.from_numpy(scaled).to(image.device)
+            levels.append(((scaled.permute(2, 0, 1) - mean) / std)[None])
+        return levels
+
     def multiscale_cams(self, image: Tensor) -> Dict[str, Tensor]:
         """Multi-scale, flipped CAMs of one image, summed at image size.
 
-        Every scale (``test_cfg.scales``) is run with its horizontal flip in
-        one batch of two; the maps are resized to the image size and summed.
+        Every scale of :meth:`pyramid` is run with its horizontal flip in
+        one batch of two; the maps are resized to the image size (bilinear)
+        and summed.
 
         Args:
             image (Tensor): One normalised image ``[3, H, W]``.
@@ -322,10 +387,7 @@ class CoBra(BaseModel):
         """
         height, width = image.shape[-2:]
         total: Dict[str, Tensor] = {}
-        for scale in self.test_cfg['scales']:
-            size = (max(1, round(height * scale)), max(1, round(width * scale)))
-            x = F.interpolate(image[None], size=size, mode='bilinear',
-                              align_corners=False)
+        for x in self.pyramid(image):
             if self.test_cfg['flip']:
                 x = torch.cat([x, x.flip(-1)])
             maps = self.cams(x)
@@ -342,7 +404,8 @@ class CoBra(BaseModel):
 
     @staticmethod
     def normalize_cams(cams: Tensor, labels: Tensor) -> Tensor:
-        """Keep the positive classes and divide each map by its maximum.
+        """Keep the positive classes and divide each map by its maximum
+        (plus 1e-5, as the reference).
 
         Args:
             cams (Tensor): ``[C, H, W]`` non-negative maps.
@@ -353,8 +416,9 @@ class CoBra(BaseModel):
         """
         keep = labels.nonzero().flatten()
         cams = cams[keep]
-        peak = cams.flatten(1).max(dim=1).values.clamp_min(1e-5)
-        return cams / peak[:, None, None]
+        peak = cams.flatten(1).max(dim=1).values if len(cams) else \
+            cams.new_zeros(0)
+        return cams / (peak[:, None, None] + 1e-5)
 
     @staticmethod
     def fuse(cam_cnn: Tensor, cam_vit: Tensor) -> Tensor:

@@ -13,9 +13,9 @@ equal their offset, for two background pixels it must vanish. IRN's total::
 
     (bg_pos / 2 + fg_pos / 2 + neg) / 2 + (disp_fg + disp_bg) / 2
 
-Inference (``predict``): the image is padded to the backbone's output
-stride, the boundary map (with its flip) is cropped to the image's stride-4
-grid, the seeds are put on that grid, a random walk spreads them inside
+Inference (``predict``): the image is padded to IRN's 512 x 512 test
+canvas (or the backbone's output stride, when larger), the boundary map
+(with its flip) is cropped to the image's stride-4 grid, the seeds are put on that grid, a random walk spreads them inside
 regions, the walked maps are upsampled x4 and cropped, and a mask rule
 (the reference's by default, IRN's as an option; see
 :mod:`mmseg_cobra.models.utils.mask_rules`) with an optional dense CRF
@@ -76,7 +76,9 @@ class IRNBoundary(BaseModel):
             ``bg_pos / 2 + fg_pos / 2 + neg`` (IRN: 1/2).
         disp_loss_weight (float): Weight of ``disp_fg + disp_bg``, each the
             mean absolute error per vector component (IRN: 1/2).
-        test_cfg (dict, optional): random walk ``radius`` (5), ``beta`` (10),
+        test_cfg (dict, optional): ``pad_size`` (512: the test canvas of
+            :meth:`boundary_map`; None pads to the output stride only),
+            random walk ``radius`` (5), ``beta`` (10),
             ``exp_times`` (8); ``mask_rule`` (``'reference'`` or ``'irn'``),
             ``theta`` (0.31, reference rule), ``bg_threshold`` (0.25, IRN
             rule), ``crf`` (True) and ``crf_cfg`` (kwargs of
@@ -127,7 +129,7 @@ class IRNBoundary(BaseModel):
         self.aff_loss_weight = aff_loss_weight
         self.disp_loss_weight = disp_loss_weight
         self.test_cfg = dict(
-            radius=5, beta=10.0, exp_times=8, mask_rule='reference',
+            pad_size=512, radius=5, beta=10.0, exp_times=8, mask_rule='reference',
             theta=0.31, bg_threshold=0.25, crf=True, keep_walk=False,
             crf_cfg=dict(FINAL_CRF_CFG))
         self.test_cfg.update(test_cfg or {})
@@ -250,10 +252,15 @@ class IRNBoundary(BaseModel):
     def boundary_map(self, image: Tensor) -> Tensor:
         """Boundary probabilities of one image on its stride-4 grid.
 
-        As IRN: the image and its flip are padded (bottom/right, with 0 =
-        the mean colour after normalisation) to a multiple of the output
-        stride, the logits are cropped to ``ceil(H/4) x ceil(W/4)``, the
-        flipped one is flipped back, and the two are averaged.
+        As IRN (``EdgeDisplacement``): the image and its flip are padded
+        (bottom/right, with 0 = the mean colour after normalisation) to a
+        canvas of ``test_cfg.pad_size`` (512; IRN's crop size) or, for a
+        larger image or ``pad_size=None``, to the next multiple of the
+        output stride; the logits are cropped to ``ceil(H/4) x ceil(W/4)``,
+        the flipped one is flipped back, and the two are averaged. The
+        boundary branch's GroupNorm normalises over the whole canvas,
+        padding included, so the canvas size changes every cell, not only
+        those near the border: 512 gives IRN's and the reference's map.
 
         Args:
             image (Tensor): ``[3, H, W]`` normalised image.
@@ -264,7 +271,10 @@ class IRNBoundary(BaseModel):
         height, width = image.shape[-2:]
         size = grid_size((height, width), self.stride)
         os_ = self.output_stride
-        pad = (0, -width % os_, 0, -height % os_)
+        canvas = self.test_cfg.get('pad_size') or 0
+        pad_h = max(canvas, height + -height % os_) - height
+        pad_w = max(canvas, width + -width % os_) - width
+        pad = (0, pad_w, 0, pad_h)
         batch = F.pad(torch.stack([image, image.flip(-1)]), pad, value=0.0)
         logits = self._crop_to(self.boundary_logits(batch)[:, 0], size)
         return torch.sigmoid((logits[0] + logits[1].flip(-1)) / 2)

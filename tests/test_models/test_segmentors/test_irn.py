@@ -213,3 +213,29 @@ def test_random_crop_pad_places_small_images_on_mean_colour():
         assert (pad == np.array([104, 116, 124], np.uint8)).all()  # BGR mean
         assert ((lb == 1) == (im == 7).all(axis=2)).all()
     assert len(offsets) > 3  # a random offset, not always the top
+
+
+@pytest.mark.parametrize('size,canvas', [((50, 70), (512, 512)),
+                                         ((530, 70), (544, 512))])
+def test_boundary_map_on_irns_512_canvas(size, canvas):
+    """pad_size=512 (IRN's EdgeDisplacement): image and flip padded to a
+    512 x 512 canvas (larger images: to the output stride); the boundary
+    branch's GroupNorm sees the whole canvas, so the map differs from the
+    one padded to the output stride only."""
+    model = _tiny_irn(pad_size=512).eval()
+    height, width = size
+    image = torch.randn(3, height, width)
+    pad = (0, canvas[1] - width, 0, canvas[0] - height)
+    batch = torch.stack([torch.nn.functional.pad(image, pad),
+                         torch.nn.functional.pad(image.flip(-1), pad)])
+    grid = (-(-height // 4), -(-width // 4))
+    with torch.no_grad():
+        boundary = model.boundary_map(image)
+        logits = model.boundary_logits(batch)[:, 0, :grid[0], :grid[1]]
+        stride_only = _tiny_irn(pad_size=None).eval()
+        stride_only.load_state_dict(model.state_dict())
+        other = stride_only.boundary_map(image)
+    hand = torch.sigmoid((logits[0] + logits[1].flip(-1)) / 2)
+    assert boundary.shape == grid
+    torch.testing.assert_close(boundary, hand, atol=1e-5, rtol=0)
+    assert (boundary - other).abs().max() > 1e-3

@@ -1,0 +1,245 @@
+"""This project's stages against the reference implementation's outputs.
+
+``tools/analysis_tools/reference_outputs.py`` runs the reference's own code
+on a few small images with random weights drawn from a fixed seed and saves
+what each of its steps produced. :func:`parity_table` fills this project's
+full-size models with the *same* weights (made in the reference's format
+and passed through the checkpoint converters), runs the project's code on
+the same images and compares, quantity by quantity:
+
+========================  =====================================================
+``cam_cnn`` / ``cam_vit``  multi-scale CAMs (per-class max-normalised), max
+                           abs difference relative to the map's peak
+``attn``                  summed class-token attention, relative to its peak
+``seed_label``            fused-seed labels at 0.25 and at the attention
+                          percentile: differing pixels
+``ir_label``              IR labels (percentile of the max-normalised
+                          attention, the default): differing pixels
+``ir_label_raw``          the same with the percentile of the raw attention
+                          (``attention_scale='raw'``, the step as released)
+``ir_label_fixed``        the same with fixed thresholds (0.15, 0.65): with
+                          random weights the attention is flat and neither
+                          percentile rule leaves confident foreground
+``boundary``              IRN boundary map (image + flip): max abs difference
+``walk``                  random walk of the reference's grid seeds over the
+                          reference's boundary map, relative to the peak
+``mask_rule``             the 0.31 rule + final CRF on the reference's walked
+                          maps: differing pixels
+``mask_upsample``         the same from the walked grid maps upsampled as IRN
+                          (x4 + crop) instead of the reference's direct
+                          resize: differing pixels (a documented difference)
+``seed_grid``             the project's fused-seed-to-grid step fed the ViT
+                          maps, against the reference's per-scale grid sum
+                          (a documented difference)
+========================  =====================================================
+"""
+import json
+import os.path as osp
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmseg.registry import MODELS
+
+from ..evaluation.functional import seeds_to_label
+from ..models.utils import (grid_to_image, random_walk, reference_mask_rule,
+                            seeds_to_grid)
+from ..utils.crf import FINAL_CRF_CFG, crf_from_labels
+from ..utils.ir_label import ir_thresholds, make_ir_label
+from ..utils.reference_checkpoints import (random_reference_state,
+                                           reference_cobra_to_cobra,
+                                           reference_irn_to_irn)
+
+#: the seed of each network's weights is the file's seed plus this offset
+#: (the same table as ``tools/analysis_tools/reference_outputs.py``)
+WEIGHT_SEED_OFFSET = dict(cnn=0, vit=1, irn=2)
+
+#: (row, unit, tolerance): maps compared relative to their peak, label maps
+#: in differing pixels
+PARITY_ROWS = [
+    ('cam_cnn', 'max |d| / peak', 1e-4),
+    ('cam_vit', 'max |d| / peak', 1e-4),
+    ('attn', 'max |d| / peak', 1e-4),
+    ('seed_label', 'pixels', 0),
+    ('ir_label', 'pixels', 0),
+    ('ir_label_raw', 'pixels', 0),
+    ('ir_label_fixed', 'pixels', 0),
+    ('boundary', 'max |d|', 1e-4),
+    ('walk', 'max |d| / peak', 1e-4),
+    ('mask_rule', 'pixels', 0),
+    ('mask_upsample', 'pixels', None),
+    ('seed_grid', 'max |d| / peak', None),
+]
+
+#: the behaviour before the reference's geometry became the default
+#: (``legacy=True``): bilinear tensor pyramid, mmcv's corner padding of the
+#: patch embedding, position embedding resized to a size, IRN padded to
+#: the output stride only, final CRF on RGB
+LEGACY_OPTIONS = dict(
+    cobra={'model.test_cfg.resize': 'bilinear',
+           'model.vit_backbone.patch_cfg': dict(padding='corner'),
+           'model.vit_backbone.pos_embed_resize': 'size'},
+    irn={'model.test_cfg.pad_size': None})
+
+
+def _relative(ours: np.ndarray, theirs: np.ndarray) -> float:
+    if ours.shape != theirs.shape:
+        return float('inf')
+    peak = max(float(np.abs(theirs).max()), 1e-12)
+    return float(np.abs(ours - theirs).max()) / peak
+
+
+def _pixels(ours: np.ndarray, theirs: np.ndarray) -> int:
+    if ours.shape != theirs.shape:
+        return int(np.prod(theirs.shape))
+    return int((ours != theirs).sum())
+
+
+def build_models(cobra_config: str, irn_config: str, manifest: dict,
+                 seed: int, legacy: bool = False):
+    """Full-size CoBra and IRN with the reference's random weights."""
+    models = []
+    for kind, config in (('cobra', cobra_config), ('irn', irn_config)):
+        cfg = Config.fromfile(config)
+        if kind == 'cobra':
+            cfg.model.cnn_backbone.init_cfg = None
+            cfg.model.vit_backbone.init_cfg = None
+        else:
+            cfg.model.backbone.init_cfg = None
+        if legacy:
+            cfg.merge_from_dict(LEGACY_OPTIONS[kind])
+        model = MODELS.build(cfg.model)
+        if kind == 'cobra':
+            state = reference_cobra_to_cobra(
+                random_reference_state(manifest['cnn'],
+                                       seed + WEIGHT_SEED_OFFSET['cnn']),
+                random_reference_state(manifest['vit'],
+                                       seed + WEIGHT_SEED_OFFSET['vit']))
+        else:
+            state = reference_irn_to_irn(random_reference_state(
+                manifest['irn'], seed + WEIGHT_SEED_OFFSET['irn']))
+        model.load_state_dict(state, strict=True)
+        models.append(model.eval())
+    return models
+
+
+def _normalised(model, image: np.ndarray) -> torch.Tensor:
+    """The image as the project's test pipeline gives it to the model
+    (BGR uint8 as OpenCV loads it, through the data preprocessor)."""
+    bgr = torch.from_numpy(np.ascontiguousarray(image[..., ::-1]))
+    data = model.data_preprocessor(
+        dict(inputs=[bgr.permute(2, 0, 1)]), False)
+    return data['inputs'][0]
+
+
+@torch.no_grad()
+def compare_image(cobra, irn, ref: Dict[str, np.ndarray], img_id: str,
+                  legacy: bool = False) -> Dict[str, float]:
+    """Every parity row for one image."""
+    image = ref[f'{img_id}/image']
+    label = torch.from_numpy(ref[f'{img_id}/label'])
+    keys = ref[f'{img_id}/keys']
+    rows: Dict[str, float] = {}
+    # stage 2: seeds
+    x = _normalised(cobra, image)
+    summed = cobra.multiscale_cams(x)
+    cam_cnn = cobra.normalize_cams(summed['cam_cnn'], label).numpy()
+    cam_vit = cobra.normalize_cams(summed['cam_vit'], label).numpy()
+    attn = summed['attn_cls2patch'].numpy()
+    rows['cam_cnn'] = _relative(cam_cnn, ref[f'{img_id}/cam_cnn'])
+    rows['cam_vit'] = _relative(cam_vit, ref[f'{img_id}/cam_vit'])
+    rows['attn'] = _relative(attn, ref[f'{img_id}/attn'])
+    fuse = np.maximum((cam_cnn + cam_vit) / 2, cam_vit)
+    ref_fuse = np.maximum(
+        (ref[f'{img_id}/cam_cnn'] + ref[f'{img_id}/cam_vit']) / 2,
+        ref[f'{img_id}/cam_vit'])
+    local = np.arange(len(keys))
+    rows['seed_label'] = 0
+    for threshold in (0.25, ir_thresholds(ref[f'{img_id}/attn'], 93, 0.5,
+                                          0.05, attention_scale='max')[0]):
+        rows['seed_label'] += _pixels(
+            seeds_to_label(fuse, local, threshold),
+            seeds_to_label(ref_fuse, local, threshold))
+    # stage 3: IR labels, with the percentile of the max-normalised
+    # attention (default) and of the raw attention (the step as released)
+    for row, scale, fixed in (('ir_label', 'max', None),
+                              ('ir_label_raw', 'raw', None),
+                              ('ir_label_fixed', 'max', (0.15, 0.65))):
+        bg, fg = ir_thresholds(attn, 93, 0.5, 0.05, fixed=fixed,
+                               attention_scale=scale)
+        rows[row] = _pixels(make_ir_label(image, fuse, keys, bg, fg),
+                            ref[f'{img_id}/{row}'])
+    # stage 3: boundary map, walk, mask rule
+    boundary = irn.boundary_map(_normalised(irn, image))
+    rows['boundary'] = float(np.abs(
+        boundary.numpy() - ref[f'{img_id}/boundary']).max()) if tuple(
+            boundary.shape) == ref[f'{img_id}/boundary'].shape else float(
+                'inf')
+    ref_grid = torch.from_numpy(ref[f'{img_id}/cam_vit_grid'])
+    ref_boundary = torch.from_numpy(ref[f'{img_id}/boundary'])
+    cfg = irn.test_cfg
+    walked = random_walk(ref_grid, ref_boundary, cfg['radius'], cfg['beta'],
+                         cfg['exp_times'])
+    rows['walk'] = _relative(walked.numpy(), ref[f'{img_id}/walk_grid'])
+    lookup = np.concatenate([[0], keys + 1])
+    crf_cfg = dict(cfg['crf_cfg'] if not legacy else {
+        k: v for k, v in FINAL_CRF_CFG.items() if k != 'bgr'})
+
+    def final_mask(walk_image: torch.Tensor) -> np.ndarray:
+        local = reference_mask_rule(walk_image, cfg['theta']).numpy()
+        local = crf_from_labels(image, local, n_labels=len(keys) + 1,
+                                **crf_cfg)
+        return lookup[local]
+
+    ref_mask = ref[f'{img_id}/mask']
+    rows['mask_rule'] = _pixels(
+        final_mask(torch.from_numpy(ref[f'{img_id}/walk'])), ref_mask)
+    ref_walk_grid = torch.from_numpy(ref[f'{img_id}/walk_grid'])
+    rows['mask_upsample'] = _pixels(
+        final_mask(grid_to_image(ref_walk_grid, image.shape[:2])), ref_mask)
+    ours_grid = seeds_to_grid(torch.from_numpy(ref[f'{img_id}/cam_vit']))
+    rows['seed_grid'] = _relative(ours_grid.numpy(), ref_grid.numpy())
+    return rows
+
+
+def load_reference_outputs(data_dir: str):
+    """``(outputs, manifest, image ids, seed)`` of a parity data folder."""
+    path = osp.join(data_dir, 'reference_outputs.npz')
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'{path} does not exist: run tools/analysis_tools/'
+            'reference_outputs.py --reference-dir <reference checkout>')
+    with np.load(path) as npz:
+        ref = {k: npz[k] for k in npz.files}
+    with open(osp.join(data_dir, 'manifest.json')) as f:
+        manifest = json.load(f)
+    ids = sorted({k.split('/')[0] for k in ref if '/' in k})
+    return ref, manifest, ids, int(ref['seed'])
+
+
+def parity_table(data_dir: str, cobra_config: str, irn_config: str,
+                 legacy: bool = False,
+                 ids: Optional[List[str]] = None) -> Dict[str, float]:
+    """The worst value of every parity row over the images.
+
+    Args:
+        data_dir (str): Folder with ``reference_outputs.npz`` and
+            ``manifest.json``.
+        cobra_config (str): The CoBra config whose model is compared.
+        irn_config (str): The IRN config whose model is compared.
+        legacy (bool): Apply :data:`LEGACY_OPTIONS` (the former defaults).
+        ids (list[str], optional): Images (default: all).
+
+    Returns:
+        dict: row -> worst value (see :data:`PARITY_ROWS`).
+    """
+    ref, manifest, all_ids, seed = load_reference_outputs(data_dir)
+    cobra, irn = build_models(cobra_config, irn_config, manifest, seed,
+                              legacy)
+    worst: Dict[str, float] = {}
+    for img_id in ids or all_ids:
+        for key, value in compare_image(cobra, irn, ref, img_id,
+                                        legacy).items():
+            worst[key] = max(worst.get(key, 0), value)
+    return worst
