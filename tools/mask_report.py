@@ -76,6 +76,7 @@ def main() -> None:
 
     import mmseg_cobra  # noqa: F401
     from mmseg_cobra.evaluation import (BoundaryPR, ConfusionSweep,
+                                        combine_grid_seeds,
                                         combine_seeds, confusion,
                                         evaluate_label_dir,
                                         label_maps_for_sweep,
@@ -96,6 +97,8 @@ def main() -> None:
                     beta=test_cfg.get('beta', 10.0),
                     exp_times=test_cfg.get('exp_times', 8))
     crf_cfg = dict(test_cfg.get('crf_cfg') or FINAL_CRF_CFG)
+    upsample = test_cfg.get('walk_upsample', 'resize')
+    seed_grid = test_cfg.get('seed_grid', 'per_scale')
     config_rule = test_cfg.get('mask_rule', 'reference')
     dataset = dataset_from_config(cfg, data_root=args.data_root)
     classes = dataset.metainfo['classes']
@@ -173,7 +176,8 @@ def main() -> None:
             gt_edge = boundary_from_labels(
                 torch.from_numpy(gt.astype(np.int64)))
         if walk is not None:
-            walked = grid_to_image(torch.from_numpy(walk['walk']), gt.shape)
+            walked = grid_to_image(torch.from_numpy(walk['walk']), gt.shape,
+                                   mode=upsample)
             for name in ('walk, IRN rule', 'walk, reference rule'):
                 rule, sweep = rows[name]
                 sweep.add(rule_maps(walked, rule, walk['keys']), gt)
@@ -181,9 +185,11 @@ def main() -> None:
         if args.oracle:
             cams = torch.from_numpy(combine_seeds(seed, args.source))
             if len(seed['keys']):
-                grid = seeds_to_grid(cams)
+                grid = combine_grid_seeds(seed, args.source)
+                grid = seeds_to_grid(cams) if grid is None or \
+                    seed_grid == 'from_image' else torch.from_numpy(grid)
                 oracle = random_walk(grid, gt_edge, **walk_cfg)
-                walked = grid_to_image(oracle, gt.shape)
+                walked = grid_to_image(oracle, gt.shape, mode=upsample)
             else:
                 walked = cams
             for name in ('oracle walk, IRN rule',
@@ -227,7 +233,8 @@ def main() -> None:
                 for v in values:
                     label = walk_to_label(
                         torch.from_numpy(walk['walk']), walk['keys'],
-                        gt.shape, rule, v, image, crf_cfg).numpy()
+                        gt.shape, rule, v, image, crf_cfg,
+                        upsample).numpy()
                     conf[v] += confusion(label, gt, n)
                 bar.update()
             print()

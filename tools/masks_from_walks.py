@@ -30,7 +30,8 @@ from mmseg_cobra.utils.walk_io import (load_walk, mask_from_walk,  # noqa
                                        walk_path)
 
 
-def process(task, walk_dir, out_dir, rule, value, crf_cfg, palette):
+def process(task, walk_dir, out_dir, rule, value, crf_cfg, palette,
+            upsample='resize'):
     img_id, img_path = task
     out = osp.join(out_dir, img_id + '.png')
     if osp.isfile(out):
@@ -47,7 +48,8 @@ def process(task, walk_dir, out_dir, rule, value, crf_cfg, palette):
     except SeedFileError as exc:
         return img_id, str(exc)
     label = mask_from_walk(walk, rule, value,
-                           image if crf_cfg is not None else None, crf_cfg)
+                           image if crf_cfg is not None else None, crf_cfg,
+                           upsample)
     save_label_png(label, out, palette, kind='final_mask')
     return img_id, 'written'
 
@@ -92,7 +94,8 @@ def main() -> None:
           f'{"no CRF" if crf_cfg is None else "dense CRF"} -> {args.out_dir}')
     worker = partial(process, walk_dir=args.walk_dir, out_dir=args.out_dir,
                      rule=rule, value=value, crf_cfg=crf_cfg,
-                     palette=dataset.metainfo['palette'])
+                     palette=dataset.metainfo['palette'],
+                     upsample=test_cfg.get('walk_upsample', 'resize'))
     skipped = report_status(
         dict(track_parallel_progress(worker, tasks, args.nproc)))
     if skipped:

@@ -21,16 +21,23 @@ the same images and compares, quantity by quantity:
                           random weights the attention is flat and neither
                           percentile rule leaves confident foreground
 ``boundary``              IRN boundary map (image + flip): max abs difference
+``seed_grid``             the ViT seeds summed over scales on the stride-4
+                          grid (the walk's input), relative to the peak
 ``walk``                  random walk of the reference's grid seeds over the
                           reference's boundary map, relative to the peak
+``walk_end_to_end``       the project's own grid seeds (ViT source, as the
+                          reference) walked over its own boundary map
 ``mask_rule``             the 0.31 rule + final CRF on the reference's walked
                           maps: differing pixels
-``mask_upsample``         the same from the walked grid maps upsampled as IRN
-                          (x4 + crop) instead of the reference's direct
-                          resize: differing pixels (a documented difference)
-``seed_grid``             the project's fused-seed-to-grid step fed the ViT
-                          maps, against the reference's per-scale grid sum
-                          (a documented difference)
+``mask_end_to_end``       the same from the project's own walk: differing
+                          pixels
+``alt_walk_upsample_*``   ``walk_upsample='stride'`` (IRN's x4 + crop) on the
+                          reference's walk: differing pixels (an option)
+``alt_seed_grid_*``       ``seed_grid='from_image'`` (image-size seeds put on
+                          the grid) against the reference's grid seeds
+``alt_float16_files``     ``mask_end_to_end`` with the seeds and the walk
+                          rounded to float16, as the seed and walk files
+                          store them: differing pixels
 ========================  =====================================================
 """
 import json
@@ -56,7 +63,7 @@ from ..utils.reference_checkpoints import (random_reference_state,
 WEIGHT_SEED_OFFSET = dict(cnn=0, vit=1, irn=2)
 
 #: (row, unit, tolerance): maps compared relative to their peak, label maps
-#: in differing pixels
+#: in differing pixels; rows with no tolerance document an alternative
 PARITY_ROWS = [
     ('cam_cnn', 'max |d| / peak', 1e-4),
     ('cam_vit', 'max |d| / peak', 1e-4),
@@ -66,21 +73,28 @@ PARITY_ROWS = [
     ('ir_label_raw', 'pixels', 0),
     ('ir_label_fixed', 'pixels', 0),
     ('boundary', 'max |d|', 1e-4),
+    ('seed_grid', 'max |d| / peak', 1e-4),
     ('walk', 'max |d| / peak', 1e-4),
+    ('walk_end_to_end', 'max |d| / peak', 1e-4),
     ('mask_rule', 'pixels', 0),
-    ('mask_upsample', 'pixels', None),
-    ('seed_grid', 'max |d| / peak', None),
+    ('mask_end_to_end', 'pixels', 0),
+    ('alt_walk_upsample_stride', 'pixels', None),
+    ('alt_seed_grid_from_image', 'max |d| / peak', None),
+    ('alt_float16_files', 'pixels', None),
 ]
 
 #: the behaviour before the reference's geometry became the default
 #: (``legacy=True``): bilinear tensor pyramid, mmcv's corner padding of the
 #: patch embedding, position embedding resized to a size, IRN padded to
-#: the output stride only, final CRF on RGB
+#: the output stride only, seeds put on the grid from the image-size maps,
+#: walked maps upsampled x4 and cropped, final CRF on RGB
 LEGACY_OPTIONS = dict(
     cobra={'model.test_cfg.resize': 'bilinear',
            'model.vit_backbone.patch_cfg': dict(padding='corner'),
            'model.vit_backbone.pos_embed_resize': 'size'},
-    irn={'model.test_cfg.pad_size': None})
+    irn={'model.test_cfg.pad_size': None,
+         'model.test_cfg.seed_grid': 'from_image',
+         'model.test_cfg.walk_upsample': 'stride'})
 
 
 def _relative(ours: np.ndarray, theirs: np.ndarray) -> float:
@@ -172,19 +186,26 @@ def compare_image(cobra, irn, ref: Dict[str, np.ndarray], img_id: str,
                             ref[f'{img_id}/{row}'])
     # stage 3: boundary map, walk, mask rule
     boundary = irn.boundary_map(_normalised(irn, image))
-    rows['boundary'] = float(np.abs(
-        boundary.numpy() - ref[f'{img_id}/boundary']).max()) if tuple(
-            boundary.shape) == ref[f'{img_id}/boundary'].shape else float(
-                'inf')
-    ref_grid = torch.from_numpy(ref[f'{img_id}/cam_vit_grid'])
     ref_boundary = torch.from_numpy(ref[f'{img_id}/boundary'])
+    rows['boundary'] = float((boundary - ref_boundary).abs().max()) \
+        if boundary.shape == ref_boundary.shape else float('inf')
+    ref_grid = torch.from_numpy(ref[f'{img_id}/cam_vit_grid'])
+    grid_vit = cobra.normalize_cams(summed['cam_vit_grid'], label) \
+        if not legacy else seeds_to_grid(torch.from_numpy(cam_vit))
+    rows['seed_grid'] = _relative(grid_vit.numpy(), ref_grid.numpy())
     cfg = irn.test_cfg
-    walked = random_walk(ref_grid, ref_boundary, cfg['radius'], cfg['beta'],
-                         cfg['exp_times'])
-    rows['walk'] = _relative(walked.numpy(), ref[f'{img_id}/walk_grid'])
+    walk_args = (cfg['radius'], cfg['beta'], cfg['exp_times'])
+    ref_walk_grid = ref[f'{img_id}/walk_grid']
+    rows['walk'] = _relative(
+        random_walk(ref_grid, ref_boundary, *walk_args).numpy(),
+        ref_walk_grid)
+    # the reference walks the ViT seeds (the project's default is M_fuse)
+    walked = random_walk(grid_vit, boundary, *walk_args)
+    rows['walk_end_to_end'] = _relative(walked.numpy(), ref_walk_grid)
     lookup = np.concatenate([[0], keys + 1])
     crf_cfg = dict(cfg['crf_cfg'] if not legacy else {
         k: v for k, v in FINAL_CRF_CFG.items() if k != 'bgr'})
+    upsample = cfg.get('walk_upsample', 'resize') if not legacy else 'stride'
 
     def final_mask(walk_image: torch.Tensor) -> np.ndarray:
         local = reference_mask_rule(walk_image, cfg['theta']).numpy()
@@ -193,13 +214,22 @@ def compare_image(cobra, irn, ref: Dict[str, np.ndarray], img_id: str,
         return lookup[local]
 
     ref_mask = ref[f'{img_id}/mask']
+    size = image.shape[:2]
     rows['mask_rule'] = _pixels(
         final_mask(torch.from_numpy(ref[f'{img_id}/walk'])), ref_mask)
-    ref_walk_grid = torch.from_numpy(ref[f'{img_id}/walk_grid'])
-    rows['mask_upsample'] = _pixels(
-        final_mask(grid_to_image(ref_walk_grid, image.shape[:2])), ref_mask)
-    ours_grid = seeds_to_grid(torch.from_numpy(ref[f'{img_id}/cam_vit']))
-    rows['seed_grid'] = _relative(ours_grid.numpy(), ref_grid.numpy())
+    rows['mask_end_to_end'] = _pixels(
+        final_mask(grid_to_image(walked, size, mode=upsample)), ref_mask)
+    # the two documented alternatives, for the record
+    rows['alt_walk_upsample_stride'] = _pixels(final_mask(grid_to_image(
+        torch.from_numpy(ref_walk_grid), size, mode='stride')), ref_mask)
+    # seed and walk files store float16: the pipeline's masks go through it
+    walked16 = random_walk(grid_vit.half().float(), boundary, *walk_args)
+    walked16 = (walked16 / walked16.max()).half().float()
+    rows['alt_float16_files'] = _pixels(
+        final_mask(grid_to_image(walked16, size, mode=upsample)), ref_mask)
+    from_image = seeds_to_grid(torch.from_numpy(ref[f'{img_id}/cam_vit']))
+    rows['alt_seed_grid_from_image'] = _relative(from_image.numpy(),
+                                                 ref_grid.numpy())
     return rows
 
 

@@ -6,6 +6,9 @@ A seed file holds, for one image:
   foreground classes, 0-based (class ``k`` is label ``k + 1`` in the masks);
 - ``cam_cnn``, ``cam_vit``, ``cam_fuse``: float16 ``[K, H, W]`` per-class
   max-normalised maps at image resolution;
+- ``cam_cnn_grid``, ``cam_vit_grid``, ``cam_fuse_grid``: float16 ``[K,
+  ceil(H/4), ceil(W/4)]``, the same summed over scales on the stride-4 grid
+  (the random walk's seeds; files written before they existed lack them);
 - ``attn``: float16 ``[H, W]`` summed class-token attention (not normalised);
 - ``num_classes``: foreground classes of the dataset it was made for.
 """
@@ -19,6 +22,9 @@ import numpy as np
 from .fault import fault_point
 
 SEED_SOURCES = ('cam_cnn', 'cam_vit', 'cam_fuse')
+#: the same maps on the stride-4 grid
+GRID_SOURCES = tuple(k + '_grid' for k in SEED_SOURCES)
+GRID_STRIDE = 4
 
 
 class SeedFileError(ValueError):
@@ -49,6 +55,10 @@ def save_seed(seed_dir: str, img_id: str, keys: np.ndarray,
               num_classes: int) -> str:
     """Write one seed file atomically (temporary file, then rename).
 
+    Args:
+        maps (dict): ``SEED_SOURCES`` maps and, optionally, the
+            ``GRID_SOURCES`` maps.
+
     Returns:
         str: The path written.
     """
@@ -60,7 +70,7 @@ def save_seed(seed_dir: str, img_id: str, keys: np.ndarray,
         num_classes=np.asarray(num_classes, np.int64),
         attn=np.asarray(attn, np.float16),
         **{k: np.asarray(maps[k], np.float16)
-           for k in SEED_SOURCES})
+           for k in SEED_SOURCES + GRID_SOURCES if k in maps})
 
 
 def load_seed(path: str,
@@ -75,7 +85,9 @@ def load_seed(path: str,
 
     Returns:
         dict: ``img_id``, ``keys`` and float32 maps ``cam_cnn``, ``cam_vit``,
-        ``cam_fuse`` ``[K, H, W]`` and ``attn`` ``[H, W]``.
+        ``cam_fuse`` ``[K, H, W]`` and ``attn`` ``[H, W]``; the grid maps
+        (``cam_*_grid``, ``[K, ceil(H/4), ceil(W/4)]``) where the file has
+        them.
 
     Raises:
         SeedFileError: truncated/corrupt file, missing arrays, or a file made
@@ -113,4 +125,13 @@ def load_seed(path: str,
         raise SeedFileError(
             f'seed file {path} is {shape[0]}x{shape[1]} but its image is '
             f'{image_size[0]}x{image_size[1]}: seeds from another dataset?')
+    grid = tuple(-(-n // GRID_STRIDE) for n in shape)
+    for k in GRID_SOURCES:
+        if k not in seed:
+            continue
+        out[k] = seed[k].astype(np.float32)
+        if out[k].shape != (len(out['keys']), *grid):
+            raise SeedFileError(
+                f'seed file {path}: {k} has shape {out[k].shape}, expected '
+                f'{(len(out["keys"]), *grid)}')
     return out

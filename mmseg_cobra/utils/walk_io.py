@@ -82,7 +82,8 @@ def load_walk(path: str,
 
 def mask_from_walk(walk: dict, rule: str, value: float,
                    image: Optional[np.ndarray] = None,
-                   crf_cfg: Optional[dict] = None) -> np.ndarray:
+                   crf_cfg: Optional[dict] = None,
+                   upsample: str = 'resize') -> np.ndarray:
     """The pseudo mask of one walk file, as ``IRNBoundary.predict`` makes it.
 
     Args:
@@ -94,6 +95,8 @@ def mask_from_walk(walk: dict, rule: str, value: float,
             labels are refined by a dense CRF (``crf_cfg``, default the
             reference's final CRF).
         crf_cfg (dict, optional): :func:`crf_from_labels` arguments.
+        upsample (str): How the walked grid maps come back to the image
+            (``model.test_cfg.walk_upsample``: ``'resize'`` or ``'stride'``).
 
     Returns:
         np.ndarray: uint8 ``[H, W]``, 0 background, ``k + 1`` for class k.
@@ -101,4 +104,4 @@ def mask_from_walk(walk: dict, rule: str, value: float,
     from ..models.utils.mask_rules import walk_to_label
     return walk_to_label(torch.from_numpy(walk['walk']), walk['keys'],
                          walk['image_size'], rule, value, image,
-                         crf_cfg).numpy().astype(np.uint8)
+                         crf_cfg, upsample).numpy().astype(np.uint8)

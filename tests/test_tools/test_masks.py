@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 from PIL import Image
 
@@ -26,6 +27,7 @@ def seeds(synthetic_root, tmp_path_factory):
     """
     import cv2
 
+    from mmseg_cobra.models.utils import seeds_to_grid
     from mmseg_cobra.utils.seed_io import save_seed
     seed_dir = str(tmp_path_factory.mktemp('stage2') / 'seeds')
     with open(osp.join(synthetic_root,
@@ -42,9 +44,14 @@ def seeds(synthetic_root, tmp_path_factory):
             cams.append(blurred / max(blurred.max(), 1e-5))
         cams = np.stack(cams) if cams else np.zeros((0, *gt.shape))
         attn = cams.max(0) if len(cams) else np.zeros(gt.shape)
-        save_seed(seed_dir, img_id, keys,
-                  dict(cam_cnn=cams ** 2, cam_vit=cams, cam_fuse=cams),
-                  attn, num_classes=4)
+        maps = dict(cam_cnn=cams ** 2, cam_vit=cams, cam_fuse=cams)
+        # the walk's seeds on the stride-4 grid, as the seed stage adds them
+        grid = (-(-gt.shape[0] // 4), -(-gt.shape[1] // 4))
+        maps.update({
+            k + '_grid': seeds_to_grid(torch.from_numpy(v.astype(
+                np.float32))).numpy() if len(v) else np.zeros((0, *grid))
+            for k, v in maps.items()})
+        save_seed(seed_dir, img_id, keys, maps, attn, num_classes=4)
     return seed_dir
 
 

@@ -66,6 +66,9 @@ def test_converted_pair_gives_seeds_through_tools_test(reference_files,
     assert [osp.basename(p)[:-4] for p in seeds] == sorted(ids)
     seed = np.load(seeds[0])
     assert seed['cam_fuse'].shape[1:] == (90, 120)
+    # the walk's seeds on the stride-4 grid, summed over scales there
+    for key in ('cam_cnn_grid', 'cam_vit_grid', 'cam_fuse_grid'):
+        assert seed[key].shape == (len(seed['keys']), 23, 30)
     assert float(seed['cam_fuse'].max()) > 0.9
     assert 'seed mIoU' in log
 

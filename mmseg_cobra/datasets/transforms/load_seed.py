@@ -1,7 +1,7 @@
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from ...evaluation.functional import combine_seeds
+from ...evaluation.functional import combine_grid_seeds, combine_seeds
 from ...utils.seed_io import load_seed
 
 
@@ -9,8 +9,10 @@ from ...utils.seed_io import load_seed
 class LoadSeed(BaseTransform):
     """Load an image's seed file (``results['seed_path']``).
 
-    Adds ``seed_cams`` (float32 ``[K, H, W]``, the chosen source) and
-    ``seed_keys`` (``[K]``, 0-based classes). The seed must have the image's
+    Adds ``seed_cams`` (float32 ``[K, H, W]``, the chosen source),
+    ``seed_keys`` (``[K]``, 0-based classes) and, where the file has them,
+    ``seed_cams_grid`` (``[K, ceil(H/4), ceil(W/4)]``, the source's maps
+    summed over scales on the walk's grid). The seed must have the image's
     size (load the image first) and the dataset's class count; otherwise a
     :class:`~mmseg_cobra.utils.seed_io.SeedFileError` names the file.
 
@@ -30,6 +32,9 @@ class LoadSeed(BaseTransform):
         seed = load_seed(results['seed_path'], self.num_classes, size)
         results['seed_cams'] = combine_seeds(seed, self.source)
         results['seed_keys'] = seed['keys']
+        grid = combine_grid_seeds(seed, self.source)
+        if grid is not None:
+            results['seed_cams_grid'] = grid
         return results
 
     def __repr__(self) -> str:

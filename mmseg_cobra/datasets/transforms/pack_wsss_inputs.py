@@ -16,7 +16,7 @@ class PackWSSSInputs(PackSegInputs):
     background excluded) from ``results['gt_label']``, ``img_id`` to the
     meta information, and every key of ``data_keys`` present in the results
     as a tensor field of the data sample (e.g. ``aff_labels`` for IRN,
-    ``seed_cams`` / ``seed_keys`` for mask inference).
+    ``seed_cams`` / ``seed_cams_grid`` / ``seed_keys`` for mask inference).
 
     Args:
         meta_keys (tuple): Keys copied into the data sample's metainfo.
@@ -26,7 +26,8 @@ class PackWSSSInputs(PackSegInputs):
     def __init__(self,
                  meta_keys: tuple = DEFAULT_META_KEYS,
                  data_keys: tuple = ('gt_label', 'aff_labels', 'seed_cams',
-                                     'seed_keys')) -> None:
+                                     'seed_cams_grid', 'seed_keys')
+                 ) -> None:
         super().__init__(meta_keys=meta_keys)
         self.data_keys = tuple(data_keys)
 

@@ -7,7 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 from mmseg.structures import SegDataSample
 
-from ...utils.seed_io import save_seed
+from ...utils.seed_io import GRID_SOURCES, SEED_SOURCES, save_seed
 from .output_writer_hook import OutputWriterHook
 
 
@@ -18,7 +18,8 @@ class SeedWriterHook(OutputWriterHook):
     After each test iteration, every predicted sample (from
     ``CoBra.predict``) is written to ``<out_dir>/<img_id>.npz`` (see
     :mod:`mmseg_cobra.utils.seed_io`): ``cam_fuse`` =
-    max((M_cnn + M_tran) / 2, M_tran), ``cam_cnn``, ``cam_vit`` and the summed
+    max((M_cnn + M_tran) / 2, M_tran), ``cam_cnn``, ``cam_vit``, the same
+    three on the stride-4 grid (the random walk's seeds) and the summed
     class-token attention, float16, written atomically. With
     :class:`~mmseg_cobra.engine.runner.ResumableTestLoop`, images already
     written are not computed again; each rank writes the images of its own
@@ -52,7 +53,7 @@ class SeedWriterHook(OutputWriterHook):
                 keys=sample.cam_keys.cpu().numpy(),
                 maps={
                     k: getattr(sample, k).data.float().cpu().numpy()
-                    for k in ('cam_cnn', 'cam_vit', 'cam_fuse')
+                    for k in SEED_SOURCES + GRID_SOURCES if k in sample
                 },
                 attn=sample.attn_cls2patch.data[0].float().cpu().numpy(),
                 num_classes=model.num_classes)

@@ -1,5 +1,5 @@
 """From per-class seed maps to label maps."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -31,6 +31,16 @@ def combine_seeds(seed: dict, source: str) -> np.ndarray:
             (cnn + vit) / 2, vit)
     raise ValueError(f'unknown seed source {source!r}; choose from '
                      f'{SEED_COMBINATIONS}')
+
+
+def combine_grid_seeds(seed: dict, source: str) -> Optional[np.ndarray]:
+    """:func:`combine_seeds` on the stride-4 grid maps of a seed file
+    (``cam_*_grid``); None for a file without them."""
+    if not all(k in seed for k in ('cam_cnn_grid', 'cam_vit_grid')):
+        return None
+    return combine_seeds(
+        {k: seed[k + '_grid'] for k in ('cam_cnn', 'cam_vit', 'cam_fuse')
+         if k + '_grid' in seed}, source)
 
 
 def attention_threshold(attn: np.ndarray, percentile: float,

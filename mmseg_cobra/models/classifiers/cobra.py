@@ -61,7 +61,8 @@ class CoBra(BaseModel):
             uint8 image is rescaled with PIL's bicubic filter, antialiased
             when shrinking, then normalised) or ``'bilinear'`` (the
             normalised tensor is resized on its device, no antialiasing:
-            no host round trip, but not the reference's input).
+            no host round trip, but not the reference's input);
+            ``grid_stride`` (4): the grid of the walk's seeds.
         data_preprocessor (dict, optional): mmseg ``SegDataPreProcessor``.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -376,17 +377,28 @@ class CoBra(BaseModel):
 
         Every scale of :meth:`pyramid` is run with its horizontal flip in
         one batch of two; the maps are resized to the image size (bilinear)
-        and summed.
+        and summed. The class maps of each scale are also resized straight
+        to the stride-``test_cfg.grid_stride`` grid of the image (``ceil(H /
+        4) x ceil(W / 4)``) and summed there: the seeds the random walk
+        starts from, as the reference makes them.
 
         Args:
             image (Tensor): One normalised image ``[3, H, W]``.
 
         Returns:
-            dict: ``cam_cnn`` and ``cam_vit`` ``[C, H, W]`` and
-            ``attn_cls2patch`` ``[H, W]``, all summed, not normalised.
+            dict: ``cam_cnn`` and ``cam_vit`` ``[C, H, W]``,
+            ``attn_cls2patch`` ``[H, W]``, and ``cam_cnn_grid`` and
+            ``cam_vit_grid`` ``[C, h, w]`` on the grid, all summed, not
+            normalised.
         """
         height, width = image.shape[-2:]
+        stride = self.test_cfg.get('grid_stride', 4)
+        grid = (-(-height // stride), -(-width // stride))
         total: Dict[str, Tensor] = {}
+
+        def add(key: str, value: Tensor) -> None:
+            total[key] = total[key] + value if key in total else value
+
         for x in self.pyramid(image):
             if self.test_cfg['flip']:
                 x = torch.cat([x, x.flip(-1)])
@@ -396,9 +408,13 @@ class CoBra(BaseModel):
                     value = value[:, None]
                 if self.test_cfg['flip']:
                     value = value[:1] + value[1:].flip(-1)
-                value = F.interpolate(value, size=(height, width),
-                                      mode='bilinear', align_corners=False)[0]
-                total[key] = total[key] + value if key in total else value
+                add(key, F.interpolate(value, size=(height, width),
+                                       mode='bilinear',
+                                       align_corners=False)[0])
+                if key != 'attn_cls2patch':
+                    add(key + '_grid', F.interpolate(
+                        value, size=grid, mode='bilinear',
+                        align_corners=False)[0])
         total['attn_cls2patch'] = total['attn_cls2patch'][0]
         return total
 
@@ -431,7 +447,9 @@ class CoBra(BaseModel):
 
         Each returned sample carries ``cam_cnn``, ``cam_vit``, ``cam_fuse``
         (``PixelData`` ``[K, H, W]``, per-class max-normalised, K positive
-        classes), ``attn_cls2patch`` (``[1, H, W]``, not normalised) and
+        classes), the same on the stride-4 grid (``cam_cnn_grid``,
+        ``cam_vit_grid``, ``cam_fuse_grid``, ``[K, h, w]``, normalised on
+        the grid), ``attn_cls2patch`` (``[1, H, W]``, not normalised) and
         ``cam_keys`` (the positive foreground class indices, 0-based).
         Images must be unpadded (batch size 1, or equal sizes).
         """
@@ -439,11 +457,15 @@ class CoBra(BaseModel):
         for image, sample in zip(inputs, data_samples):
             labels = sample.gt_label.to(image.device)
             summed = self.multiscale_cams(image)
-            cam_cnn = self.normalize_cams(summed['cam_cnn'], labels)
-            cam_vit = self.normalize_cams(summed['cam_vit'], labels)
-            sample.cam_cnn = PixelData(data=cam_cnn)
-            sample.cam_vit = PixelData(data=cam_vit)
-            sample.cam_fuse = PixelData(data=self.fuse(cam_cnn, cam_vit))
+            for suffix in ('', '_grid'):
+                cam_cnn = self.normalize_cams(summed['cam_cnn' + suffix],
+                                              labels)
+                cam_vit = self.normalize_cams(summed['cam_vit' + suffix],
+                                              labels)
+                sample.set_field(PixelData(data=cam_cnn), 'cam_cnn' + suffix)
+                sample.set_field(PixelData(data=cam_vit), 'cam_vit' + suffix)
+                sample.set_field(PixelData(data=self.fuse(cam_cnn, cam_vit)),
+                                 'cam_fuse' + suffix)
             sample.attn_cls2patch = PixelData(
                 data=summed['attn_cls2patch'][None])
             sample.cam_keys = labels.nonzero().flatten()

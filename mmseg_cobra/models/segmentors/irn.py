@@ -15,8 +15,9 @@ equal their offset, for two background pixels it must vanish. IRN's total::
 
 Inference (``predict``): the image is padded to IRN's 512 x 512 test
 canvas (or the backbone's output stride, when larger), the boundary map
-(with its flip) is cropped to the image's stride-4 grid, the seeds are put on that grid, a random walk spreads them inside
-regions, the walked maps are upsampled x4 and cropped, and a mask rule
+(with its flip) is cropped to the image's stride-4 grid, a random walk
+spreads the seeds (summed over scales on that grid by the seed stage)
+inside regions, the walked maps are resized to the image, and a mask rule
 (the reference's by default, IRN's as an option; see
 :mod:`mmseg_cobra.models.utils.mask_rules`) with an optional dense CRF
 gives the mask. The displacement field is only needed for instance masks
@@ -37,8 +38,11 @@ from torch import Tensor
 from ...utils.crf import FINAL_CRF_CFG
 from ..utils import (boundary_to_affinity, pair_differences, pair_offsets,
                      random_walk)
-from ..utils.mask_rules import (MASK_RULES, grid_size, seeds_to_grid,
-                                walk_to_label)
+from ..utils.mask_rules import (MASK_RULES, WALK_UPSAMPLING, grid_size,
+                                seeds_to_grid, walk_to_label)
+
+#: where the random walk's seeds on the stride-4 grid come from
+SEED_GRIDS = ('per_scale', 'from_image')
 
 
 def _branch_block(in_channels: int, out_channels: int, groups: int,
@@ -78,7 +82,12 @@ class IRNBoundary(BaseModel):
             mean absolute error per vector component (IRN: 1/2).
         test_cfg (dict, optional): ``pad_size`` (512: the test canvas of
             :meth:`boundary_map`; None pads to the output stride only),
-            random walk ``radius`` (5), ``beta`` (10),
+            ``seed_grid`` (``'per_scale'``: the seed stage's maps summed
+            over scales on the grid, as the reference; ``'from_image'``:
+            the image-size seeds put on the grid by :func:`seeds_to_grid`),
+            ``walk_upsample`` (``'resize'``: walked maps resized straight to
+            the image, as the reference; ``'stride'``: exact x4 and crop, as
+            IRN), random walk ``radius`` (5), ``beta`` (10),
             ``exp_times`` (8); ``mask_rule`` (``'reference'`` or ``'irn'``),
             ``theta`` (0.31, reference rule), ``bg_threshold`` (0.25, IRN
             rule), ``crf`` (True) and ``crf_cfg`` (kwargs of
@@ -129,14 +138,17 @@ class IRNBoundary(BaseModel):
         self.aff_loss_weight = aff_loss_weight
         self.disp_loss_weight = disp_loss_weight
         self.test_cfg = dict(
-            pad_size=512, radius=5, beta=10.0, exp_times=8, mask_rule='reference',
+            pad_size=512, seed_grid='per_scale', radius=5, beta=10.0,
+            exp_times=8, walk_upsample='resize', mask_rule='reference',
             theta=0.31, bg_threshold=0.25, crf=True, keep_walk=False,
             crf_cfg=dict(FINAL_CRF_CFG))
         self.test_cfg.update(test_cfg or {})
-        if self.test_cfg['mask_rule'] not in MASK_RULES:
-            raise ValueError(f'test_cfg.mask_rule must be one of '
-                             f'{MASK_RULES}, got '
-                             f'{self.test_cfg["mask_rule"]!r}')
+        for key, allowed in (('mask_rule', MASK_RULES),
+                             ('seed_grid', SEED_GRIDS),
+                             ('walk_upsample', WALK_UPSAMPLING)):
+            if self.test_cfg[key] not in allowed:
+                raise ValueError(f'test_cfg.{key} must be one of {allowed}, '
+                                 f'got {self.test_cfg[key]!r}')
 
     def _build_displacement_branch(self, in_channels: Sequence[int]) -> None:
         """IRN's displacement layers: stride-8 context, stride-4 detail."""
@@ -279,19 +291,24 @@ class IRNBoundary(BaseModel):
         logits = self._crop_to(self.boundary_logits(batch)[:, 0], size)
         return torch.sigmoid((logits[0] + logits[1].flip(-1)) / 2)
 
-    def propagate(self, cams: Tensor, boundary: Tensor) -> Tensor:
-        """Random walk of image-size seeds over a stride-4 boundary map.
+    def propagate(self, cams: Tensor, boundary: Tensor,
+                  grid: Optional[Tensor] = None) -> Tensor:
+        """Random walk of an image's seeds over a stride-4 boundary map.
 
         Args:
-            cams (Tensor): ``[K, H, W]`` seeds.
+            cams (Tensor): ``[K, H, W]`` image-size seeds; put on the grid by
+                :func:`seeds_to_grid` when ``grid`` is not given.
             boundary (Tensor): ``[ceil(H/4), ceil(W/4)]``.
+            grid (Tensor, optional): ``[K, ceil(H/4), ceil(W/4)]`` seeds
+                already on the grid (the seed stage's per-scale grid maps).
 
         Returns:
             Tensor: ``[K, ceil(H/4), ceil(W/4)]`` walked maps on the grid,
             divided by their maximum.
         """
         cfg = self.test_cfg
-        grid = seeds_to_grid(cams, self.stride)
+        if grid is None:
+            grid = seeds_to_grid(cams, self.stride)
         if grid.shape[-2:] != boundary.shape:
             raise ValueError(f'seeds give a {tuple(grid.shape[-2:])} grid '
                              f'but the boundary map is '
@@ -308,13 +325,30 @@ class IRNBoundary(BaseModel):
         return rgb.round().clamp(0, 255).byte().permute(1, 2,
                                                         0).cpu().numpy()
 
+    def _grid_seeds(self, sample: SegDataSample,
+                    device: torch.device) -> Optional[Tensor]:
+        """The sample's seeds on the walk's grid per ``test_cfg.seed_grid``:
+        ``'per_scale'`` the seed stage's grid maps (``seed_cams_grid``), None
+        for ``'from_image'`` (:func:`seeds_to_grid` of the image-size
+        seeds)."""
+        if self.test_cfg['seed_grid'] == 'from_image':
+            return None
+        if 'seed_cams_grid' not in sample:
+            raise ValueError(
+                f'the seed file of {sample.metainfo.get("img_path")} has no '
+                "grid maps, which test_cfg.seed_grid='per_scale' walks from: "
+                'regenerate the seeds with this version (stage 2), or set '
+                "model.test_cfg.seed_grid='from_image'")
+        return sample.seed_cams_grid.to(device).float()
+
     def predict(self, inputs: Tensor,
                 data_samples: Sequence[SegDataSample]) -> List[SegDataSample]:
         """Pseudo masks: random walk of each image's seeds, then a rule.
 
         Each sample needs ``seed_cams`` ``[K, H, W]`` and ``seed_keys``
         ``[K]`` (0-based classes), from the ``LoadSeed`` transform, at the
-        image's size. Returns the samples with ``pred_sem_seg`` (``[1, H,
+        image's size, and, with ``test_cfg.seed_grid='per_scale'``,
+        ``seed_cams_grid`` ``[K, ceil(H/4), ceil(W/4)]``. Returns the samples with ``pred_sem_seg`` (``[1, H,
         W]``, 0 background, ``k + 1`` for class k); with
         ``test_cfg.keep_walk`` also ``walk_cams`` (``[K, h, w]``, the
         walked grid maps) and ``boundary`` (``[h, w]``).
@@ -333,12 +367,13 @@ class IRNBoundary(BaseModel):
                     f'{(height, width)}: do not resize or pad the image in '
                     'the test pipeline')
             boundary = self.boundary_map(image)
-            walked = self.propagate(cams, boundary) if len(keys) else \
-                cams.new_zeros((0, *boundary.shape))
+            walked = self.propagate(
+                cams, boundary, self._grid_seeds(sample, image.device)) \
+                if len(keys) else cams.new_zeros((0, *boundary.shape))
             label = walk_to_label(
                 walked, keys, (height, width), cfg['mask_rule'], value,
                 self._rgb_image(image, height, width) if cfg['crf'] else None,
-                cfg['crf_cfg'])
+                cfg['crf_cfg'], cfg['walk_upsample'])
             sample.pred_sem_seg = PixelData(data=label[None])
             if cfg['keep_walk']:
                 sample.walk_cams = walked

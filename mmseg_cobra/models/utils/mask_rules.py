@@ -3,9 +3,11 @@
 IRN's boundary map lives on the stride-4 grid of the image padded to the
 backbone's output stride: cell ``(i, j)`` covers pixels ``4i..4i+3`` and
 ``4j..4j+3``; an ``H x W`` image has ``ceil(H/4) x ceil(W/4)`` cells. Seeds
-go onto that grid (:func:`seeds_to_grid`), are walked there, and come back
-by an exact x4 upsampling cropped to the image (:func:`grid_to_image`), as
-IRN's ``make_sem_seg_labels`` does.
+are walked on that grid (the seed stage sums each scale's maps there, as
+the reference; :func:`seeds_to_grid` puts image-size seeds on it) and come
+back to the image (:func:`grid_to_image`): resized straight to the image
+size, as the reference (``'resize'``), or by an exact x4 upsampling cropped
+to the image, as IRN's ``make_sem_seg_labels`` (``'stride'``).
 
 Two rules turn the walked maps of an image's ``K`` positive classes into a
 label map (0 background, ``k + 1`` for the k-th map):
@@ -29,6 +31,8 @@ from ...utils.crf import FINAL_CRF_CFG, crf_from_labels
 
 #: The mask rules :class:`~mmseg_cobra.models.IRNBoundary` knows.
 MASK_RULES = ('reference', 'irn')
+#: How walked grid maps come back to the image (:func:`grid_to_image`).
+WALK_UPSAMPLING = ('resize', 'stride')
 
 
 def grid_size(size: Sequence[int], stride: int = 4) -> Tuple[int, int]:
@@ -53,10 +57,21 @@ def seeds_to_grid(cams: Tensor, stride: int = 4) -> Tensor:
         align_corners=False, recompute_scale_factor=False)[0, :, :h, :w]
 
 
-def grid_to_image(maps: Tensor, size: Sequence[int], stride: int = 4
-                  ) -> Tensor:
-    """Grid maps ``[K, h, w]`` -> ``[K, H, W]``: upsample by exactly
-    ``stride`` (bilinear) and crop to the image, as IRN does."""
+def grid_to_image(maps: Tensor, size: Sequence[int], stride: int = 4,
+                  mode: str = 'resize') -> Tensor:
+    """Grid maps ``[K, h, w]`` -> ``[K, H, W]`` (bilinear).
+
+    ``'resize'`` (the reference): resized straight to ``(H, W)``;
+    ``'stride'`` (IRN): upsampled by exactly ``stride`` and cropped to the
+    image, which keeps every cell on its own ``stride x stride`` block (the
+    two differ by up to 3 pixels at the bottom/right edge).
+    """
+    if mode == 'resize':
+        return F.interpolate(maps[None], size=tuple(size), mode='bilinear',
+                             align_corners=False)[0]
+    if mode != 'stride':
+        raise ValueError(f'unknown walk upsampling {mode!r}; choose from '
+                         f'{WALK_UPSAMPLING}')
     up = F.interpolate(
         maps[None], scale_factor=stride, mode='bilinear', align_corners=False,
         recompute_scale_factor=False)[0]
@@ -113,10 +128,11 @@ def apply_mask_rule(walked: Tensor, rule: str, value: float) -> Tensor:
 def walk_to_label(walked: Tensor, keys: Tensor, size: Sequence[int],
                   rule: str, value: float,
                   image: Optional[np.ndarray] = None,
-                  crf_cfg: Optional[dict] = None) -> Tensor:
+                  crf_cfg: Optional[dict] = None,
+                  upsample: str = 'resize') -> Tensor:
     """The pseudo mask of one image from its walked grid maps.
 
-    Upsamples the grid maps to the image (:func:`grid_to_image`), applies
+    Brings the grid maps to the image (:func:`grid_to_image`), applies
     the mask rule, refines the labels with a dense CRF when an image is
     given, and maps them to dataset classes.
 
@@ -129,6 +145,8 @@ def walk_to_label(walked: Tensor, keys: Tensor, size: Sequence[int],
         image (np.ndarray, optional): RGB uint8 ``[H, W, 3]`` for the CRF.
         crf_cfg (dict, optional): :func:`crf_from_labels` arguments
             (default: the reference's final CRF).
+        upsample (str): ``'resize'`` (reference) or ``'stride'`` (IRN), see
+            :func:`grid_to_image`.
 
     Returns:
         Tensor: long ``[H, W]`` on ``walked``'s device, 0 background,
@@ -138,7 +156,8 @@ def walk_to_label(walked: Tensor, keys: Tensor, size: Sequence[int],
     if len(keys) == 0:
         return torch.zeros(tuple(size), dtype=torch.long,
                            device=walked.device)
-    local = apply_mask_rule(grid_to_image(walked, size), rule, value)
+    local = apply_mask_rule(grid_to_image(walked, size, mode=upsample),
+                            rule, value)
     if image is not None:
         local = torch.from_numpy(crf_from_labels(
             image, local.cpu().numpy(), n_labels=len(keys) + 1,

@@ -131,7 +131,8 @@ def test_boundary_branch_upsamples_before_relu():
 
 
 def test_predict_geometry_pads_to_output_stride_and_crops():
-    model = _tiny_irn(crf=False, keep_walk=True).eval()
+    model = _tiny_irn(crf=False, keep_walk=True,
+                      seed_grid='from_image').eval()
     image = torch.randn(3, 50, 70)
     sample = SegDataSample()
     cams = torch.zeros(1, 50, 70)
@@ -239,3 +240,51 @@ def test_boundary_map_on_irns_512_canvas(size, canvas):
     assert boundary.shape == grid
     torch.testing.assert_close(boundary, hand, atol=1e-5, rtol=0)
     assert (boundary - other).abs().max() > 1e-3
+
+
+def test_walk_starts_from_the_seed_stage_grid_maps():
+    """seed_grid='per_scale' walks the seed file's grid maps; a file
+    without them is refused with the fix; 'from_image' puts the image-size
+    seeds on the grid itself."""
+    from mmseg_cobra.models.utils import random_walk, seeds_to_grid
+    image = torch.randn(3, 50, 70)
+    cams = torch.zeros(1, 50, 70)
+    cams[0, 10:40, 20:60] = 1.0
+    grid = torch.rand(1, 13, 18)
+    sample = SegDataSample(metainfo=dict(img_path='x.jpg'))
+    sample.seed_cams = cams
+    sample.seed_keys = torch.tensor([2])
+    model = _tiny_irn(crf=False, keep_walk=True).eval()
+    with pytest.raises(ValueError, match="x.jpg has no grid maps.*"
+                       "seed_grid='from_image'"):
+        model.predict(image[None], [sample])
+    sample.seed_cams_grid = grid
+    with torch.no_grad():
+        out = model.predict(image[None], [sample])[0]
+        boundary = model.boundary_map(image)
+        want = random_walk(grid, boundary)
+        torch.testing.assert_close(out.walk_cams, want / want.max())
+        model.test_cfg['seed_grid'] = 'from_image'
+        out = model.predict(image[None], [sample])[0]
+        want = random_walk(seeds_to_grid(cams), boundary)
+        torch.testing.assert_close(out.walk_cams, want / want.max())
+    with pytest.raises(ValueError, match='test_cfg.seed_grid'):
+        _tiny_irn(seed_grid='nearest')
+
+
+def test_walk_upsampling_resize_and_stride():
+    from mmseg_cobra.models.utils import grid_to_image
+    maps = torch.rand(2, 13, 18)
+    resized = grid_to_image(maps, (50, 70))
+    want = torch.nn.functional.interpolate(maps[None], size=(50, 70),
+                                           mode='bilinear',
+                                           align_corners=False)[0]
+    torch.testing.assert_close(resized, want)
+    strided = grid_to_image(maps, (50, 70), mode='stride')
+    want = torch.nn.functional.interpolate(maps[None], scale_factor=4,
+                                           mode='bilinear',
+                                           align_corners=False)[0, :, :50,
+                                                                 :70]
+    torch.testing.assert_close(strided, want)
+    with pytest.raises(ValueError, match='walk upsampling'):
+        grid_to_image(maps, (50, 70), mode='nearest')
