@@ -99,9 +99,12 @@ class CoBraPipeline:
             final masks use the mask rule's value swept on ``eval_list`` by
             the mask evaluation, as the reference does; a number fixes it;
             ``None`` keeps the IRN config's), ``mask_eval_crf`` (score
-            the CRF rows too) and ``skip_bad_images`` (the tools leave
+            the CRF rows too), ``skip_bad_images`` (the tools leave
             images that fail the dataset check out instead of stopping;
-            they are counted in the summary).
+            they are counted in the summary), and ``classifier_checkpoint``
+            / ``irn_checkpoint`` (a trained model used instead of training
+            that stage, e.g. the reference implementation's converted
+            weights).
         work_dir (str): Root of every output.
         launcher (str): ``none`` or ``pytorch`` (then ``nproc`` processes
             through ``tools/dist_train.sh`` / ``dist_test.sh``).
@@ -294,7 +297,25 @@ class CoBraPipeline:
         return ckpt
 
     # --------------------------------------------------------------- stages
+    def _given_checkpoint(self, stage: str) -> Optional[dict]:
+        """``<stage>_checkpoint`` of the pipeline config: a trained model
+        (e.g. the reference implementation's, converted) used instead of
+        training the stage."""
+        given = self.cfg.get(f'{stage}_checkpoint')
+        if not given:
+            return None
+        if not osp.isfile(given):
+            raise PipelineError(
+                f'{stage}_checkpoint {given} does not exist: give the '
+                'converted checkpoint (tools/model_converters/'
+                'reference_to_mmseg_cobra.py) or remove the key to train')
+        print(f'[pipeline] {stage}: not trained, using {given}', flush=True)
+        return dict(checkpoint=osp.abspath(given), given=True)
+
     def classifier(self) -> dict:
+        given = self._given_checkpoint('classifier')
+        if given:
+            return given
         opts = self._options('classifier')
         opts['train_dataloader.dataset.data_root'] = self.cfg.data_root
         ckpt = self._train('classifier', self.configs['cobra'],
@@ -357,6 +378,9 @@ class CoBraPipeline:
         return dict(ir_label_dir=self.dirs['ir_labels'])
 
     def irn(self) -> dict:
+        given = self._given_checkpoint('irn')
+        if given:
+            return given
         ckpt = self._train('irn', self.configs['irn'], self.dirs['irn'],
                            self._irn_options())
         return dict(checkpoint=ckpt)

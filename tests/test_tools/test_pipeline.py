@@ -276,3 +276,34 @@ def test_pipeline_on_training_images_without_masks(tmp_path):
     assert 0 < summary['seg_eval']['seg_miou'] <= 100
     report = json.load(open(osp.join(work, 'seed_eval.json')))
     assert report['_images']['scored'] == 8
+
+
+def test_pipeline_from_given_checkpoints(reference_run, data_root, tmp_path):
+    """classifier_checkpoint / irn_checkpoint (e.g. the reference
+    implementation's converted weights): those stages are not trained, the
+    later ones run on the given models."""
+    ref_work, _ = reference_run
+    with open(osp.join(ref_work, 'cobra', 'last_checkpoint')) as f:
+        cobra_ckpt = f.read().strip()
+    work = str(tmp_path / 'work')
+    missing = str(tmp_path / 'missing.pth')
+    result = run_tool(_command(data_root, work) + [
+        f'classifier_checkpoint={missing}', '--stages', 'classifier'])
+    assert result.returncode != 0
+    assert f'classifier_checkpoint {missing} does not exist' in (
+        result.stdout + result.stderr)
+    result = run_tool(_command(data_root, work) + [
+        f'classifier_checkpoint={cobra_ckpt}', '--stages', 'classifier',
+        'seeds'], timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert f'classifier: not trained, using {cobra_ckpt}' in result.stdout
+    assert not osp.exists(osp.join(work, 'cobra', 'last_checkpoint'))
+    ids = sorted(os.listdir(osp.join(ref_work, 'seeds')))
+    ids = [i for i in ids if i.endswith('.npz')]
+    assert ids and ids == sorted(
+        i for i in os.listdir(osp.join(work, 'seeds')) if i.endswith('.npz'))
+    for name in ids:
+        ours = np.load(osp.join(work, 'seeds', name))
+        theirs = np.load(osp.join(ref_work, 'seeds', name))
+        for key in ('cam_fuse', 'cam_fuse_grid', 'attn'):
+            assert np.array_equal(ours[key], theirs[key])

@@ -3,6 +3,8 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ..utils.precision import full_precision
+
 
 @MODELS.register_module()
 class CAMConsistencyLoss(nn.Module):
@@ -42,9 +44,10 @@ class CAMConsistencyLoss(nn.Module):
         Returns:
             Tensor: scalar loss.
         """
-        cnn = F.interpolate(cam_cnn, size=out_size, mode='bilinear',
+        # float32 under mixed precision: the mean runs over B x 21 x H x W
+        cnn = F.interpolate(full_precision(cam_cnn), size=out_size, mode='bilinear',
                             align_corners=False)
-        vit = F.interpolate(cam_vit, size=out_size, mode='bilinear',
+        vit = F.interpolate(full_precision(cam_vit), size=out_size, mode='bilinear',
                             align_corners=False)
         diff = (cnn - vit).abs()  # [B, C+1, H, W]
         loss = diff.mean()

@@ -3,6 +3,8 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ..utils.precision import full_precision
+
 
 @MODELS.register_module()
 class MultiLabelSoftMarginLoss(nn.Module):
@@ -36,6 +38,9 @@ class MultiLabelSoftMarginLoss(nn.Module):
             raise ValueError(f'logits {tuple(logits.shape)} and labels '
                              f'{tuple(labels.shape)} differ: the number of '
                              'classes of the model and the dataset disagree')
+        # float32 under mixed precision: log-sigmoid of half-precision
+        # logits loses the small losses of confident classes
+        logits = full_precision(logits)
         return self.loss_weight * F.multilabel_soft_margin_loss(
             logits, labels.to(logits.dtype))
 

@@ -3,6 +3,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..utils.precision import full_precision
+
 
 def patch_info_nce(embed: Tensor, pos_index: Tensor, neg_index: Tensor,
                    tau: float) -> Tensor:
@@ -14,7 +16,11 @@ def patch_info_nce(embed: Tensor, pos_index: Tensor, neg_index: Tensor,
               (exp(v_i.v_j / tau) + sum_{k in P-_i} exp(v_i.v_k / tau)) )
 
     evaluated for every patch of every image at once with log-sum-exp, so it
-    is stable for any ``tau``.
+    is stable for any ``tau``. The similarities are computed in float32 even
+    under mixed-precision autocast: in float16 a cosine similarity keeps 3
+    significant digits, ``/ tau`` magnifies that error tenfold inside every
+    exponential, and near-ties among the ranked patches would resolve
+    differently.
 
     Args:
         embed (Tensor): Embeddings ``[B, N, D]`` (L2-normalise them first).
@@ -25,7 +31,9 @@ def patch_info_nce(embed: Tensor, pos_index: Tensor, neg_index: Tensor,
     Returns:
         Tensor: ``L_i`` for every patch, ``[B, N]``.
     """
-    sim = torch.bmm(embed, embed.transpose(1, 2)) / tau  # [B, N, N]
+    embed = full_precision(embed)
+    with torch.autocast(embed.device.type, enabled=False):
+        sim = torch.bmm(embed, embed.transpose(1, 2)) / tau  # [B, N, N]
     pos = sim.gather(2, pos_index)  # [B, N, K+]
     neg_lse = sim.gather(2, neg_index).logsumexp(dim=2, keepdim=True)
     # -log(e^p / (e^p + sum e^n)) = log(e^p + e^{lse n}) - p

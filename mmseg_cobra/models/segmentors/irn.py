@@ -36,8 +36,8 @@ from mmseg.structures import SegDataSample
 from torch import Tensor
 
 from ...utils.crf import FINAL_CRF_CFG
-from ..utils import (boundary_to_affinity, pair_differences, pair_offsets,
-                     random_walk)
+from ..utils import (boundary_to_affinity, full_precision, pair_differences,
+                     pair_offsets, random_walk)
 from ..utils.mask_rules import (MASK_RULES, WALK_UPSAMPLING, grid_size,
                                 seeds_to_grid, walk_to_label)
 
@@ -308,7 +308,10 @@ class IRNBoundary(BaseModel):
         """
         cfg = self.test_cfg
         if grid is None:
-            grid = seeds_to_grid(cams, self.stride)
+            grid = seeds_to_grid(full_precision(cams), self.stride)
+        # the walk stays in float32 under mixed precision: 256 steps of
+        # multiply-adds, and beta=10 powers of affinities near 1
+        grid, boundary = full_precision(grid), full_precision(boundary)
         if grid.shape[-2:] != boundary.shape:
             raise ValueError(f'seeds give a {tuple(grid.shape[-2:])} grid '
                              f'but the boundary map is '
