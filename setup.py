@@ -27,12 +27,15 @@ setup(
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'benchmarks')),
-    # the configs travel inside the package (mmseg_cobra/.mim/configs links
-    # to configs/; a wheel gets copies), where mmengine resolves
-    # `mmseg_cobra::` bases
+    # the configs and tools travel inside the package (mmseg_cobra/.mim/
+    # configs and .mim/tools link to configs/ and tools/; a wheel gets
+    # copies), where mmengine resolves `mmseg_cobra::` bases, where OpenMIM's
+    # `mim run` looks, and where `python -m mmseg_cobra <tool>` finds them
     package_data={'mmseg_cobra': ['.mim/model-index.yml', '.mim/configs/*.py',
                                   '.mim/configs/*/*.py',
-                                  '.mim/configs/*/*/*.py']},
+                                  '.mim/configs/*/*/*.py',
+                                  '.mim/tools/*.py', '.mim/tools/*.sh',
+                                  '.mim/tools/*/*.py']},
     include_package_data=False,
     python_requires='>=3.9',
     install_requires=read_requirements('requirements/runtime.txt'),

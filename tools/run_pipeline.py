@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
 
-    cfg = Config.fromfile(args.config)
+    cfg = Config.fromfile(resolve_config_path(args.config))
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     for key in ('cobra_config', 'irn_config', 'seg_config'):

@@ -21,9 +21,12 @@ from ..utils.fault import fault_point
 from .dataset_description import (DescriptionError, apply_description,
                                   description_summary, normalise_description,
                                   validate_description)
+from .tools import tool_path
 
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
           'mask_eval', 'final_masks', 'seg', 'seg_eval')
+#: where the package's source tree is: the checkout (tools run there, as
+#: before) or, installed, the directory above the package
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -32,8 +35,18 @@ class PipelineError(RuntimeError):
 
 
 def resolve_config_path(path: str) -> str:
-    """A config path as given, or relative to the repository."""
-    return osp.abspath(path if osp.exists(path) else osp.join(REPO, path))
+    """A config path as given (relative to the working directory), else
+    relative to the checkout, else one of the package's configs
+    (``configs/<rel>``, ``mmseg_cobra::<rel>`` or ``<rel>``)."""
+    if osp.exists(path):
+        return osp.abspath(path)
+    if osp.exists(osp.join(REPO, path)):
+        return osp.abspath(osp.join(REPO, path))
+    from ..configs import config_root
+    rel = path.split('::', 1)[1] if '::' in path else path
+    rel = rel[len('configs/'):] if rel.startswith('configs/') else rel
+    shipped = osp.join(config_root(), rel)
+    return osp.abspath(shipped if osp.exists(shipped) else path)
 
 
 def prepare_synthetic_data(cfg, list_key: str, tag: str) -> None:
@@ -119,6 +132,10 @@ class CoBraPipeline:
         self.launcher = launcher
         self.nproc = nproc
         self.python = python or sys.executable
+        # in a checkout the tools run from its root, as before (relative
+        # data paths resolve there); installed, from the working directory
+        self.in_checkout = osp.isfile(tool_path('train.py'))
+        self.cwd = REPO if self.in_checkout else os.getcwd()
         self.dirs = dict(
             cobra=osp.join(self.work_dir, 'cobra'),
             seeds=osp.join(self.work_dir, 'seeds'),
@@ -186,21 +203,22 @@ class CoBraPipeline:
         os.makedirs(osp.join(self.work_dir, 'logs'), exist_ok=True)
         log_path = osp.join(self.work_dir, 'logs', f'{stage}.log')
         if dist and self.launcher == 'pytorch':
-            cmd = ['bash', osp.join(REPO, 'tools', dist), args[0]]
+            cmd = ['bash', tool_path(dist), args[0]]
             cmd += [args[1]] if dist == 'dist_test.sh' else []
             cmd += [str(self.nproc)]
             cmd += args[2:] if dist == 'dist_test.sh' else args[1:]
         else:
             tool = {'dist_train.sh': 'train.py',
                     'dist_test.sh': 'test.py'}.get(dist)
-            cmd = [self.python, osp.join(REPO, 'tools', tool)] + args \
+            cmd = [self.python, tool_path(tool)] + args \
                 if tool else [self.python] + args
         env = dict(os.environ, PYTHON=self.python)
-        env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+        if self.in_checkout:  # the checkout's package before an installed one
+            env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
         with open(log_path, 'a') as log:
             log.write(f'\n$ {" ".join(cmd)}\n')
             log.flush()
-            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log,
+            proc = subprocess.Popen(cmd, cwd=self.cwd, env=env, stdout=log,
                                     stderr=subprocess.STDOUT)
             # wait4: this tool's own peak memory (and its waited children's)
             _, status, usage = os.wait4(proc.pid, 0)
@@ -342,7 +360,7 @@ class CoBraPipeline:
     def seed_eval(self) -> dict:
         out = osp.join(self.work_dir, 'seed_eval.json')
         self._run('seed_eval', [
-            osp.join(REPO, 'tools', 'eval_seeds.py'), self.dirs['seeds'],
+            tool_path('eval_seeds.py'), self.dirs['seeds'],
             '--config', self.configs['cobra'], '--data-root',
             self.cfg.data_root, '--out', out, *self.cfg.get(
                 'seed_eval_args', [])
@@ -372,7 +390,7 @@ class CoBraPipeline:
 
     def ir_labels(self) -> dict:
         self._run('ir_labels', [
-            osp.join(REPO, 'tools', 'make_ir_labels.py'), self.configs['irn'],
+            tool_path('make_ir_labels.py'), self.configs['irn'],
             '--nproc', str(self.cfg.get('nproc_cpu', 2)), '--cfg-options'
         ] + _opts(self._irn_options()))
         return dict(ir_label_dir=self.dirs['ir_labels'])
@@ -405,7 +423,7 @@ class CoBraPipeline:
     def mask_eval(self) -> dict:
         out = osp.join(self.work_dir, 'mask_eval.json')
         self._run('mask_eval', [
-            osp.join(REPO, 'tools', 'mask_report.py'), '--config',
+            tool_path('mask_report.py'), '--config',
             self.configs['irn'], '--data-root', self.cfg.data_root,
             '--seeds', self.dirs['seeds'], '--walks', self.dirs['walks'],
             '--oracle', *(['--crf'] if self.cfg.get('mask_eval_crf', False)
@@ -435,7 +453,7 @@ class CoBraPipeline:
         if value == 'swept':
             value = chosen['value']
         self._run('final_masks', [
-            osp.join(REPO, 'tools', 'masks_from_walks.py'),
+            tool_path('masks_from_walks.py'),
             self.dirs['walks'], self.dirs['final_masks'], '--config',
             self.configs['irn'], '--data-root', self.cfg.data_root,
             '--ann-file', self.cfg.train_list, '--rule', chosen['rule'],

@@ -4,6 +4,7 @@ A wheel is built from the checkout and installed into a temporary target
 directory; everything then runs from a directory outside the checkout with
 only that target (and the pinned environment) on the path.
 """
+import json
 import os
 import os.path as osp
 import subprocess
@@ -113,3 +114,67 @@ def test_exported_config_trains_with_mmsegs_own_train_script(installed):
     assert result.returncode == 0, log[-3000:]
     assert 'loss_cls_cnn' in log and 'loss_sap' in log
     assert osp.isfile(osp.join(outside, 'work', 'epoch_2.pth'))
+
+
+def test_tools_ship_and_run_from_the_installed_package(installed, tmp_path):
+    """The tools travel in the wheel (``.mim/tools``): ``python -m
+    mmseg_cobra`` lists and runs them, and the synthetic pipeline runs end to
+    end from a directory outside the checkout through the installed
+    package (small sizes)."""
+    site, outside = installed
+    shipped = osp.join(site, 'mmseg_cobra', '.mim', 'tools')
+    for name in ('train.py', 'test.py', 'run_pipeline.py', 'dist_train.sh',
+                 'make_ir_labels.py', 'dataset_converters/coco2014.py',
+                 'model_converters/reference_to_mmseg_cobra.py'):
+        assert osp.isfile(osp.join(shipped, name)), name
+    result = run_outside(installed, [sys.executable, '-m', 'mmseg_cobra'])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'check_dataset' in result.stdout and 'dist_train.sh' in \
+        result.stdout
+    result = run_outside(installed, [sys.executable, '-m', 'mmseg_cobra',
+                                     'no_such_tool'])
+    assert result.returncode == 1 and "no tool 'no_such_tool'" in \
+        result.stderr
+
+    make_data = ('from mmseg_cobra.datasets import generate_synthetic_voc; '
+                 "generate_synthetic_voc('data', num_train=16, num_val=4, "
+                 'num_classes=4, image_size=(96, 96), seed=0)')
+    assert run_outside(installed, [sys.executable, '-c',
+                                   make_data]).returncode == 0
+    with open(osp.join(outside, 'my_cobra.py'), 'w') as f:
+        f.write("_base_ = ['mmseg_cobra::cobra/cobra_r18_vittiny_synthetic.py']"
+                "\ncustom_imports = dict(imports=['mmseg_cobra'])\n"
+                "train_dataloader = dict(dataset=dict(data_root='data'))\n"
+                "test_dataloader = dict(dataset=dict(data_root='data'))\n")
+    result = run_outside(installed, [sys.executable, '-m', 'mmseg_cobra',
+                                     'check_dataset', 'my_cobra.py'])
+    assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
+
+    # every stage through the installed package's tools
+    result = run_outside(installed, [
+        sys.executable, '-m', 'mmseg_cobra', 'run_pipeline',
+        'configs/pipeline/synthetic_demo.py', '--work-dir', 'work',
+        '--cfg-options', 'dataset.data_root=data', 'nproc_cpu=1',
+        'cfg_options.classifier.train_cfg.max_epochs=1',
+        'cfg_options.classifier.custom_hooks.0.start_epoch=0',
+        'cfg_options.classifier.train_dataloader.num_workers=0',
+        'cfg_options.classifier.train_dataloader.persistent_workers=False',
+        'cfg_options.seeds.test_dataloader.num_workers=0',
+        'cfg_options.seeds.model.test_cfg.scales=[1.0]',
+        'cfg_options.irn.train_cfg.max_epochs=1',
+        'cfg_options.irn.train_dataloader.num_workers=0',
+        'cfg_options.irn.train_dataloader.persistent_workers=False',
+        'cfg_options.irn.test_dataloader.num_workers=0',
+        'cfg_options.seg.train_cfg.max_iters=2',
+        'cfg_options.seg.train_cfg.val_interval=2',
+        'cfg_options.seg.default_hooks.checkpoint.interval=2',
+        'cfg_options.seg.train_dataloader.num_workers=0',
+        'cfg_options.seg.val_dataloader.num_workers=0'
+    ], timeout=1200)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    work = osp.join(outside, 'work')
+    logs = open(osp.join(work, 'logs', 'classifier.log')).read()
+    assert osp.join(shipped, 'train.py') in logs  # the installed tool ran
+    summary = json.load(open(osp.join(work, 'summary.json')))
+    assert 'seg_eval' in summary and 'final_masks' in summary

@@ -32,6 +32,11 @@ model = dict(
         patch_size=16,
         drop_path_rate=0.0,  # the reference trains DeiT-S without drop path
         interpolate_mode='bicubic',
+        # the reference's geometry: a stride-16 patch convolution without
+        # padding (floor(H/16) x floor(W/16) grid) and DINO's scale_factor
+        # interpolation of the position embedding ('size': resize to size)
+        patch_cfg=dict(padding=0),
+        pos_embed_resize='scale_factor',
         init_cfg=dict(
             type='Pretrained', checkpoint=deit_small_ckpt,
             prefix='backbone.')),
@@ -46,4 +51,7 @@ model = dict(
                   loss_weight=0.1, rank_by='logit'),
     loss_cap=dict(type='CAPLoss', k_pos=5, k_neg=20, tau=0.1,
                   loss_weight=0.1),
-    test_cfg=dict(scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0), flip=True))
+    # resize='pil_bicubic': each scale is the uint8 image rescaled by PIL
+    # (the reference's input); 'bilinear' resizes the normalised tensor
+    test_cfg=dict(scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0), flip=True,
+                  resize='pil_bicubic', grid_stride=4))

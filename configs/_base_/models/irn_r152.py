@@ -30,8 +30,14 @@ model = dict(
         # image and flip padded to IRN's 512 x 512 test canvas (the boundary
         # branch's GroupNorm sees it all); None pads to the output stride
         pad_size=512,
+        # the walk starts from the seed stage's maps summed over scales on
+        # the stride-4 grid ('from_image': image-size seeds put on the grid)
+        seed_grid='per_scale',
         # random walk (IRN)
         radius=5, beta=10.0, exp_times=8,
+        # walked maps resized straight to the image ('stride': IRN's x4 +
+        # crop)
+        walk_upsample='resize',
         # final mask: the reference's rule (per class >= theta*max + min,
         # background 0, argmax, denseCRF); mask_rule='irn' gives IRN's
         # (walk / global max, background score bg_threshold, argmax)
