@@ -346,7 +346,7 @@ class CoBraPipeline:
         opts.update({
             'test_dataloader.dataset.data_root': self.cfg.data_root,
             'test_dataloader.dataset.ann_file': self.cfg.train_list,
-            'custom_hooks.1.out_dir': self.dirs['seeds'],
+            'custom_hooks.SeedWriterHook.out_dir': self.dirs['seeds'],
         })
         opts.update(self._train_split_options())
         self._run('seeds', [self.configs['cobra'], ckpt, '--work-dir',
@@ -407,8 +407,8 @@ class CoBraPipeline:
         opts = self._irn_options()
         opts.update({
             'test_dataloader.dataset.ann_file': self.cfg.train_list,
-            'custom_hooks.0.out_dir': self.dirs['masks'],
-            'custom_hooks.1.out_dir': self.dirs['walks'],
+            'custom_hooks.MaskWriterHook.out_dir': self.dirs['masks'],
+            'custom_hooks.WalkWriterHook.out_dir': self.dirs['walks'],
         })
         opts.update(self._train_split_options())
         self._run('masks', [

@@ -17,6 +17,7 @@ def test_gpu_check_runs_every_part_on_cpu(tmp_path):
     for key in ('classifier_fp32_s_per_iter', 'classifier_bfloat16_s_per_iter',
                 'seeds_images_per_s', 'irn_fp32_s_per_iter',
                 'masks_images_per_s', 'walk_s_per_image',
+                'walk_batched_s_per_image',
                 'seg_deeplabv3plus_r18_fp32_s_per_iter',
                 'seg_segformer_mit_tiny_bfloat16_s_per_iter'):
         assert res[key] > 0, key

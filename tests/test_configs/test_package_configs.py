@@ -108,6 +108,7 @@ def test_exported_config_trains_with_mmsegs_own_train_script(installed):
         'train_cfg.max_epochs=2', 'train_dataloader.batch_size=4',
         'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
+        # mmseg's own train.py knows list positions only
         'custom_hooks.0.start_epoch=1'
     ], timeout=600)
     log = result.stdout + result.stderr
@@ -156,7 +157,8 @@ def test_tools_ship_and_run_from_the_installed_package(installed, tmp_path):
         'configs/pipeline/synthetic_demo.py', '--work-dir', 'work',
         '--cfg-options', 'dataset.data_root=data', 'nproc_cpu=1',
         'cfg_options.classifier.train_cfg.max_epochs=1',
-        'cfg_options.classifier.custom_hooks.0.start_epoch=0',
+        'cfg_options.classifier.custom_hooks.ComplementaryLossSwitchHook.'
+        'start_epoch=0',
         'cfg_options.classifier.train_dataloader.num_workers=0',
         'cfg_options.classifier.train_dataloader.persistent_workers=False',
         'cfg_options.seeds.test_dataloader.num_workers=0',

@@ -60,7 +60,7 @@ def _cobra_args(root, work, workers=0):
         f'train_dataloader.num_workers={workers}',
         'train_dataloader.persistent_workers=False',
         'train_dataloader.batch_size=8', 'train_cfg.max_epochs=3',
-        'custom_hooks.0.start_epoch=1',
+        'custom_hooks.ComplementaryLossSwitchHook.start_epoch=1',
     ]
 
 

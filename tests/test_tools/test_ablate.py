@@ -41,7 +41,7 @@ def test_ablation_runs_variants_and_resumes(tmp_path):
            '--cfg-options', f'data_root={root}',
            'eval_list=ImageSets/Segmentation/train.txt',
            'classifier_options.train_cfg.max_epochs=2',
-           'classifier_options.custom_hooks.0.start_epoch=1',
+           'classifier_options.custom_hooks.ComplementaryLossSwitchHook.start_epoch=1',
            'classifier_options.train_dataloader.batch_size=8',
            'classifier_options.train_dataloader.num_workers=0',
            'classifier_options.train_dataloader.persistent_workers=False',

@@ -153,7 +153,7 @@ def test_checkpoint_of_another_model_is_refused(root, tmp_path):
     result = run_tool([
         sys.executable, 'tools/test.py', TINY_CONFIG, ckpt, '--work-dir',
         str(tmp_path / 'work'), '--no-dataset-check', *options(root),
-        f'custom_hooks.1.out_dir={seeds}'])
+        f'custom_hooks.SeedWriterHook.out_dir={seeds}'])
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr
     assert f'error: checkpoint {ckpt} does not fit the config\'s model ' \
@@ -171,7 +171,7 @@ def test_checkpoint_of_another_model_is_refused(root, tmp_path):
     result = run_tool([
         sys.executable, 'tools/test.py', TINY_CONFIG, ckpt7, '--work-dir',
         str(tmp_path / 'work'), '--no-dataset-check', *options(root),
-        f'custom_hooks.1.out_dir={seeds}'])
+        f'custom_hooks.SeedWriterHook.out_dir={seeds}'])
     assert result.returncode == 1
     assert 'have another shape (e.g.' in result.stderr
     assert '(8, ' in result.stderr and 'another class count' in \

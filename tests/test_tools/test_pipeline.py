@@ -28,7 +28,7 @@ def reduced(root):
         'dataset.classes=[' + ','.join(CLASSES) + ']',
         'dataset.palette=[[0,0,0],[128,0,0],[0,128,0],[128,128,0]]',
         'cfg_options.classifier.train_cfg.max_epochs=4',
-        'cfg_options.classifier.custom_hooks.0.start_epoch=2',
+        'cfg_options.classifier.custom_hooks.ComplementaryLossSwitchHook.start_epoch=2',
         'cfg_options.classifier.train_dataloader.batch_size=8',
         'cfg_options.classifier.train_dataloader.num_workers=0',
         'cfg_options.classifier.train_dataloader.persistent_workers=False',

@@ -62,7 +62,7 @@ def test_tiny_training_run_lowers_the_loss(synthetic_root, tmp_path):
         sys.executable, 'tools/train.py', TINY_CONFIG, '--work-dir', work_dir,
         '--cfg-options',
         *train_args(synthetic_root, work_dir, epochs=8,
-                    extra=['custom_hooks.0.start_epoch=2'])
+                    extra=['custom_hooks.ComplementaryLossSwitchHook.start_epoch=2'])
     ])
     assert result.returncode == 0, result.stderr[-3000:]
     rows = read_scalars(work_dir)

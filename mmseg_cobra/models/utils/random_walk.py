@@ -66,27 +66,32 @@ def stencil_transition(boundary: Tensor, radius: int = 5,
     """The column-normalised transition matrix of one image as a stencil.
 
     Args:
-        boundary (Tensor): ``[H, W]`` boundary probabilities.
+        boundary (Tensor): ``[H, W]`` boundary probabilities, or ``[B, H,
+            W]`` for a batch of images of one size.
         radius (int): Pair radius (IRN: 5 at inference).
         beta (float): Affinity exponent (IRN: 10).
 
     Returns:
         tuple: the ``2 D + 1`` signed offsets ``o`` (``(0, 0)`` first) and
-        their weights ``[2 D + 1, H, W]``: ``W_o(j) = T[j + o, j]``, 0 where
-        ``j + o`` leaves the image; they sum to 1 over ``o`` at every pixel.
+        their weights ``[2 D + 1, H, W]`` (``[B, 2 D + 1, H, W]``):
+        ``W_o(j) = T[j + o, j]``, 0 where ``j + o`` leaves the image; they
+        sum to 1 over ``o`` at every pixel.
     """
-    aff = boundary_to_affinity(boundary[None], radius)[0].pow(beta)  # [D..]
+    batched = boundary.dim() == 3
+    boundary = boundary if batched else boundary[None]
+    aff = boundary_to_affinity(boundary, radius).pow(beta)  # [B, D, H, W]
     offsets = [(0, 0)]
     weights = [torch.ones_like(boundary)]
     for d, (dy, dx) in enumerate(pair_offsets(radius)):
         # j receives from j + o through the pair (j, j + o): aff[d, j]
         offsets.append((dy, dx))
-        weights.append(aff[d])
+        weights.append(aff[:, d])
         # ... and from j - o through the pair (j - o, j): aff[d, j - o]
         offsets.append((-dy, -dx))
-        weights.append(_shift(aff[d], -dy, -dx, 0.0))
-    weights = torch.stack(weights)
-    return offsets, weights / weights.sum(dim=0, keepdim=True)
+        weights.append(_shift(aff[:, d], -dy, -dx, 0.0))
+    weights = torch.stack(weights, dim=1)
+    weights = weights / weights.sum(dim=1, keepdim=True)
+    return offsets, weights if batched else weights[0]
 
 
 def random_walk(cams: Tensor, boundary: Tensor, radius: int = 5,
@@ -98,29 +103,44 @@ def random_walk(cams: Tensor, boundary: Tensor, radius: int = 5,
     docstring), which equals multiplying by IRN's dense ``T`` squared
     ``exp_times`` times.
 
+    Several images of one size walk in one call (``cams`` ``[B, K, H, W]``,
+    ``boundary`` ``[B, H, W]``): the same arithmetic, fewer, larger kernels
+    (what a GPU wants; ``benchmarks/gpu_check.py`` times both).
+
     Args:
-        cams (Tensor): ``[K, H, W]`` maps at the boundary map's resolution.
-        boundary (Tensor): ``[H, W]`` in [0, 1], on the same device.
+        cams (Tensor): ``[K, H, W]`` maps at the boundary map's resolution
+            (or ``[B, K, H, W]``).
+        boundary (Tensor): ``[H, W]`` in [0, 1], on the same device (or
+            ``[B, H, W]``).
         radius (int): Pair radius.
         beta (float): Affinity exponent.
         exp_times (int): log2 of the number of steps.
 
     Returns:
-        Tensor: ``[K, H, W]`` propagated maps.
+        Tensor: ``[K, H, W]`` (``[B, K, H, W]``) propagated maps.
     """
-    k, h, w = cams.shape
+    batched = cams.dim() == 4
+    if batched != (boundary.dim() == 3):
+        raise ValueError(f'cams {tuple(cams.shape)} and boundary '
+                         f'{tuple(boundary.shape)}: give [K, H, W] with '
+                         '[H, W], or [B, K, H, W] with [B, H, W]')
+    h, w = cams.shape[-2:]
     offsets, weights = stencil_transition(boundary.to(cams.dtype), radius,
                                           beta)
+    # one weight map per offset, broadcast over the K maps
+    weights = weights.unsqueeze(2) if batched else weights
     r = radius - 1  # the largest |dy|, |dx| of an offset
-    x = cams * (1 - boundary)
-    padded = x.new_zeros(k, h + 2 * r, w + 2 * r)
+    x = cams * (1 - boundary).unsqueeze(-3)
+    padded = x.new_zeros(*x.shape[:-2], h + 2 * r, w + 2 * r)
     out = torch.empty_like(x)
-    views = [padded[:, r + dy:r + dy + h, r + dx:r + dx + w]
+    views = [padded[..., r + dy:r + dy + h, r + dx:r + dx + w]
              for dy, dx in offsets]
+    weight_of = [weights[:, i] if batched else weights[i]
+                 for i in range(len(offsets))]
     for _ in range(2**exp_times):
-        padded[:, r:r + h, r:r + w] = x
-        torch.mul(views[0], weights[0], out=out)
-        for view, weight in zip(views[1:], weights[1:]):
+        padded[..., r:r + h, r:r + w] = x
+        torch.mul(views[0], weight_of[0], out=out)
+        for view, weight in zip(views[1:], weight_of[1:]):
             out.addcmul_(view, weight)
         x, out = out, x
     return x

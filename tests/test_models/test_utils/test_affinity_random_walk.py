@@ -169,3 +169,18 @@ def test_stencil_walk_equals_dense_irn_formula(wall):
     # float32 stays within 1e-5 relative
     got32 = random_walk(cams, boundary, radius=5, beta=10, exp_times=4)
     assert ((got32 - want).abs().max() / want.abs().max()) < 1e-5
+
+
+def test_batched_walk_equals_one_image_at_a_time():
+    from mmseg_cobra.models.utils import random_walk
+    torch.manual_seed(0)
+    boundary = torch.rand(3, 12, 15)
+    cams = torch.rand(3, 2, 12, 15)
+    batched = random_walk(cams, boundary, exp_times=4)
+    assert batched.shape == (3, 2, 12, 15)
+    for b in range(3):
+        torch.testing.assert_close(
+            batched[b], random_walk(cams[b], boundary[b], exp_times=4),
+            rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match=r'\[B, K, H, W\] with \[B, H, W\]'):
+        random_walk(cams, boundary[0])
