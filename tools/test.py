@@ -74,7 +74,14 @@ def main() -> None:
     if args.show_dir:
         vis_hook = cfg.default_hooks.get('visualization')
         if vis_hook is None:
-            sys.exit('error: --show-dir needs a "visualization" default hook')
+            sys.exit(
+                f'error: --show-dir paints segmentation predictions, and '
+                f'{args.config} ({cfg.model.get("type")}) has no '
+                '"visualization" default hook: its outputs are files '
+                'already (seeds: <work_dir>/seeds, drawn by '
+                'tools/visualize_cams.py SEED_DIR --out-dir DIR; masks: '
+                '<work_dir>/masks PNGs). Use --show-dir with a stage-4 '
+                '(configs/seg) config.')
         vis_hook.draw = True
         vis_hook.interval = 1
         cfg.visualizer.save_dir = args.show_dir
