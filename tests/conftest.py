@@ -36,3 +36,28 @@ def synthetic_root(tmp_path_factory):
     generate_synthetic_voc(root, num_train=24, num_val=8, num_classes=4,
                            image_size=(160, 160), seed=0)
     return root
+
+
+def build_tiny_cobra(**overrides):
+    """The small CoBra of TINY_CONFIG, seeded and initialised."""
+    import torch
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.model.update(overrides)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def label_samples(labels):
+    """``SegDataSample``s carrying the multi-hot ``gt_label`` rows given."""
+    import torch
+    from mmseg.structures import SegDataSample
+    out = []
+    for row in labels:
+        sample = SegDataSample()
+        sample.gt_label = torch.tensor(row, dtype=torch.float32)
+        out.append(sample)
+    return out

@@ -1,30 +1,10 @@
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
-from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 
-from conftest import TINY_CONFIG
+from conftest import build_tiny_cobra as build_tiny
+from conftest import label_samples as samples
 from mmseg_cobra.models import CoBra
-
-
-def build_tiny(**overrides):
-    cfg = Config.fromfile(TINY_CONFIG)
-    cfg.model.update(overrides)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
-
-
-def samples(labels):
-    out = []
-    for row in labels:
-        s = SegDataSample()
-        s.gt_label = torch.tensor(row, dtype=torch.float32)
-        out.append(s)
-    return out
 
 
 @pytest.mark.parametrize('size,grid', [((128, 128), (8, 8)),

@@ -10,7 +10,9 @@ from mmengine.config import Config
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from conftest import REPO, TINY_CONFIG
+from conftest import REPO
+from conftest import build_tiny_cobra as _cobra
+from conftest import label_samples as _samples
 from mmseg_cobra.models.losses.patch_contrastive import (normalize_patches,
                                                          patch_info_nce)
 from mmseg_cobra.models.utils import random_walk
@@ -31,23 +33,6 @@ DTYPES = _cpu_autocast_dtypes()
 #: relative tolerance of a loss against float32: bfloat16 keeps 8 bits of
 #: mantissa (2 significant digits), float16 11
 RTOL = {torch.bfloat16: 2e-2, torch.float16: 2e-3}
-
-
-def _cobra():
-    cfg = Config.fromfile(TINY_CONFIG)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
-
-
-def _samples(labels):
-    out = []
-    for row in labels:
-        s = SegDataSample()
-        s.gt_label = torch.tensor(row, dtype=torch.float32)
-        out.append(s)
-    return out
 
 
 @pytest.mark.parametrize('dtype', DTYPES)
