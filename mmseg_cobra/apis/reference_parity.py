@@ -164,10 +164,10 @@ def compare_image(cobra, irn, ref: Dict[str, np.ndarray], img_id: str,
     rows['cam_cnn'] = _relative(cam_cnn, ref[f'{img_id}/cam_cnn'])
     rows['cam_vit'] = _relative(cam_vit, ref[f'{img_id}/cam_vit'])
     rows['attn'] = _relative(attn, ref[f'{img_id}/attn'])
-    fuse = np.maximum((cam_cnn + cam_vit) / 2, cam_vit)
-    ref_fuse = np.maximum(
-        (ref[f'{img_id}/cam_cnn'] + ref[f'{img_id}/cam_vit']) / 2,
-        ref[f'{img_id}/cam_vit'])
+    fuse = cobra.fuse(torch.from_numpy(cam_cnn),
+                      torch.from_numpy(cam_vit)).numpy()
+    ref_fuse = cobra.fuse(torch.from_numpy(ref[f'{img_id}/cam_cnn']),
+                          torch.from_numpy(ref[f'{img_id}/cam_vit'])).numpy()
     local = np.arange(len(keys))
     rows['seed_label'] = 0
     for threshold in (0.25, ir_thresholds(ref[f'{img_id}/attn'], 93, 0.5,

@@ -34,7 +34,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from .weight_conversion import timm_deit_to_mmpretrain
+from .weight_conversion import timm_deit_to_mmpretrain, unwrap_state_dict
 
 
 class ReferenceCheckpointError(ValueError):
@@ -48,16 +48,6 @@ _SIGNATURES = {
             'the ViT branch (ep19_tran_checkpoint.pth)'),
     'irn': ('fc_edge6.weight', 'an IRN checkpoint (fc_edge*/fc_dp* keys)'),
 }
-
-
-def unwrap_state_dict(state: dict) -> Dict[str, Tensor]:
-    """The state dict inside a checkpoint (``state_dict`` / ``model`` keys,
-    ``module.`` prefixes of DataParallel removed)."""
-    for key in ('state_dict', 'model'):
-        if key in state and isinstance(state[key], dict):
-            state = state[key]
-    return {k[7:] if k.startswith('module.') else k: v
-            for k, v in state.items()}
 
 
 def reference_kind(state: dict) -> Optional[str]:

@@ -12,7 +12,9 @@ from typing import Dict
 from torch import Tensor
 
 
-def _unwrap(state: dict) -> Dict[str, Tensor]:
+def unwrap_state_dict(state: dict) -> Dict[str, Tensor]:
+    """The state dict inside a checkpoint (``state_dict`` / ``model`` /
+    ``module`` keys, ``module.`` prefixes of DataParallel removed)."""
     for key in ('state_dict', 'model', 'module'):
         if key in state and isinstance(state[key], dict):
             state = state[key]
@@ -33,7 +35,7 @@ def torchvision_resnet_to_mmpretrain(state: dict) -> 'OrderedDict[str, Tensor]':
         OrderedDict: ``backbone.``-prefixed keys.
     """
     out = OrderedDict()
-    for key, value in _unwrap(state).items():
+    for key, value in unwrap_state_dict(state).items():
         if key.startswith('fc.'):
             continue
         if not re.match(r'(conv1|bn1|layer[1-4])\.', key):
@@ -67,7 +69,7 @@ def timm_deit_to_mmpretrain(state: dict) -> 'OrderedDict[str, Tensor]':
         OrderedDict: ``backbone.``-prefixed keys.
     """
     out = OrderedDict()
-    for key, value in _unwrap(state).items():
+    for key, value in unwrap_state_dict(state).items():
         if key.startswith(('head.', 'head_dist.', 'fc_norm.')):
             continue
         if key == 'dist_token':
