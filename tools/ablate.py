@@ -13,14 +13,14 @@ checkpoint); ``--jobs N`` runs N of them at once. Prints one table: per
 variant the seed mIoU of the CNN, ViT and fused maps, each at its swept
 background threshold and at the config's common threshold, as the mean
 over seeds with the spread (max - min) beside it, the best mean per column
-in bold; and, when the training log has them, the CAP/SAP guide-quality
-figures of the last epoch (GuideQualityHook). Writes DIR/ablation.md and
+in bold; and, when the training run recorded them, the CAP/SAP
+guide-quality figures of the last epoch (GuideQualityHook's records in
+``vis_data/scalars.json``). Writes DIR/ablation.md and
 DIR/ablation.json.
 """
 import argparse
 import json
 import os.path as osp
-import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -30,10 +30,13 @@ from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 
 from mmseg_cobra.apis import (CoBraPipeline, PipelineError,  # noqa: E402
                               prepare_synthetic_data, resolve_config_path)
+from mmseg_cobra.engine.hooks.guide_quality_hook import RECORDS  # noqa: E402
+from mmseg_cobra.utils.file_io import dump_json, write_text  # noqa: E402
+from mmseg_cobra.utils.records import last_scalars  # noqa: E402
+
 SOURCES = ('cnn', 'vit', 'fuse')
-GUIDE = re.compile(r'guide quality: CAP positives same class ([0-9.]+) % '
-                   r'\(chance ([0-9.]+) %\), SAP positives in the pseudo '
-                   r'class ([0-9.]+) % \(chance ([0-9.]+) %\)')
+#: the GuideQualityHook records, in the table's order
+GUIDE_KEYS = tuple(RECORDS.values())
 
 
 def run_one(cfg: Config, variant: str, options: dict, seed: int,
@@ -50,9 +53,8 @@ def run_one(cfg: Config, variant: str, options: dict, seed: int,
     out = osp.join(work_dir, variant, f'seed{seed}')
     pipeline = CoBraPipeline(run_cfg, out, cfg.get('launcher', 'none'),
                              cfg.get('nproc', 1))
-    with open(osp.join(out, 'variant.json'), 'w') as f:
-        json.dump(dict(variant=variant, seed=seed, options=options), f,
-                  indent=1)
+    dump_json(dict(variant=variant, seed=seed, options=options),
+              osp.join(out, 'variant.json'))
     pipeline.run(('classifier', 'seeds', 'seed_eval'))
     with open(osp.join(out, 'seed_eval.json')) as f:
         report = json.load(f)
@@ -64,10 +66,10 @@ def run_one(cfg: Config, variant: str, options: dict, seed: int,
         result[f'{source}_swept'] = fixed['mIoU']
         result[f'{source}_threshold'] = fixed['threshold']
         result[f'{source}_common'] = sweep[common]
-    log = osp.join(out, 'logs', 'classifier.log')
-    found = GUIDE.findall(open(log).read()) if osp.isfile(log) else []
-    if found:
-        result['guide'] = [float(x) for x in found[-1]]
+    # the last epoch's guide figures, as GuideQualityHook recorded them
+    guide = last_scalars(osp.join(out, 'cobra'), GUIDE_KEYS[0])
+    if guide is not None:
+        result['guide'] = [float(guide[k]) for k in GUIDE_KEYS]
     return result
 
 
@@ -160,10 +162,8 @@ def main() -> None:
         sys.exit(f'error: {exc}')
     text = table(cfg, results, variants)
     print(text)
-    with open(osp.join(work_dir, 'ablation.md'), 'w') as f:
-        f.write(text + '\n')
-    with open(osp.join(work_dir, 'ablation.json'), 'w') as f:
-        json.dump(results, f, indent=1)
+    write_text(text + '\n', osp.join(work_dir, 'ablation.md'))
+    dump_json(results, osp.join(work_dir, 'ablation.json'))
 
 
 if __name__ == '__main__':

@@ -24,8 +24,8 @@ from mmengine.config import DictAction  # noqa: E402
 import mmseg_cobra  # noqa: E402,F401
 from mmseg_cobra.datasets.dataset_check import (  # noqa: E402
     check_dataset, format_ok, format_report)
-from mmseg_cobra.utils import ConfigError, load_config  # noqa: E402
-from mmseg_cobra.utils.dataset_tools import dataset_from_config  # noqa: E402
+from mmseg_cobra.utils import load_config_or_exit  # noqa: E402
+from mmseg_cobra.datasets.dataset_tools import dataset_from_config  # noqa: E402
 
 
 def main() -> None:
@@ -37,15 +37,12 @@ def main() -> None:
     parser.add_argument('--keys', nargs='+', default=[
         'train_dataloader', 'val_dataloader', 'test_dataloader'])
     parser.add_argument('--nproc', type=int, default=2)
-    parser.add_argument('--no-cache', action='store_true',
+    parser.add_argument('--no-check-cache', action='store_true',
                         help='decode every file again, also those unchanged '
                         'since they were last found good')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    try:
-        cfg = load_config(args.config, args.cfg_options)
-    except ConfigError as exc:
-        sys.exit(f'error: {exc}')
+    cfg = load_config_or_exit(args.config, args.cfg_options)
     failed = False
     for key in args.keys:
         if cfg.get(key) is None:
@@ -53,7 +50,7 @@ def main() -> None:
         dataset = dataset_from_config(cfg, key)  # exits with DatasetError
         stats = {}
         bad = check_dataset(dataset, nproc=args.nproc,
-                            use_cache=not args.no_cache, stats=stats)
+                            use_cache=not args.no_check_cache, stats=stats)
         if bad:
             failed = True
             print(f'{key}: ' + format_report(bad, len(dataset), limit=1000))

@@ -1,8 +1,11 @@
 """Score seed files against ground-truth masks (no model needed).
 
-    python tools/eval_seeds.py work_dirs/cobra_r152_deits_voc/seeds \
-        --data-root data/VOCdevkit/VOC2012 --split train
-    python tools/eval_seeds.py SEED_DIR --config CONFIG   # data from config
+    python tools/eval_seeds.py configs/cobra/cobra_r152_deits_voc.py \
+        work_dirs/cobra_r152_deits_voc/seeds [--data-root data/VOCdevkit/VOC2012]
+
+The data root, the image list, the ground-truth folder and the classes come
+from the config's ``test_dataloader.dataset`` (``--data-root``,
+``--ann-file`` and ``--gt-dir`` override them).
 
 Prints, for every seed source (cnn, vit, mean, max, fuse) and background rule
 (fixed threshold sweep, attention-percentile sweep), the best threshold and
@@ -21,8 +24,11 @@ from PIL import Image
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import mmseg_cobra  # noqa: E402,F401
 from mmseg_cobra.datasets import VOC_CLASSES  # noqa: E402
 from mmseg_cobra.evaluation import SeedMetric  # noqa: E402
+from mmseg_cobra.utils import load_config_or_exit  # noqa: E402
+from mmseg_cobra.utils.file_io import dump_json  # noqa: E402
 from mmseg_cobra.utils.seed_io import (SeedFileError, load_seed,  # noqa: E402
                                        seed_path)
 
@@ -32,18 +38,17 @@ def parse_args() -> argparse.Namespace:
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser.add_argument('config', help='takes data_root, the image list, '
+                        'the ground truth and the classes from '
+                        'test_dataloader.dataset')
     parser.add_argument('seed_dir')
-    parser.add_argument('--config', help='take data_root, the image list and '
-                        'the classes from test_dataloader.dataset')
-    parser.add_argument('--data-root', help='VOC2012-style root')
-    parser.add_argument('--split', default='train',
-                        help='list ImageSets/Segmentation/<split>.txt')
+    parser.add_argument('--data-root', help='overrides the config\'s')
     parser.add_argument('--gt-dir',
                         help='ground-truth mask dir under the data root '
-                        '(default: the config\'s, else SegmentationClassAug)')
+                        '(default: the config\'s seg_map_path)')
     parser.add_argument('--ann-file',
                         help='image list under the data root (default: the '
-                        'config\'s, else ImageSets/Segmentation/<split>.txt)')
+                        'config\'s)')
     parser.add_argument('--sources', nargs='+',
                         default=['cnn', 'vit', 'mean', 'max', 'fuse'])
     parser.add_argument('--out', help='JSON report path')
@@ -51,28 +56,19 @@ def parse_args() -> argparse.Namespace:
 
 
 def resolve_data(args):
-    """(data_root, ann_file, gt_dir, classes) from the config or the flags."""
-    if args.config:
-        import mmseg_cobra  # noqa: F401  (config custom_imports)
-        from mmengine.config import Config
-        ds = Config.fromfile(args.config).test_dataloader.dataset
-        root = args.data_root or ds.data_root
-        classes = ds.get('metainfo', {}).get('classes')
-        if classes is None:  # the dataset class's own (VOC, COCO, ...)
-            from mmseg.registry import DATASETS
-            classes = getattr(DATASETS.get(ds.type), 'METAINFO',
-                              {}).get('classes', VOC_CLASSES)
-        ann = osp.join(root, args.ann_file or ds.get('ann_file', ''))
-        gt_dir = osp.join(root, args.gt_dir or ds.get('data_prefix', {}).get(
-            'seg_map_path', 'SegmentationClassAug'))
-        return root, ann, gt_dir, tuple(classes)
-    if not args.data_root:
-        sys.exit('error: give --data-root or --config')
-    root = args.data_root
-    ann = osp.join(root, args.ann_file or osp.join(
-        'ImageSets', 'Segmentation', args.split + '.txt'))
-    gt_dir = osp.join(root, args.gt_dir or 'SegmentationClassAug')
-    return root, ann, gt_dir, VOC_CLASSES
+    """(data_root, ann_file, gt_dir, classes) from the config and flags."""
+    cfg = load_config_or_exit(args.config)
+    ds = cfg.test_dataloader.dataset
+    root = args.data_root or ds.data_root
+    classes = ds.get('metainfo', {}).get('classes')
+    if classes is None:  # the dataset class's own (VOC, COCO, ...)
+        from mmseg.registry import DATASETS
+        classes = getattr(DATASETS.get(ds.type), 'METAINFO',
+                          {}).get('classes', VOC_CLASSES)
+    ann = osp.join(root, args.ann_file or ds.get('ann_file', ''))
+    gt_dir = osp.join(root, args.gt_dir or ds.get('data_prefix', {}).get(
+        'seg_map_path', 'SegmentationClassAug'))
+    return root, ann, gt_dir, tuple(classes)
 
 
 def main() -> None:
@@ -121,8 +117,7 @@ def main() -> None:
     with open(metric.out_file) as f:
         report = json.load(f)
     report['_images'] = dict(scored=metric.num_images, skipped=skipped)
-    with open(metric.out_file, 'w') as f:
-        json.dump(report, f, indent=1)
+    dump_json(report, metric.out_file)
     print(f'scored {metric.num_images} images; report: {metric.out_file}')
     print(json.dumps(scores))
 

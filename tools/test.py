@@ -16,10 +16,10 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
 from mmseg_cobra.datasets import DatasetError  # noqa: E402
-from mmseg_cobra.utils.dataset_tools import (  # noqa: E402
+from mmseg_cobra.datasets.dataset_tools import (  # noqa: E402
     add_dataset_check_args, check_before_run)
 from mmseg_cobra.utils import (CheckpointMismatchError,  # noqa: E402
-                               ConfigError, export_local_rank, load_config,
+                               export_local_rank, load_config_or_exit,
                                resolve_work_dir, setup_launcher,
                                shutdown_dist)
 
@@ -61,10 +61,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    try:
-        cfg = load_config(args.config, args.cfg_options)
-    except ConfigError as exc:
-        sys.exit(f'error: {exc}')
+    cfg = load_config_or_exit(args.config, args.cfg_options)
     if not osp.isfile(args.checkpoint) and '://' not in args.checkpoint:
         sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
     resolve_work_dir(cfg, args.config, args.work_dir)

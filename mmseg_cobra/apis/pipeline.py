@@ -10,7 +10,6 @@ checkpoint, seeds/IR labels/masks from the files already written).
 import json
 import os
 import os.path as osp
-import re
 import subprocess
 import sys
 import time
@@ -18,9 +17,12 @@ from typing import Dict, List, Optional
 
 from ..datasets.image_level_dataset import load_id_list
 from ..utils.fault import fault_point
+from ..utils.file_io import atomic_write, dump_json, write_text
+from ..utils.records import RecordNotFoundError, load_test_metrics
 from .dataset_description import (DescriptionError, apply_description,
                                   description_summary, normalise_description,
                                   validate_description)
+from .mask_report import RULE_VALUE, ROW_LABELS
 from .tools import tool_path
 
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
@@ -187,9 +189,8 @@ class CoBraPipeline:
             stage_cfg = Config.fromfile(src)
             apply_description(stage_cfg, self.dataset, role)
             path = osp.join(out_dir, f'{role}.py')
-            tmp = path + '.tmp.py'
-            stage_cfg.dump(tmp)
-            os.replace(tmp, path)
+            with atomic_write(path) as tmp:
+                stage_cfg.dump(tmp)
             self.configs[role] = path
         return self.configs
 
@@ -254,10 +255,7 @@ class CoBraPipeline:
                     f'{record}): their outputs belong to the old dataset. '
                     'Use another --work-dir, or delete the stage records '
                     'under .stages/ (and their outputs) to redo them')
-        tmp = record + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(current, f, indent=1)
-        os.replace(tmp, record)
+        dump_json(current, record)
 
     def _train_split_options(self) -> Dict[str, str]:
         """Point a test dataset (the eval split) at the train split's masks
@@ -269,6 +267,13 @@ class CoBraPipeline:
 
     def _ids(self, list_key: str) -> List[str]:
         return load_id_list(osp.join(self.cfg.data_root, self.cfg[list_key]))
+
+    def _allow_skipped(self) -> List[str]:
+        """``--allow-skipped`` for the label writers when bad images are
+        left out on purpose (their inputs do not exist); the stage then
+        checks itself that every other image has its output."""
+        return ['--allow-skipped'] if self.cfg.get('skip_bad_images') \
+            else []
 
     def _check_flags(self) -> List[str]:
         """``--skip-bad-images`` for train.py/test.py when the pipeline
@@ -360,8 +365,8 @@ class CoBraPipeline:
     def seed_eval(self) -> dict:
         out = osp.join(self.work_dir, 'seed_eval.json')
         self._run('seed_eval', [
-            tool_path('eval_seeds.py'), self.dirs['seeds'],
-            '--config', self.configs['cobra'], '--data-root',
+            tool_path('eval_seeds.py'), self.configs['cobra'],
+            self.dirs['seeds'], '--data-root',
             self.cfg.data_root, '--out', out, *self.cfg.get(
                 'seed_eval_args', [])
         ])
@@ -391,7 +396,8 @@ class CoBraPipeline:
     def ir_labels(self) -> dict:
         self._run('ir_labels', [
             tool_path('make_ir_labels.py'), self.configs['irn'],
-            '--nproc', str(self.cfg.get('nproc_cpu', 2)), '--cfg-options'
+            '--nproc', str(self.cfg.get('nproc_cpu', 2)),
+            *self._allow_skipped(), '--cfg-options'
         ] + _opts(self._irn_options()))
         return dict(ir_label_dir=self.dirs['ir_labels'])
 
@@ -423,8 +429,8 @@ class CoBraPipeline:
     def mask_eval(self) -> dict:
         out = osp.join(self.work_dir, 'mask_eval.json')
         self._run('mask_eval', [
-            tool_path('mask_report.py'), '--config',
-            self.configs['irn'], '--data-root', self.cfg.data_root,
+            tool_path('mask_report.py'), self.configs['irn'],
+            '--data-root', self.cfg.data_root,
             '--seeds', self.dirs['seeds'], '--walks', self.dirs['walks'],
             '--oracle', *(['--crf'] if self.cfg.get('mask_eval_crf', False)
                           else []),
@@ -432,17 +438,14 @@ class CoBraPipeline:
         ])
         with open(out) as f:
             report = json.load(f)
-        result = dict(mask_miou=report['mask']['mIoU'],
-                      chosen=report['chosen'])
-        for key in ('seed_fuse', 'walk, IRN rule', 'walk, reference rule',
-                    'oracle walk, IRN rule', 'walk, reference rule + CRF',
-                    'walk, IRN rule + CRF'):
-            if key in report:
-                result[key] = dict(
-                    best=report[key]['best'], mIoU=report[key]['mIoU'],
-                    at_default=report[key]['at_default'])
-        result['boundary_F'] = report['boundary']['F']
-        return result
+        rows = {
+            row: {k: r[k] for k in ('rule', 'best', 'mIoU', 'default',
+                                    'at_default')}
+            for row, r in report['rows'].items()
+        }
+        return dict(mask_miou=report['masks']['mask']['mIoU'],
+                    chosen=report['chosen'], rows=rows,
+                    boundary_F=report['boundary']['F'])
 
     def final_masks(self) -> dict:
         """Masks of ``train_list`` with the mask rule's chosen value."""
@@ -453,9 +456,9 @@ class CoBraPipeline:
         if value == 'swept':
             value = chosen['value']
         self._run('final_masks', [
-            tool_path('masks_from_walks.py'),
-            self.dirs['walks'], self.dirs['final_masks'], '--config',
-            self.configs['irn'], '--data-root', self.cfg.data_root,
+            tool_path('masks_from_walks.py'), self.configs['irn'],
+            self.dirs['walks'], self.dirs['final_masks'],
+            *self._allow_skipped(), '--data-root', self.cfg.data_root,
             '--ann-file', self.cfg.train_list, '--rule', chosen['rule'],
             '--value', str(value), '--nproc',
             str(self.cfg.get('nproc_cpu', 2))
@@ -485,15 +488,18 @@ class CoBraPipeline:
             'val_dataloader.dataset.data_root': self.cfg.data_root,
             'test_dataloader.dataset.data_root': self.cfg.data_root,
         }
-        log = self._run('seg_eval', [
+        self._run('seg_eval', [
             self.configs['seg'], self._done('seg')['checkpoint'],
             '--work-dir', self.dirs['seg_eval'], *self.cfg.get(
                 'seg_test_flags', []), *self._check_flags(), '--cfg-options'
         ] + _opts(opts), dist='dist_test.sh')
-        found = re.findall(r'mIoU: ([0-9.]+)', log)
-        if not found:
-            raise PipelineError('stage seg_eval: no mIoU in its log')
-        return dict(seg_miou=float(found[-1]))
+        try:  # what mmengine's LoggerHook recorded for this test run
+            metrics = load_test_metrics(self.dirs['seg_eval'], 'mIoU')
+        except RecordNotFoundError as exc:
+            raise PipelineError(f'stage seg_eval: {exc}') from None
+        return dict(seg_miou=float(metrics['mIoU']),
+                    seg_aacc=metrics.get('aAcc'),
+                    seg_macc=metrics.get('mAcc'))
 
     # ---------------------------------------------------------------- run
     def _done(self, stage: str) -> dict:
@@ -522,10 +528,7 @@ class CoBraPipeline:
             result['seconds'] = round(time.time() - start, 1)
             if stage in self._peak_rss_mb:  # peak resident memory, one process
                 result['peak_rss_mb'] = round(self._peak_rss_mb[stage])
-            tmp = state + '.tmp'
-            with open(tmp, 'w') as f:
-                json.dump(result, f, indent=1)
-            os.replace(tmp, state)
+            dump_json(result, state)
             print(f'[pipeline] {stage}: finished in {result["seconds"]} s',
                   flush=True)
         return self.summary()
@@ -546,21 +549,17 @@ class CoBraPipeline:
         if 'mask_eval' in results:
             # equal footing: every row swept the same way on the same images
             ev = results['mask_eval']
-            for key in ('seed_fuse', 'walk, IRN rule', 'walk, IRN rule + CRF',
-                        'walk, reference rule', 'walk, reference rule + CRF',
-                        'oracle walk, IRN rule'):
-                if key not in ev:
+            for row, label in ROW_LABELS.items():
+                r = ev['rows'].get(row)
+                if r is None or row.startswith('seed_') and row != \
+                        'seed_fuse':
                     continue
-                label = dict(seed_fuse='seed (fuse)').get(key, key).replace(
-                    'oracle walk', 'oracle walk (GT boundary)')
-                what = 'theta' if 'reference' in key else 'bg'
-                rows.append((f'{label}, swept ({what} {ev[key]["best"]:.2f})',
-                             ev[key]['mIoU']))
-            for key in ('seed_fuse', 'walk, IRN rule'):
-                if key in ev:
-                    label = 'seed (fuse)' if key == 'seed_fuse' else key
-                    rows.append((f'{label}, bg 0.25 (IRN default)',
-                                 ev[key]['at_default']))
+                rows.append((f'{label}, swept ({RULE_VALUE[r["rule"]]} '
+                             f'{r["best"]:.2f})', r['mIoU']))
+            for row in ('seed_fuse', 'walk_irn'):
+                if row in ev['rows']:
+                    rows.append((f'{ROW_LABELS[row]}, bg 0.25 (IRN default)',
+                                 ev['rows'][row]['at_default']))
             rows.append(('mask mIoU (IRN config defaults)', ev['mask_miou']))
         if 'seg_eval' in results:
             rows.append(('segmentation mIoU', results['seg_eval']['seg_miou']))
@@ -578,10 +577,8 @@ class CoBraPipeline:
         lines += [f'| {s} | {r["seconds"]} | {r.get("peak_rss_mb", "-")} |'
                   for s, r in results.items() if s in STAGES]
         text = '\n'.join(lines) + '\n'
-        with open(osp.join(self.work_dir, 'summary.md'), 'w') as f:
-            f.write(text)
-        with open(osp.join(self.work_dir, 'summary.json'), 'w') as f:
-            json.dump(results, f, indent=1)
+        write_text(text, osp.join(self.work_dir, 'summary.md'))
+        dump_json(results, osp.join(self.work_dir, 'summary.json'))
         print(text)
         return results
 

@@ -26,6 +26,8 @@ import numpy as np
 from mmengine.utils import track_parallel_progress
 from PIL import Image
 
+from ..utils.file_io import dump_json
+
 
 def check_sample(task: Tuple[str, str, Optional[str], bool], num_classes: int,
                  ignore_index: int = 255) -> Tuple[str, List[str]]:
@@ -122,11 +124,7 @@ class CheckCache:
         the cache only saves time)."""
         self.good |= good_keys
         try:
-            os.makedirs(osp.dirname(self.path), exist_ok=True)
-            tmp = f'{self.path}.{os.getpid()}.tmp'
-            with open(tmp, 'w') as f:
-                json.dump(sorted(self.good), f)
-            os.replace(tmp, self.path)
+            dump_json(sorted(self.good), self.path, indent=None)
         except OSError:
             pass
 

@@ -2,7 +2,7 @@ from .checkpoint import (MMENGINE_CHECKPOINT_GLOBALS, CheckpointMismatchError,
                          UnsafeCheckpointError, check_checkpoint_fits,
                          load_local_checkpoint,
                          register_checkpoint_safe_globals)
-from .config import ConfigError, load_config
+from .config import ConfigError, load_config, load_config_or_exit
 from .dist_utils import init_dist_any_device, shutdown_dist
 from .launch import export_local_rank, resolve_work_dir, setup_launcher
 
@@ -10,6 +10,6 @@ __all__ = [
     'MMENGINE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError',
     'CheckpointMismatchError', 'check_checkpoint_fits',
     'load_local_checkpoint', 'register_checkpoint_safe_globals',
-    'ConfigError', 'load_config', 'init_dist_any_device', 'shutdown_dist',
+    'ConfigError', 'load_config', 'load_config_or_exit', 'init_dist_any_device', 'shutdown_dist',
     'export_local_rank', 'resolve_work_dir', 'setup_launcher'
 ]

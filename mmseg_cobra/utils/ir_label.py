@@ -17,9 +17,9 @@ from typing import Optional, Tuple
 import numpy as np
 from PIL import Image
 
-from ..evaluation.functional import attention_threshold, seeds_to_label
 from .crf import crf_from_labels
-from .fault import fault_point
+from .file_io import atomic_write
+from .seed_labels import attention_threshold, seeds_to_label
 
 IGNORE = 255
 
@@ -101,9 +101,5 @@ def save_label_png(label: np.ndarray, path: str, palette: list,
     flat += [0, 0, 0] * (256 - len(palette))
     flat[IGNORE * 3:IGNORE * 3 + 3] = [224, 224, 192]
     png.putpalette(flat[:768])
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.{os.getpid()}.tmp.png'
-    png.save(tmp)
-    fault_point(kind + '.partial', tmp)
-    os.replace(tmp, path)
-    fault_point(kind, path)
+    with atomic_write(path, kind) as tmp:
+        png.save(tmp, format='PNG')

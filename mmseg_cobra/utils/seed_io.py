@@ -19,7 +19,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from .fault import fault_point
+from .file_io import atomic_write
 
 SEED_SOURCES = ('cam_cnn', 'cam_vit', 'cam_fuse')
 #: the same maps on the stride-4 grid
@@ -40,13 +40,8 @@ def atomic_savez(path: str, kind: str = 'npz', **arrays) -> str:
     the same directory, then a rename, so a killed writer never leaves a
     partial file under the final name. ``kind`` names the output for fault
     injection (:mod:`mmseg_cobra.utils.fault`)."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.{os.getpid()}.tmp'
-    with open(tmp, 'wb') as f:
+    with atomic_write(path, kind) as tmp, open(tmp, 'wb') as f:
         np.savez_compressed(f, **arrays)
-    fault_point(kind + '.partial', tmp)
-    os.replace(tmp, path)
-    fault_point(kind, path)
     return path
 
 

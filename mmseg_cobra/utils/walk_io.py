@@ -17,7 +17,6 @@ import zipfile
 from typing import Optional, Sequence
 
 import numpy as np
-import torch
 
 from .seed_io import SeedFileError, atomic_savez
 
@@ -78,30 +77,3 @@ def load_walk(path: str,
             f'walk file {path} is for a {height}x{width} image but the '
             f'image is {image_size[0]}x{image_size[1]}')
     return out
-
-
-def mask_from_walk(walk: dict, rule: str, value: float,
-                   image: Optional[np.ndarray] = None,
-                   crf_cfg: Optional[dict] = None,
-                   upsample: str = 'resize') -> np.ndarray:
-    """The pseudo mask of one walk file, as ``IRNBoundary.predict`` makes it.
-
-    Args:
-        walk (dict): From :func:`load_walk`.
-        rule (str): ``'reference'`` (``value`` = theta) or ``'irn'``
-            (``value`` = background score).
-        value (float): The rule's parameter.
-        image (np.ndarray, optional): RGB uint8 ``[H, W, 3]``; given, the
-            labels are refined by a dense CRF (``crf_cfg``, default the
-            reference's final CRF).
-        crf_cfg (dict, optional): :func:`crf_from_labels` arguments.
-        upsample (str): How the walked grid maps come back to the image
-            (``model.test_cfg.walk_upsample``: ``'resize'`` or ``'stride'``).
-
-    Returns:
-        np.ndarray: uint8 ``[H, W]``, 0 background, ``k + 1`` for class k.
-    """
-    from ..models.utils.mask_rules import walk_to_label
-    return walk_to_label(torch.from_numpy(walk['walk']), walk['keys'],
-                         walk['image_size'], rule, value, image,
-                         crf_cfg, upsample).numpy().astype(np.uint8)

@@ -227,7 +227,7 @@ def test_check_remembers_good_files_and_rechecks_changed_ones(root, tmp_path,
     from mmengine.config import Config
 
     from mmseg_cobra.datasets.dataset_check import check_dataset
-    from mmseg_cobra.utils.dataset_tools import dataset_from_config
+    from mmseg_cobra.datasets.dataset_tools import dataset_from_config
     monkeypatch.setenv('MMSEG_COBRA_CACHE_DIR', str(tmp_path / 'cache'))
     cfg = Config.fromfile(TINY_CONFIG)
     cfg.train_dataloader.dataset.data_root = root

@@ -14,6 +14,8 @@ from PIL import Image
 
 from conftest import REPO, run_tool
 
+from mmseg_cobra.utils.records import load_test_metrics
+
 IRN_CONFIG = osp.join(REPO, 'configs/irn/irn_r18_synthetic.py')
 
 
@@ -125,8 +127,7 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
         ])
         log = result.stdout + result.stderr
         assert result.returncode == 0, log[-3000:]
-        assert 'mIoU' in log
-        miou = float(log.split('mIoU: ')[-1].split()[0])
+        miou = load_test_metrics(out_dir)['mIoU']  # mmengine's record
         # 12 iterations of IRN from scratch learn weak boundaries, so this
         # only checks the masks are real (all-background scores ~17 here);
         # masks beating seeds is measured on the demo (README)
@@ -142,7 +143,7 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     walks = str(tmp_path / 'masks_crfTrue' / 'walks')
     report = str(tmp_path / 'report.json')
     result = run_tool([
-        sys.executable, 'tools/mask_report.py', '--config', IRN_CONFIG,
+        sys.executable, 'tools/mask_report.py', IRN_CONFIG,
         '--data-root', synthetic_root, '--seeds', seeds, '--walks', walks,
         '--oracle', '--crf', '--masks',
         'IRN=' + str(tmp_path / 'masks_crfTrue' / 'masks'), '--out', report
@@ -150,7 +151,8 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     out = result.stdout
     for row in ('| seed (fuse) |', '| walk, IRN rule |',
-                '| walk, reference rule |', '| oracle walk, IRN rule |',
+                '| walk, reference rule |',
+                '| oracle walk (GT boundary), IRN rule |',
                 '| walk, reference rule + CRF |', '| IRN (as written) |'):
         assert row in out, row
     assert 'learned boundary vs ground-truth edges' in out
@@ -160,28 +162,32 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     assert chosen['rule'] == 'reference'
     # the IRN run wrote reference-rule + CRF masks at theta 0.31: the
     # report's CRF row at the default value scores the same masks
-    assert numbers['IRN']['mIoU'] == pytest.approx(
-        numbers['walk, reference rule + CRF']['at_default'], abs=1.0)
+    rows = numbers['rows']
+    assert set(rows) == {'seed_cnn', 'seed_vit', 'seed_fuse', 'walk_irn',
+                         'walk_reference', 'oracle_irn', 'oracle_reference',
+                         'walk_irn_crf', 'walk_reference_crf'}
+    assert chosen['value'] == rows['walk_reference']['best']
+    assert numbers['masks']['IRN']['mIoU'] == pytest.approx(
+        rows['walk_reference_crf']['at_default'], abs=1.0)
     # the walk over the ground-truth edges is the mask stage's upper bound;
     # these seeds are blurred ground truth, so it stays close to them
-    assert numbers['oracle walk, IRN rule']['mIoU'] > max(
-        numbers['walk, IRN rule']['mIoU'], 80)
+    assert rows['oracle_irn']['mIoU'] > max(rows['walk_irn']['mIoU'], 80)
     # final masks with the chosen value, without running IRN again
     final = str(tmp_path / 'final')
     result = run_tool([
-        sys.executable, 'tools/masks_from_walks.py', walks, final,
-        '--config', IRN_CONFIG, '--data-root', synthetic_root, '--rule',
+        sys.executable, 'tools/masks_from_walks.py', IRN_CONFIG, walks,
+        final, '--data-root', synthetic_root, '--rule',
         'reference', '--value', str(chosen['value']), '--no-crf',
         '--nproc', '1'
     ])
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert 'written 24, already there 0, skipped 0' in result.stdout
     result = run_tool([
-        sys.executable, 'tools/mask_report.py', '--config', IRN_CONFIG,
+        sys.executable, 'tools/mask_report.py', IRN_CONFIG,
         '--data-root', synthetic_root, '--masks', 'final=' + final,
         '--out', report
     ])
-    assert json.load(open(report))['final']['mIoU'] == pytest.approx(
+    assert json.load(open(report))['masks']['final']['mIoU'] == pytest.approx(
         chosen['mIoU'], abs=0.3)
 
 
@@ -243,15 +249,15 @@ def test_crf_only_masks_and_side_by_side_report(synthetic_root, seeds,
                                                 tmp_path):
     out = str(tmp_path / 'crf_masks')
     result = run_tool([
-        sys.executable, 'tools/crf_masks.py', seeds, out, '--config',
-        IRN_CONFIG, '--data-root', synthetic_root, '--threshold', '0.3',
+        sys.executable, 'tools/crf_masks.py', IRN_CONFIG, seeds, out,
+        '--data-root', synthetic_root, '--threshold', '0.3',
         '--nproc', '1'
     ])
     assert result.returncode == 0, result.stderr[-2000:]
     assert 'written 24, already there 0, skipped 0' in result.stdout
     report = str(tmp_path / 'report.json')
     result = run_tool([
-        sys.executable, 'tools/mask_report.py', '--config', IRN_CONFIG,
+        sys.executable, 'tools/mask_report.py', IRN_CONFIG,
         '--data-root', synthetic_root, '--seeds', seeds, '--masks',
         f'CRF-only={out}', '--out', report
     ])
@@ -259,10 +265,10 @@ def test_crf_only_masks_and_side_by_side_report(synthetic_root, seeds,
     assert '| seed (fuse) |' in result.stdout
     assert '| CRF-only (as written) |' in result.stdout
     numbers = json.load(open(report))
-    assert numbers['CRF-only']['scored'] == 24
+    assert numbers['masks']['CRF-only']['scored'] == 24
     # seeds made from the truth: both far above chance (1/5 classes)
-    assert numbers['seed_fuse']['mIoU'] > 50
-    assert numbers['CRF-only']['mIoU'] > 50
+    assert numbers['rows']['seed_fuse']['mIoU'] > 50
+    assert numbers['masks']['CRF-only']['mIoU'] > 50
 
 
 def test_ir_labels_without_confident_foreground_are_counted(

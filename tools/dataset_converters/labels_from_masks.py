@@ -2,7 +2,7 @@
 
     python tools/dataset_converters/labels_from_masks.py data/my_data \
         --lists ImageSets/Segmentation/train.txt ImageSets/Segmentation/val.txt \
-        --mask-dir SegmentationClass --num-classes 2 [--out cls_labels.npy]
+        --gt-dir SegmentationClass --num-classes 2 [--out cls_labels.npy]
 
 For every image of the lists, the vector has one entry per foreground class
 (``--num-classes``, background excluded): 1 where the mask holds that class
@@ -46,7 +46,8 @@ def main() -> None:
     parser.add_argument('root')
     parser.add_argument('--lists', nargs='+', required=True,
                         help='image lists, relative to root')
-    parser.add_argument('--mask-dir', default='SegmentationClass')
+    parser.add_argument('--gt-dir', default='SegmentationClass',
+                        help='ground-truth masks under root')
     parser.add_argument('--seg-map-suffix', default='.png')
     parser.add_argument('--num-classes', type=int, required=True,
                         help='foreground classes (background excluded)')
@@ -64,7 +65,7 @@ def main() -> None:
     bar = ProgressBar(len(ids))
     for img_id in ids:
         bar.update()
-        mask = osp.join(args.root, args.mask_dir,
+        mask = osp.join(args.root, args.gt_dir,
                         img_id + args.seg_map_suffix)
         if not osp.isfile(mask):
             missing.append(mask)
@@ -76,7 +77,7 @@ def main() -> None:
     print()
     if missing:
         sys.exit(f'error: {len(missing)} of {len(ids)} masks are missing, '
-                 f'e.g. {missing[0]}: fix --mask-dir or the lists')
+                 f'e.g. {missing[0]}: fix --gt-dir or the lists')
     out = osp.join(args.root, args.out)
     tmp = out + '.tmp.npy'
     np.save(tmp, labels)

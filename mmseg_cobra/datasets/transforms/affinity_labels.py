@@ -2,7 +2,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from ...models.utils.affinity import pair_labels
+from ...utils.pair_geometry import pair_labels
 
 
 @TRANSFORMS.register_module()

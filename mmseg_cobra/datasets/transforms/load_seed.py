@@ -1,8 +1,8 @@
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from ...evaluation.functional import combine_grid_seeds, combine_seeds
 from ...utils.seed_io import load_seed
+from ...utils.seed_labels import combine_grid_seeds, combine_seeds
 
 
 @TRANSFORMS.register_module()

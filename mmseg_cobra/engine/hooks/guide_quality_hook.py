@@ -2,8 +2,12 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
-KEYS = ('guide_cap_prec', 'guide_cap_chance', 'guide_sap_prec',
-        'guide_sap_chance')
+#: the per-iteration figures CoBra.loss logs -> the epoch records written
+RECORDS = dict(guide_cap_prec='guide/cap_same_class',
+               guide_cap_chance='guide/cap_chance',
+               guide_sap_prec='guide/sap_in_class',
+               guide_sap_chance='guide/sap_chance')
+KEYS = tuple(RECORDS)
 
 
 @HOOKS.register_module()
@@ -21,8 +25,14 @@ class GuideQualityHook(Hook):
         epoch 3 guide quality: CAP positives same class 71.2 % (chance
         48.0 %), SAP positives in the pseudo class 83.5 % (chance 40.1 %)
 
-    Nothing is printed for epochs without those figures (complementary
-    losses off, or no masks in the pipeline).
+    The same four figures (%) are recorded through the runner's visualizer
+    as ``guide/cap_same_class``, ``guide/cap_chance``, ``guide/sap_in_class``
+    and ``guide/sap_chance`` with the epoch as step, so they land in
+    ``vis_data/scalars.json`` (where ``tools/ablate.py`` reads them) and in
+    any other visualizer backend (TensorBoard, W&B).
+
+    Nothing is printed or recorded for epochs without those figures
+    (complementary losses off, or no masks in the pipeline).
     """
     priority = 'LOW'
 
@@ -44,3 +54,5 @@ class GuideQualityHook(Hook):
             f'{values["guide_cap_chance"]:.1f} %), SAP positives in the '
             f'pseudo class {values["guide_sap_prec"]:.1f} % (chance '
             f'{values["guide_sap_chance"]:.1f} %)', logger='current')
+        runner.visualizer.add_scalars(
+            {RECORDS[k]: v for k, v in values.items()}, step=runner.epoch + 1)

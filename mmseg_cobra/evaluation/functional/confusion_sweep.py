@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 from mmseg.evaluation.metrics import IoUMetric
 
-from .seed_labels import confusion
 
 
 def metrics_from_confusion(conf: np.ndarray) -> Dict[str, np.ndarray]:
@@ -111,3 +110,24 @@ class BoundaryPR:
             rows[t] = dict(precision=p, recall=r, F=f)
         best = max(rows, key=lambda t: rows[t]['F'])
         return dict(per_threshold=rows, best_threshold=best, **rows[best])
+
+
+def confusion(pred: np.ndarray, gt: np.ndarray, num_labels: int,
+              ignore_index: int = 255) -> np.ndarray:
+    """Confusion matrix ``[num_labels, num_labels]`` (rows = ground truth)."""
+    valid = gt != ignore_index
+    idx = gt[valid].astype(np.int64) * num_labels + pred[valid]
+    return np.bincount(idx, minlength=num_labels**2).reshape(
+        num_labels, num_labels)
+
+
+def label_maps_for_sweep(cams: np.ndarray, keys: np.ndarray,
+                         thresholds: Sequence[float]) -> Dict[float,
+                                                              np.ndarray]:
+    """:func:`seeds_to_label` for many thresholds, sharing the argmax."""
+    if len(keys) == 0:
+        zero = np.zeros(cams.shape[1:], np.uint8)
+        return {t: zero for t in thresholds}
+    peak = cams.max(axis=0)
+    fg = (np.asarray(keys)[cams.argmax(axis=0)] + 1).astype(np.uint8)
+    return {t: np.where(peak > t, fg, 0).astype(np.uint8) for t in thresholds}

@@ -1,4 +1,3 @@
-import json
 import os
 import os.path as osp
 from collections import OrderedDict
@@ -10,6 +9,7 @@ from mmengine.logging import print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
+from ...utils.file_io import dump_json
 from ..functional import (SEED_COMBINATIONS, attention_threshold,
                           combine_seeds, confusion, label_maps_for_sweep,
                           metrics_from_confusion)
@@ -155,8 +155,7 @@ class SeedMetric(BaseMetric):
         if self.out_file:
             os.makedirs(osp.dirname(osp.abspath(self.out_file)),
                         exist_ok=True)
-            with open(self.out_file, 'w') as f:
-                json.dump(report, f, indent=1)
+            dump_json(report, self.out_file)
         return {key: round(value['mIoU'], 2) for key, value in report.items()}
 
     @staticmethod

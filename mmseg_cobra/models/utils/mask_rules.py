@@ -165,6 +165,32 @@ def walk_to_label(walked: Tensor, keys: Tensor, size: Sequence[int],
     return torch.cat([keys.new_zeros(1), keys + 1])[local]
 
 
+def mask_from_walk(walk: dict, rule: str, value: float,
+                   image: Optional[np.ndarray] = None,
+                   crf_cfg: Optional[dict] = None,
+                   upsample: str = 'resize') -> np.ndarray:
+    """The pseudo mask of one walk file, as ``IRNBoundary.predict`` makes it.
+
+    Args:
+        walk (dict): From :func:`mmseg_cobra.utils.walk_io.load_walk`.
+        rule (str): ``'reference'`` (``value`` = theta) or ``'irn'``
+            (``value`` = background score).
+        value (float): The rule's parameter.
+        image (np.ndarray, optional): RGB uint8 ``[H, W, 3]``; given, the
+            labels are refined by a dense CRF (``crf_cfg``, default the
+            reference's final CRF).
+        crf_cfg (dict, optional): :func:`crf_from_labels` arguments.
+        upsample (str): How the walked grid maps come back to the image
+            (``model.test_cfg.walk_upsample``: ``'resize'`` or ``'stride'``).
+
+    Returns:
+        np.ndarray: uint8 ``[H, W]``, 0 background, ``k + 1`` for class k.
+    """
+    return walk_to_label(torch.from_numpy(walk['walk']), walk['keys'],
+                         walk['image_size'], rule, value, image,
+                         crf_cfg, upsample).numpy().astype(np.uint8)
+
+
 def boundary_from_labels(label: Tensor, stride: int = 4,
                          ignore_index: int = 255) -> Tensor:
     """Oracle boundary map on the stride grid from a ground-truth label map.

@@ -19,7 +19,7 @@ from typing import List, Tuple
 import torch
 from torch import Tensor
 
-from .affinity import _shift, boundary_to_affinity, pair_offsets
+from .affinity import boundary_to_affinity, pair_offsets, shift_field
 
 
 def sparse_transition(boundary: Tensor, radius: int = 5,
@@ -88,7 +88,7 @@ def stencil_transition(boundary: Tensor, radius: int = 5,
         weights.append(aff[:, d])
         # ... and from j - o through the pair (j - o, j): aff[d, j - o]
         offsets.append((-dy, -dx))
-        weights.append(_shift(aff[:, d], -dy, -dx, 0.0))
+        weights.append(shift_field(aff[:, d], -dy, -dx, 0.0))
     weights = torch.stack(weights, dim=1)
     weights = weights / weights.sum(dim=1, keepdim=True)
     return offsets, weights if batched else weights[0]

@@ -1,5 +1,6 @@
-"""From per-class seed maps to label maps."""
-from typing import Dict, Optional, Sequence
+"""From per-class seed maps to label maps (shared by the seed metric, the
+IR labels and the seed-loading transform)."""
+from typing import Optional
 
 import numpy as np
 
@@ -79,24 +80,3 @@ def seeds_to_label(cams: np.ndarray, keys: np.ndarray,
     label = (np.asarray(keys)[best] + 1).astype(np.uint8)
     label[cams.max(axis=0) <= bg_threshold] = 0
     return label
-
-
-def confusion(pred: np.ndarray, gt: np.ndarray, num_labels: int,
-              ignore_index: int = 255) -> np.ndarray:
-    """Confusion matrix ``[num_labels, num_labels]`` (rows = ground truth)."""
-    valid = gt != ignore_index
-    idx = gt[valid].astype(np.int64) * num_labels + pred[valid]
-    return np.bincount(idx, minlength=num_labels**2).reshape(
-        num_labels, num_labels)
-
-
-def label_maps_for_sweep(cams: np.ndarray, keys: np.ndarray,
-                         thresholds: Sequence[float]) -> Dict[float,
-                                                              np.ndarray]:
-    """:func:`seeds_to_label` for many thresholds, sharing the argmax."""
-    if len(keys) == 0:
-        zero = np.zeros(cams.shape[1:], np.uint8)
-        return {t: zero for t in thresholds}
-    peak = cams.max(axis=0)
-    fg = (np.asarray(keys)[cams.argmax(axis=0)] + 1).astype(np.uint8)
-    return {t: np.where(peak > t, fg, 0).astype(np.uint8) for t in thresholds}

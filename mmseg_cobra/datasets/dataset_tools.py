@@ -1,10 +1,17 @@
 """Helpers shared by the offline tools that walk a config's dataset."""
+import os
+import os.path as osp
 import sys
 from typing import Dict, List, Optional, Tuple
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
+
+from ..utils.file_io import write_text
+from .dataset_check import check_dataset, format_ok, format_report
+from .image_level_dataset import DatasetError
 
 
 def dataset_from_config(cfg: Config, key: str = 'test_dataloader',
@@ -15,7 +22,6 @@ def dataset_from_config(cfg: Config, key: str = 'test_dataloader',
     Exits with the dataset's message (e.g. "dataset not found at ...") if it
     cannot be built.
     """
-    from ..datasets import DatasetError
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     ds_cfg = cfg[key]
     ds_cfg = ds_cfg.dataset if 'dataset' in ds_cfg else ds_cfg
@@ -34,37 +40,6 @@ def image_tasks(dataset) -> List[Tuple[str, str]]:
     """``(img_id, img_path)`` of every sample."""
     infos = (dataset.get_data_info(i) for i in range(len(dataset)))
     return [(info['img_id'], info['img_path']) for info in infos]
-
-
-#: Status prefix of an IR label written without any confident foreground.
-NO_FOREGROUND = 'written, no confident foreground'
-
-
-def report_status(status: Dict[str, str]) -> Dict[str, str]:
-    """Print how many images were written / already there / skipped (with
-    the first reasons) and how many IR labels got no confident foreground;
-    return the skipped ones."""
-    no_fg = {k: v for k, v in status.items() if v.startswith(NO_FOREGROUND)}
-    skipped = {k: v for k, v in status.items()
-               if v not in ('written', 'exists') and k not in no_fg}
-    written = sum(v == 'written' for v in status.values()) + len(no_fg)
-    existing = sum(v == 'exists' for v in status.values())
-    print(f'\nwritten {written}, already there {existing}, '
-          f'skipped {len(skipped)}')
-    if status and existing == len(status):
-        print(f'nothing left to do: all {existing} outputs already exist '
-              '(delete them to recompute)')
-    for img_id, why in list(skipped.items())[:20]:
-        print(f'  skipped {img_id}: {why}')
-    if no_fg:
-        print(f'{len(no_fg)} of {len(status)} images got no confident '
-              'foreground (their foreground threshold is above every seed '
-              'value): their labels hold only background and unknown. With '
-              'the attention-percentile rule, lower ir_label_cfg.percentile '
-              'or fg_offset, or set ir_label_cfg.fixed_thresholds.')
-        for img_id, why in list(no_fg.items())[:20]:
-            print(f'  {img_id}: {why}')
-    return skipped
 
 
 def add_dataset_check_args(parser) -> None:
@@ -100,14 +75,6 @@ def check_before_run(cfg: Config, keys: Tuple[str, ...], work_dir: str,
     Returns:
         int: Images left out.
     """
-    import os
-    import os.path as osp
-
-    from mmengine.logging import print_log
-
-    from ..datasets import DatasetError
-    from ..datasets.dataset_check import (check_dataset, format_ok,
-                                          format_report)
     left_out = 0
     for key in keys:
         if key not in cfg or cfg[key] is None:
@@ -128,10 +95,7 @@ def check_before_run(cfg: Config, keys: Tuple[str, ...], work_dir: str,
                 '(they are then counted in the log)')
         os.makedirs(work_dir, exist_ok=True)
         path = osp.join(osp.abspath(work_dir), f'bad_images_{key}.txt')
-        tmp = f'{path}.{os.getpid()}.tmp'
-        with open(tmp, 'w') as f:
-            f.write('\n'.join(sorted(bad)) + '\n')
-        os.replace(tmp, path)
+        write_text('\n'.join(sorted(bad)) + '\n', path)
         ds_cfg = cfg[key].dataset if 'dataset' in cfg[key] else cfg[key]
         ds_cfg.exclude_file = path
         left_out += len(bad)

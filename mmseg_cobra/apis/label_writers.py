@@ -1,0 +1,261 @@
+"""Per-image label writers behind the offline tools.
+
+``tools/make_ir_labels.py`` (IR labels from seeds), ``tools/masks_from_walks.py``
+(pseudo masks from walked maps) and ``tools/crf_masks.py`` (CRF-only masks
+from seeds) do the same thing per image: skip an image whose PNG exists
+(resume), read the image, read its input file, make a label map, write it
+atomically as a palette PNG. :class:`LabelWriter` is that loop, run in a
+process pool (mmengine's ``track_parallel_progress``); the three writers
+differ only in :meth:`LabelWriter.make_label`.
+
+Every tool reports the same way (:func:`report_status`) and exits the same
+way (:func:`exit_code`): 0 when every image has its label, 1 when any was
+skipped (inputs missing, unreadable or for another image), unless the
+caller allows skipped images (``--allow-skipped``; the pipeline passes it
+when bad images are left out on purpose, and checks what is missing
+itself).
+"""
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.utils import track_parallel_progress
+from PIL import Image
+
+from ..models.utils.mask_rules import mask_from_walk
+from ..utils.crf import FINAL_CRF_CFG, crf_from_labels
+from ..utils.ir_label import ir_thresholds, make_ir_label, save_label_png
+from ..utils.seed_io import SeedFileError, load_seed, seed_path
+from ..utils.seed_labels import combine_seeds, seeds_to_label
+from ..utils.walk_io import load_walk, walk_path
+
+#: Status of an image whose label was written by this run.
+WRITTEN = 'written'
+#: Status of an image whose label was already there (kept: resume).
+EXISTS = 'exists'
+#: Status prefix of a label written without any confident foreground.
+NO_FOREGROUND = 'written, no confident foreground'
+
+
+class LabelWriter:
+    """Write one label PNG per image; subclasses make the label.
+
+    Picklable (module-level class, plain attributes), so it is the worker
+    of a process pool as is.
+
+    Args:
+        out_dir (str): Where ``<img_id>.png`` go.
+        palette (list): The dataset's palette (``metainfo['palette']``).
+        kind (str): Names the output for fault injection (``ir_label``,
+            ``final_mask``, ``crf_mask``).
+    """
+
+    def __init__(self, out_dir: str, palette: Sequence, kind: str) -> None:
+        self.out_dir = out_dir
+        self.palette = [list(c) for c in palette]
+        self.kind = kind
+
+    def make_label(self, img_id: str,
+                   image: np.ndarray) -> Tuple[np.ndarray, Optional[str]]:
+        """The label of one image.
+
+        Args:
+            img_id (str): The image's id.
+            image (np.ndarray): RGB uint8 ``[H, W, 3]``.
+
+        Returns:
+            tuple: uint8 ``[H, W]`` label map (0 background, ``k + 1`` class
+            k, 255 unknown) and a note for the report (None: plain
+            'written').
+
+        Raises:
+            SeedFileError: The image's input file is missing, unreadable or
+                made for another image; the image is skipped with the
+                message.
+        """
+        raise NotImplementedError
+
+    def __call__(self, task: Tuple[str, str]) -> Tuple[str, str]:
+        """``(img_id, status)`` of one ``(img_id, img_path)`` task."""
+        img_id, img_path = task
+        out = osp.join(self.out_dir, img_id + '.png')
+        if osp.isfile(out):
+            return img_id, EXISTS
+        try:
+            image = np.asarray(Image.open(img_path).convert('RGB'))
+        except OSError as exc:
+            return img_id, f'image {img_path} unreadable: {exc}'
+        try:
+            label, note = self.make_label(img_id, image)
+        except SeedFileError as exc:
+            return img_id, str(exc)
+        save_label_png(label, out, self.palette, kind=self.kind)
+        return img_id, note or WRITTEN
+
+    def run(self, tasks: List[Tuple[str, str]],
+            nproc: int = 1) -> Dict[str, str]:
+        """Every task in a pool of ``nproc`` processes, with a progress bar;
+        prints the report and returns ``{img_id: status}``."""
+        if nproc > 1:
+            status = dict(track_parallel_progress(self, tasks, nproc))
+        else:  # no pool: a plain loop (and debuggable in-process)
+            from mmengine.utils import track_progress
+            status = dict(track_progress(self, tasks))
+        report_status(status)
+        return status
+
+
+def _input_file(path: str, what: str) -> str:
+    if not osp.isfile(path):
+        raise SeedFileError(f'{what} {path} missing')
+    return path
+
+
+class IRLabelWriter(LabelWriter):
+    """IR labels (stage 3a): the fused seed split into confident
+    foreground, confident background and unknown by two thresholds, each
+    confident part refined by a dense CRF (:func:`make_ir_label`).
+
+    Args:
+        ir_label_cfg (dict): The IRN config's ``ir_label_cfg`` (``seed_dir``,
+            ``out_dir``, ``source``, ``percentile``, ``fg_offset``,
+            ``grid``, ``fixed_thresholds``, ``attention_scale``, ``crf``).
+        num_classes (int): Foreground classes of the dataset.
+        palette (list): The dataset's palette.
+    """
+
+    def __init__(self, ir_label_cfg: dict, num_classes: int,
+                 palette: Sequence) -> None:
+        super().__init__(ir_label_cfg['out_dir'], palette, 'ir_label')
+        self.cfg = dict(ir_label_cfg)
+        self.num_classes = num_classes
+
+    def make_label(self, img_id: str, image: np.ndarray):
+        cfg = self.cfg
+        path = _input_file(seed_path(cfg['seed_dir'], img_id), 'seed')
+        seed = load_seed(path, self.num_classes, image.shape[:2])
+        bg, fg = ir_thresholds(seed['attn'], cfg['percentile'],
+                               cfg['fg_offset'], cfg['grid'],
+                               cfg.get('fixed_thresholds'),
+                               cfg.get('attention_scale', 'max'))
+        label = make_ir_label(image, combine_seeds(seed, cfg['source']),
+                              seed['keys'], bg, fg, cfg['crf'])
+        if len(seed['keys']) and not ((label > 0) & (label != 255)).any():
+            # still a valid label (background and unknown pixels): say so
+            return label, f'{NO_FOREGROUND} (thresholds {bg:.2f}/{fg:.2f})'
+        return label, None
+
+
+class WalkMaskWriter(LabelWriter):
+    """Pseudo masks from the walked maps of the mask stage with a chosen
+    rule and value, optionally refined by the final dense CRF, as
+    ``IRNBoundary.predict`` makes them (:func:`mask_from_walk`).
+
+    Args:
+        walk_dir (str): The mask stage's walk files.
+        out_dir (str): Where the masks go.
+        rule (str): ``'reference'`` or ``'irn'``.
+        value (float): theta (reference) or background score (irn).
+        crf_cfg (dict, optional): Dense CRF arguments; None: no CRF.
+        palette (list): The dataset's palette.
+        upsample (str): ``model.test_cfg.walk_upsample``.
+    """
+
+    def __init__(self, walk_dir: str, out_dir: str, rule: str, value: float,
+                 crf_cfg: Optional[dict], palette: Sequence,
+                 upsample: str = 'resize') -> None:
+        super().__init__(out_dir, palette, 'final_mask')
+        self.walk_dir = walk_dir
+        self.rule, self.value = rule, value
+        self.crf_cfg = crf_cfg
+        self.upsample = upsample
+
+    def make_label(self, img_id: str, image: np.ndarray):
+        path = _input_file(walk_path(self.walk_dir, img_id), 'walk file')
+        walk = load_walk(path, image.shape[:2])
+        label = mask_from_walk(
+            walk, self.rule, self.value,
+            image if self.crf_cfg is not None else None, self.crf_cfg,
+            self.upsample)
+        return label, None
+
+
+class SeedCRFMaskWriter(LabelWriter):
+    """CRF-only masks (no IRN): the seed thresholded (background where no
+    class map exceeds ``threshold``), then refined by the final dense CRF.
+
+    Args:
+        seed_dir (str): The seed stage's files.
+        out_dir (str): Where the masks go.
+        threshold (float): Background score.
+        source (str): Seed source (``fuse``, ``cnn``, ...).
+        num_classes (int): Foreground classes of the dataset.
+        palette (list): The dataset's palette.
+        crf_cfg (dict, optional): Dense CRF arguments (default: the
+            reference's final CRF).
+    """
+
+    def __init__(self, seed_dir: str, out_dir: str, threshold: float,
+                 source: str, num_classes: int, palette: Sequence,
+                 crf_cfg: Optional[dict] = None) -> None:
+        super().__init__(out_dir, palette, 'crf_mask')
+        self.seed_dir = seed_dir
+        self.threshold, self.source = threshold, source
+        self.num_classes = num_classes
+        self.crf_cfg = dict(crf_cfg or FINAL_CRF_CFG)
+
+    def make_label(self, img_id: str, image: np.ndarray):
+        path = _input_file(seed_path(self.seed_dir, img_id), 'seed')
+        seed = load_seed(path, self.num_classes, image.shape[:2])
+        keys = seed['keys']
+        local = seeds_to_label(combine_seeds(seed, self.source),
+                               np.arange(len(keys)), self.threshold)
+        if len(keys):
+            local = crf_from_labels(image, local.astype(np.int64),
+                                    n_labels=len(keys) + 1, **self.crf_cfg)
+        lookup = np.concatenate([[0], keys + 1]).astype(np.uint8)
+        return lookup[local], None
+
+
+def report_status(status: Dict[str, str]) -> Dict[str, str]:
+    """Print how many images were written / already there / skipped (with
+    the first reasons) and how many labels got no confident foreground;
+    return the skipped ones."""
+    no_fg = {k: v for k, v in status.items() if v.startswith(NO_FOREGROUND)}
+    skipped = {k: v for k, v in status.items()
+               if v not in (WRITTEN, EXISTS) and k not in no_fg}
+    written = sum(v == WRITTEN for v in status.values()) + len(no_fg)
+    existing = sum(v == EXISTS for v in status.values())
+    print(f'\nwritten {written}, already there {existing}, '
+          f'skipped {len(skipped)}')
+    if status and existing == len(status):
+        print(f'nothing left to do: all {existing} outputs already exist '
+              '(delete them to recompute)')
+    for img_id, why in list(skipped.items())[:20]:
+        print(f'  skipped {img_id}: {why}')
+    if no_fg:
+        print(f'{len(no_fg)} of {len(status)} images got no confident '
+              'foreground (their foreground threshold is above every seed '
+              'value): their labels hold only background and unknown. With '
+              'the attention-percentile rule, lower ir_label_cfg.percentile '
+              'or fg_offset, or set ir_label_cfg.fixed_thresholds.')
+        for img_id, why in list(no_fg.items())[:20]:
+            print(f'  {img_id}: {why}')
+    return skipped
+
+
+def exit_code(status: Dict[str, str], allow_skipped: bool = False) -> int:
+    """The tools' one exit convention: 0 when every image has its label
+    (or skipped images are allowed and at least one label exists), 1
+    otherwise."""
+    skipped = [k for k, v in status.items()
+               if v not in (WRITTEN, EXISTS)
+               and not v.startswith(NO_FOREGROUND)]
+    if not skipped:
+        return 0
+    return 0 if allow_skipped and len(skipped) < len(status) else 1
+
+
+__all__ = ['EXISTS', 'IRLabelWriter', 'LabelWriter', 'NO_FOREGROUND',
+           'SeedCRFMaskWriter', 'WRITTEN', 'WalkMaskWriter', 'exit_code',
+           'report_status']
