@@ -14,7 +14,6 @@ model = dict(
     backbone=dict(
         depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
     in_channels=(64, 64, 128, 256, 512),
-    freeze_backbone=False,
     train_radius=5,
     # images of ~160 px, crops of 128: IRN's 512 canvas (VOC) would be mostly
     # padding for the GroupNorm and 10x the CPU time; pad to the stride only

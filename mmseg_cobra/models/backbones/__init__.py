@@ -1,3 +1,4 @@
+from .resnet_with_stem import ResNetWithStem
 from .vit_with_attention import ViTWithAttention
 
-__all__ = ['ViTWithAttention']
+__all__ = ['ResNetWithStem', 'ViTWithAttention']

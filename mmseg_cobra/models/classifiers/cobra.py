@@ -10,7 +10,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
@@ -18,10 +17,11 @@ from PIL import Image
 from torch import Tensor
 
 from ..losses import normalize_patches
+from ..segmentors.base import BaseWSSSModel
 
 
 @MODELS.register_module()
-class CoBra(BaseModel):
+class CoBra(BaseWSSSModel):
     """Complementary Branch classifier.
 
     Class-aware (CNN) branch: backbone features ``[B, Cc, h, w]`` feed a CAM
@@ -224,8 +224,7 @@ class CoBra(BaseModel):
         prob_cnn, pseudo_label = self.pseudo_labels(cam_cnn, labels)
         # SAP ranks patches by the raw CNN logits (reference); the masked
         # softmax only picks each patch's pseudo class
-        rank_score = cam_cnn.flatten(2) if getattr(
-            self.loss_sap, 'rank_by', 'logit') == 'logit' else prob_cnn
+        rank_score = self.loss_sap.guide_score(cam_cnn.flatten(2), prob_cnn)
         losses[self.loss_sap.loss_name] = self.loss_sap(
             normalize_patches(out['proj_vit']), rank_score, pseudo_label)
         losses[self.loss_cap.loss_name] = self.loss_cap(
@@ -475,17 +474,5 @@ class CoBra(BaseModel):
     def _forward(self, inputs: Tensor,
                  data_samples: Optional[Sequence[SegDataSample]] = None
                  ) -> Dict[str, Tensor]:
+        """The training-time outputs of :meth:`extract`."""
         return self.extract(inputs)
-
-    def forward(self,
-                inputs: Tensor,
-                data_samples: Optional[Sequence[SegDataSample]] = None,
-                mode: str = 'tensor'):
-        """mmengine entry point: ``'loss'``, ``'predict'`` or ``'tensor'``."""
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs, data_samples)
-        raise RuntimeError(f'invalid mode {mode!r}: use loss/predict/tensor')

@@ -53,8 +53,23 @@ class SAPLoss(nn.Module):
         self.loss_weight = loss_weight
         self._loss_name = loss_name
 
+    def guide_score(self, cam_logits: Tensor, cam_prob: Tensor) -> Tensor:
+        """The CNN score this loss ranks patches by (``rank_by``).
+
+        Args:
+            cam_logits (Tensor): CNN CAM logits ``[B, C+1, N]``.
+            cam_prob (Tensor): Their masked softmax ``[B, C+1, N]``.
+
+        Returns:
+            Tensor: ``cam_logits`` or ``cam_prob``: the ``cam_score`` to pass
+            to :meth:`forward` and :meth:`select`.
+        """
+        return cam_logits if self.rank_by == 'logit' else cam_prob
+
     def select(self, cam_score: Tensor, pseudo_label: Tensor) -> tuple:
-        """Positive and negative indices from the CNN guide.
+        """Positive and negative indices from the CNN guide (what
+        :meth:`forward` contrasts; public, for diagnostics such as
+        ``CoBra.guide_quality``).
 
         Args:
             cam_score (Tensor): CNN CAM scores ``[B, C+1, N]`` (logits or

@@ -29,7 +29,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
@@ -38,6 +37,7 @@ from torch import Tensor
 from ...utils.crf import FINAL_CRF_CFG
 from ..utils import (boundary_to_affinity, full_precision, pair_differences,
                      pair_offsets, random_walk)
+from .base import BaseWSSSModel
 from ..utils.mask_rules import (MASK_RULES, WALK_UPSAMPLING, grid_size,
                                 seeds_to_grid, walk_to_label)
 
@@ -61,19 +61,20 @@ def _branch_block(in_channels: int, out_channels: int, groups: int,
 
 
 @MODELS.register_module()
-class IRNBoundary(BaseModel):
+class IRNBoundary(BaseWSSSModel):
     """Boundary branch of IRN with its affinity loss and random walk.
 
     Args:
-        backbone (dict): mmpretrain ``ResNet`` config; its stem and four stages
-            are used, frozen (``frozen_stages=4``, ``norm_eval=True``).
+        backbone (dict): A backbone returning the stem output and every
+            stage's (:class:`~mmseg_cobra.models.ResNetWithStem`); IRN
+            freezes it (``frozen_stages=4``, ``norm_eval=True``: then it
+            runs without autograd), small models trained from scratch use
+            ``frozen_stages=-1``.
         in_channels (Sequence[int]): Channels of stem, stage 1..4 outputs
             (ResNet-50/101/152: 64, 256, 512, 1024, 2048).
         branch_channels (int): Channels per depth in the boundary branch.
         train_radius (int): Pair radius for the affinity loss (IRN: 10), in
             stride-4 pixels.
-        freeze_backbone (bool): Run the backbone without gradients (IRN).
-            False trains it too (small models trained from scratch).
         with_displacement (bool): Build and train the displacement branch
             (IRN's instance cue; not used by the semantic masks).
         aff_loss_weight (float): Weight of the affinity terms
@@ -108,7 +109,6 @@ class IRNBoundary(BaseModel):
                  in_channels: Sequence[int] = (64, 256, 512, 1024, 2048),
                  branch_channels: int = 32,
                  train_radius: int = 10,
-                 freeze_backbone: bool = True,
                  with_displacement: bool = True,
                  aff_loss_weight: float = 0.5,
                  disp_loss_weight: float = 0.5,
@@ -134,7 +134,6 @@ class IRNBoundary(BaseModel):
         if with_displacement:
             self._build_displacement_branch(in_channels)
         self.train_radius = train_radius
-        self.freeze_backbone = freeze_backbone
         self.aff_loss_weight = aff_loss_weight
         self.disp_loss_weight = disp_loss_weight
         self.test_cfg = dict(
@@ -168,15 +167,13 @@ class IRNBoundary(BaseModel):
             nn.Conv2d(256, 2, 1, bias=False))
 
     def _features(self, inputs: Tensor) -> List[Tensor]:
-        """Stem (after max-pool) and stage outputs of the frozen backbone."""
-        net = self.backbone
-        with torch.set_grad_enabled(torch.is_grad_enabled()
-                                    and not self.freeze_backbone):
-            x = net.stem(inputs) if net.deep_stem else net.relu(
-                net.norm1(net.conv1(inputs)))
-            feats = [net.maxpool(x)]
-            for name in net.res_layers:
-                feats.append(getattr(net, name)(feats[-1]))
+        """Stem (after max-pool) and stage outputs of the backbone."""
+        feats = list(self.backbone(inputs))
+        if len(feats) != len(self.boundary_convs):
+            raise ValueError(
+                f'the backbone returned {len(feats)} feature maps, IRN needs '
+                f'{len(self.boundary_convs)} (stem and every stage: use '
+                "type='ResNetWithStem')")
         return feats
 
     def boundary_logits(self, inputs: Tensor) -> Tensor:
@@ -383,18 +380,11 @@ class IRNBoundary(BaseModel):
                 sample.boundary = boundary
         return list(data_samples)
 
-    def forward(self,
-                inputs: Tensor,
-                data_samples: Optional[Sequence[SegDataSample]] = None,
-                mode: str = 'tensor'):
-        """mmengine entry point: ``'loss'``, ``'predict'`` or ``'tensor'``."""
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            feats = self._features(inputs)
-            if self.with_displacement:
-                return self._boundary(feats), self._displacement(feats)
-            return self._boundary(feats)
-        raise RuntimeError(f'invalid mode {mode!r}: use loss/predict/tensor')
+    def _forward(self, inputs: Tensor,
+                 data_samples: Optional[Sequence[SegDataSample]] = None):
+        """Boundary logits ``[B, 1, H/4, W/4]`` (and, with the displacement
+        branch, the displacement field ``[B, 2, H/4, W/4]``)."""
+        feats = self._features(inputs)
+        if self.with_displacement:
+            return self._boundary(feats), self._displacement(feats)
+        return self._boundary(feats)
