@@ -6,7 +6,10 @@ ENV_ROOT ?= $(HOME)/.cache/mmseg-cobra
 export COBRA_ENV_ROOT := $(ENV_ROOT)
 PYTEST_ARGS ?=
 
-.PHONY: env test demo clean
+LINT_PATHS := mmseg_cobra tools tests benchmarks configs setup.py
+LINT_ENV = $(ENV_ROOT)/lint-$(shell cat requirements/dev.txt | sha256sum | cut -c1-12)
+
+.PHONY: env test test-fast lint lint-env format demo clean
 
 env:
 	@tools/setup_env.sh
@@ -15,6 +18,26 @@ test:
 	@venv="$$(tools/setup_env.sh | tail -n 1)" && \
 	PYTHONPATH=$(CURDIR) PATH="$$venv/bin:$$PATH" \
 	python -m pytest -q tests $(PYTEST_ARGS)
+
+# flake8, isort and yapf (requirements/dev.txt) in their own small
+# environment: the checks of OpenMMLab's pre-commit, as one command
+lint-env:
+	@test -f $(LINT_ENV)/.ready || { \
+	    rm -rf $(LINT_ENV) && python3 -m venv $(LINT_ENV) && \
+	    $(LINT_ENV)/bin/python -m pip install -q \
+	        --disable-pip-version-check -r requirements/dev.txt && \
+	    touch $(LINT_ENV)/.ready; }
+
+lint: lint-env
+	@$(LINT_ENV)/bin/flake8 . && \
+	$(LINT_ENV)/bin/isort --check-only --diff . && \
+	$(LINT_ENV)/bin/yapf --diff -r $(LINT_PATHS) && \
+	echo "lint: flake8, isort and yapf pass"
+
+# rewrite the code the way `make lint` wants it
+format: lint-env
+	@$(LINT_ENV)/bin/isort -q . && \
+	$(LINT_ENV)/bin/yapf -i -r -p $(LINT_PATHS)
 
 demo:
 	@venv="$$(tools/setup_env.sh | tail -n 1)" && \

@@ -1,5 +1,4 @@
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 
@@ -26,16 +25,19 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
-    packages=find_packages(exclude=('configs', 'tools', 'tests', 'benchmarks')),
+    packages=find_packages(
+        exclude=('configs', 'tools', 'tests', 'benchmarks')),
     # the configs and tools travel inside the package (mmseg_cobra/.mim/
     # configs and .mim/tools link to configs/ and tools/; a wheel gets
     # copies), where mmengine resolves `mmseg_cobra::` bases, where OpenMIM's
     # `mim run` looks, and where `python -m mmseg_cobra <tool>` finds them
-    package_data={'mmseg_cobra': ['.mim/model-index.yml', '.mim/configs/*.py',
-                                  '.mim/configs/*/*.py',
-                                  '.mim/configs/*/*/*.py',
-                                  '.mim/tools/*.py', '.mim/tools/*.sh',
-                                  '.mim/tools/*/*.py']},
+    package_data={
+        'mmseg_cobra': [
+            '.mim/model-index.yml', '.mim/configs/*.py', '.mim/configs/*/*.py',
+            '.mim/configs/*/*/*.py', '.mim/tools/*.py', '.mim/tools/*.sh',
+            '.mim/tools/*/*.py'
+        ]
+    },
     include_package_data=False,
     python_requires='>=3.9',
     install_requires=read_requirements('requirements/runtime.txt'),

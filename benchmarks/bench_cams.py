@@ -24,12 +24,12 @@ import torch.nn.functional as F
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import mmseg_cobra  # noqa: E402,F401
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmseg.registry import MODELS  # noqa: E402
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
 
-from mmseg_cobra.utils.seed_io import save_seed  # noqa: E402
+import mmseg_cobra  # noqa: F401
+from mmseg_cobra.utils.seed_io import save_seed
 
 SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 
@@ -40,15 +40,16 @@ def one_at_a_time(model, image):
     total = {}
     for scale in SCALES:
         size = (max(1, round(h * scale)), max(1, round(w * scale)))
-        x = F.interpolate(image[None], size=size, mode='bilinear',
-                          align_corners=False)
+        x = F.interpolate(
+            image[None], size=size, mode='bilinear', align_corners=False)
         for flip in (False, True):
             maps = model.cams(x.flip(-1) if flip else x)
             for key, value in maps.items():
                 value = value if value.dim() == 4 else value[:, None]
                 value = value.flip(-1) if flip else value
-                value = F.interpolate(value, size=(h, w), mode='bilinear',
-                                      align_corners=False)[0]
+                value = F.interpolate(
+                    value, size=(h, w), mode='bilinear',
+                    align_corners=False)[0]
                 total[key] = total[key] + value if key in total else value
     return total
 
@@ -62,8 +63,10 @@ def main() -> None:
     parser.add_argument('--images', type=int, default=24)
     parser.add_argument('--size', type=int, nargs=2, default=(160, 160))
     args = parser.parse_args()
-    cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(osp.abspath(
-        __file__))), 'configs/cobra/cobra_r18_vittiny_synthetic.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            osp.dirname(osp.dirname(osp.abspath(__file__))),
+            'configs/cobra/cobra_r18_vittiny_synthetic.py'))
     cfg.model.test_cfg = dict(scales=SCALES, flip=True)
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model).eval()
@@ -98,12 +101,19 @@ def main() -> None:
             summed = model.multiscale_cams(image)
             cnn = model.normalize_cams(summed['cam_cnn'], labels)
             vit = model.normalize_cams(summed['cam_vit'], labels)
-            save_seed(out_dir, f'img{i:05d}', labels.nonzero().flatten(),
-                      dict(cam_cnn=cnn.numpy(), cam_vit=vit.numpy(),
-                           cam_fuse=model.fuse(cnn, vit).numpy()),
-                      summed['attn_cls2patch'].numpy(), num_classes=4)
+            save_seed(
+                out_dir,
+                f'img{i:05d}',
+                labels.nonzero().flatten(),
+                dict(
+                    cam_cnn=cnn.numpy(),
+                    cam_vit=vit.numpy(),
+                    cam_fuse=model.fuse(cnn, vit).numpy()),
+                summed['attn_cls2patch'].numpy(),
+                num_classes=4)
             if i % quarter == 0:
-                print(f'  after {i:4d} images: peak RSS {peak_rss_mb():.0f} MB')
+                print(
+                    f'  after {i:4d} images: peak RSS {peak_rss_mb():.0f} MB')
 
 
 if __name__ == '__main__':

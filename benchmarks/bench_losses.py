@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmseg_cobra.models.losses import CAPLoss, SAPLoss  # noqa: E402
+from mmseg_cobra.models.losses import CAPLoss, SAPLoss
 
 
 def loop_info_nce(embed, pos_index, neg_index, tau):
@@ -30,8 +30,8 @@ def loop_info_nce(embed, pos_index, neg_index, tau):
         neg = embed[rows[:, None], neg_index[:, i]]  # [B, K-, D]
         pos_sim = torch.exp((pos * v_i[:, None]).sum(-1) / tau)
         neg_sum = torch.exp((neg * v_i[:, None]).sum(-1) / tau).sum(-1)
-        total = total + (-torch.log(pos_sim / (pos_sim + neg_sum[:, None]))
-                         ).mean(-1).sum()
+        total = total + (
+            -torch.log(pos_sim / (pos_sim + neg_sum[:, None]))).mean(-1).sum()
     return total / (b * n)
 
 

@@ -29,11 +29,11 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.utils import track_parallel_progress  # noqa: E402
+from mmengine.utils import track_parallel_progress
 
-from mmseg_cobra.models.utils import (pair_offsets, random_walk,  # noqa: E402
+from mmseg_cobra.models.utils import (pair_offsets, random_walk,
                                       random_walk_sparse)
-from mmseg_cobra.utils.crf import FINAL_CRF_CFG, crf_from_labels  # noqa: E402
+from mmseg_cobra.utils.crf import FINAL_CRF_CFG, crf_from_labels
 
 
 def rss_mb() -> float:
@@ -44,8 +44,8 @@ def crf_job(seed: int, height: int = 375, width: int = 500) -> int:
     rng = np.random.default_rng(seed)
     image = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
     labels = rng.integers(0, 3, (height, width))
-    return int(crf_from_labels(image, labels, n_labels=3,
-                               **FINAL_CRF_CFG).sum())
+    return int(
+        crf_from_labels(image, labels, n_labels=3, **FINAL_CRF_CFG).sum())
 
 
 def time_walk(fn, cams, boundary, device, repeats=3):
@@ -108,14 +108,16 @@ def bench_stage(args) -> None:
     """Boundary map + walk + rule + CRF + PNG, the mask stage per image."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-
-    import mmseg_cobra  # noqa: F401
     from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
+
+    import mmseg_cobra  # noqa: F401
     from mmseg_cobra.utils.ir_label import save_label_png
     init_default_scope('mmseg')
-    cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(
-        osp.abspath(__file__))), 'configs/irn/irn_r152_cobra_voc.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            osp.dirname(osp.dirname(osp.abspath(__file__))),
+            'configs/irn/irn_r152_cobra_voc.py'))
     cfg.model.backbone.init_cfg = None  # timing only: random weights
     model = MODELS.build(cfg.model).to(args.device).eval()
     rng = np.random.default_rng(0)
@@ -157,9 +159,12 @@ def main() -> None:
     parser.add_argument('--width', type=int, default=500)
     parser.add_argument('--images', type=int, default=8)
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--floor-gflops', type=float, default=12.0,
-                        help='sustained GFLOP/s assumed for the floor '
-                        '(12: the 0.1 s for K=3 of the 2-core estimate)')
+    parser.add_argument(
+        '--floor-gflops',
+        type=float,
+        default=12.0,
+        help='sustained GFLOP/s assumed for the floor '
+        '(12: the 0.1 s for K=3 of the 2-core estimate)')
     parser.add_argument('--skip-stage', action='store_true')
     args = parser.parse_args()
     bench_walk(args)

@@ -52,13 +52,14 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-import mmseg_cobra  # noqa: E402,F401
-from mmengine.config import Config  # noqa: E402
-from mmengine.optim import OptimWrapper, build_optim_wrapper  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.structures import PixelData  # noqa: E402
-from mmseg.registry import MODELS  # noqa: E402
-from mmseg.structures import SegDataSample  # noqa: E402
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper, build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+import mmseg_cobra  # noqa: F401
 
 PARTS = ('classifier', 'seeds', 'irn', 'masks', 'seg', 'resume')
 GIB = 1024**3
@@ -73,20 +74,35 @@ VOC_TRAIN_AUG, VOC_TRAIN = 10582, 1464
 #: model configs and sizes per device: full size on CUDA, tiny on the CPU
 SIZES = dict(
     cuda=dict(
-        cobra='configs/cobra/cobra_r152_deits_voc.py', cobra_batch=32,
-        cobra_crop=224, seed_image=(375, 500),
-        irn='configs/irn/irn_r152_cobra_voc.py', irn_batch=32, irn_crop=512,
-        seg=dict(deeplabv3plus_r101='configs/seg/deeplabv3plus_r101_cobra_voc.py',
-                 segformer_mitb2='configs/seg/segformer_mitb2_cobra_voc.py'),
-        seg_batch=4, seg_crop=512, warmup=2, iters=5),
+        cobra='configs/cobra/cobra_r152_deits_voc.py',
+        cobra_batch=32,
+        cobra_crop=224,
+        seed_image=(375, 500),
+        irn='configs/irn/irn_r152_cobra_voc.py',
+        irn_batch=32,
+        irn_crop=512,
+        seg=dict(
+            deeplabv3plus_r101='configs/seg/deeplabv3plus_r101_cobra_voc.py',
+            segformer_mitb2='configs/seg/segformer_mitb2_cobra_voc.py'),
+        seg_batch=4,
+        seg_crop=512,
+        warmup=2,
+        iters=5),
     cpu=dict(
-        cobra='configs/cobra/cobra_r18_vittiny_synthetic.py', cobra_batch=2,
-        cobra_crop=128, seed_image=(60, 80),
-        irn='configs/irn/irn_r18_synthetic.py', irn_batch=2, irn_crop=64,
+        cobra='configs/cobra/cobra_r18_vittiny_synthetic.py',
+        cobra_batch=2,
+        cobra_crop=128,
+        seed_image=(60, 80),
+        irn='configs/irn/irn_r18_synthetic.py',
+        irn_batch=2,
+        irn_crop=64,
         seg=dict(
             deeplabv3plus_r18='configs/seg/deeplabv3plus_r18_synthetic.py',
             segformer_mit_tiny='configs/seg/segformer_mit_tiny_synthetic.py'),
-        seg_batch=2, seg_crop=64, warmup=1, iters=1),
+        seg_batch=2,
+        seg_crop=64,
+        warmup=1,
+        iters=1),
 )
 
 
@@ -175,12 +191,15 @@ def optim_wrappers(cfg, model, device: str) -> Dict[str, object]:
     out['fp32'] = build_optim_wrapper(model, dict(base, type='OptimWrapper'))
     for dtype in amp_dtypes(device):
         if device == 'cuda':
-            out[dtype] = build_optim_wrapper(model, dict(
-                base, type='AmpOptimWrapper', dtype=dtype,
-                loss_scale='dynamic'))
+            out[dtype] = build_optim_wrapper(
+                model,
+                dict(
+                    base,
+                    type='AmpOptimWrapper',
+                    dtype=dtype,
+                    loss_scale='dynamic'))
         else:
-            fp32 = build_optim_wrapper(model, dict(base,
-                                                   type='OptimWrapper'))
+            fp32 = build_optim_wrapper(model, dict(base, type='OptimWrapper'))
             out[dtype] = CPUAutocastOptimWrapper(
                 fp32.optimizer, dtype, clip_grad=base.get('clip_grad'))
     return out
@@ -196,8 +215,10 @@ def cls_batch(batch: int, crop: int, num_classes: int) -> dict:
         s.gt_label = label
         s.set_metainfo(dict(img_shape=(crop, crop), ori_shape=(crop, crop)))
         samples.append(s)
-    inputs = [torch.randint(0, 256, (3, crop, crop), generator=g,
-                            dtype=torch.uint8) for _ in range(batch)]
+    inputs = [
+        torch.randint(0, 256, (3, crop, crop), generator=g, dtype=torch.uint8)
+        for _ in range(batch)
+    ]
     return dict(inputs=inputs, data_samples=samples)
 
 
@@ -206,13 +227,18 @@ def seg_batch(batch: int, crop: int, num_classes: int) -> dict:
     samples = []
     for _ in range(batch):
         s = SegDataSample()
-        s.gt_sem_seg = PixelData(data=torch.randint(
-            0, num_classes, (1, crop, crop), generator=g))
-        s.set_metainfo(dict(img_shape=(crop, crop), ori_shape=(crop, crop),
-                            pad_shape=(crop, crop)))
+        s.gt_sem_seg = PixelData(
+            data=torch.randint(0, num_classes, (1, crop, crop), generator=g))
+        s.set_metainfo(
+            dict(
+                img_shape=(crop, crop),
+                ori_shape=(crop, crop),
+                pad_shape=(crop, crop)))
         samples.append(s)
-    inputs = [torch.randint(0, 256, (3, crop, crop), generator=g,
-                            dtype=torch.uint8) for _ in range(batch)]
+    inputs = [
+        torch.randint(0, 256, (3, crop, crop), generator=g, dtype=torch.uint8)
+        for _ in range(batch)
+    ]
     return dict(inputs=inputs, data_samples=samples)
 
 
@@ -265,10 +291,11 @@ def part_seeds(device: str, size: dict) -> dict:
     h, w = size['seed_image']
     data = cls_batch(1, 8, model.num_classes)
     g = torch.Generator().manual_seed(1)
-    data['inputs'] = [torch.randint(0, 256, (3, h, w), generator=g,
-                                    dtype=torch.uint8)]
-    data['data_samples'][0].set_metainfo(dict(img_shape=(h, w),
-                                              ori_shape=(h, w)))
+    data['inputs'] = [
+        torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8)
+    ]
+    data['data_samples'][0].set_metainfo(
+        dict(img_shape=(h, w), ori_shape=(h, w)))
     reset_peak(device)
     with torch.no_grad():
         sec = timed(lambda: model.test_step(data), device, size['warmup'],
@@ -319,12 +346,14 @@ def part_masks(device: str, size: dict) -> dict:
         on_cpu = random_walk(cams.cpu(), boundary.cpu())
         # several images of one size in one call
         batch = WALK_BATCH
-        batch_sec = timed(lambda: random_walk(
-            cams.expand(batch, -1, -1, -1).contiguous(),
-            boundary.expand(batch, -1, -1).contiguous()), device,
+        batch_sec = timed(
+            lambda: random_walk(
+                cams.expand(batch, -1, -1, -1).contiguous(),
+                boundary.expand(batch, -1, -1).contiguous()), device,
             size['warmup'], size['iters']) / batch
     return dict(
-        masks_images_per_s=1.0 / sec, masks_peak_gib=peak_gib(device),
+        masks_images_per_s=1.0 / sec,
+        masks_peak_gib=peak_gib(device),
         walk_s_per_image=walk_sec,
         walk_batched_s_per_image=batch_sec,
         walk_device_vs_cpu_max_rel_diff=float(
@@ -348,32 +377,48 @@ def part_resume(device: str, size: dict) -> dict:
     from mmseg_cobra.datasets import generate_synthetic_voc
     work = tempfile.mkdtemp(prefix='gpu_check_resume_')
     root = osp.join(work, 'data')
-    generate_synthetic_voc(root, num_train=24, num_val=4, num_classes=4,
-                           image_size=(160, 160), seed=0)
+    generate_synthetic_voc(
+        root,
+        num_train=24,
+        num_val=4,
+        num_classes=4,
+        image_size=(160, 160),
+        seed=0)
     config = osp.join(REPO, 'configs/cobra/cobra_r18_vittiny_synthetic.py')
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
     if device == 'cpu':
         env['CUDA_VISIBLE_DEVICES'] = ''
 
     def train(name: str, fault: Optional[str] = None, resume: bool = False):
-        args = [sys.executable, osp.join(REPO, 'tools/train.py'), config,
-                '--work-dir', osp.join(work, name), '--no-dataset-check']
+        args = [
+            sys.executable,
+            osp.join(REPO, 'tools/train.py'), config, '--work-dir',
+            osp.join(work, name), '--no-dataset-check'
+        ]
         args += ['--resume'] if resume else []
-        args += ['--cfg-options', f'train_dataloader.dataset.data_root={root}',
-                 'train_dataloader.num_workers=0',
-                 'train_dataloader.persistent_workers=False',
-                 'train_dataloader.batch_size=8', 'train_cfg.max_epochs=3',
-                 'custom_hooks.ComplementaryLossSwitchHook.start_epoch=1']
+        args += [
+            '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+            'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            'train_dataloader.batch_size=8', 'train_cfg.max_epochs=3',
+            'custom_hooks.ComplementaryLossSwitchHook.start_epoch=1'
+        ]
         run_env = dict(env, MMSEG_COBRA_FAULT=fault) if fault else env
         # own session: the injected fault kills the whole process group
-        return subprocess.run(args, cwd=REPO, env=run_env,
-                              capture_output=True, text=True, timeout=900,
-                              start_new_session=True)
+        return subprocess.run(
+            args,
+            cwd=REPO,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            start_new_session=True)
 
     def weights(name):
         with open(osp.join(work, name, 'last_checkpoint')) as f:
-            return torch.load(f.read().strip(), map_location='cpu',
-                              weights_only=False)['state_dict']
+            return torch.load(
+                f.read().strip(), map_location='cpu',
+                weights_only=False)['state_dict']
 
     start = time.perf_counter()
     ref = train('ref')
@@ -387,8 +432,9 @@ def part_resume(device: str, size: dict) -> dict:
                            resumed.stderr[-2000:])
     a, b = weights('ref'), weights('killed')
     same = a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    return dict(resume_bit_identical=bool(same),
-                resume_check_seconds=time.perf_counter() - start)
+    return dict(
+        resume_bit_identical=bool(same),
+        resume_check_seconds=time.perf_counter() - start)
 
 
 # --------------------------------------------------------------------------
@@ -406,8 +452,10 @@ def project(res: dict, n_gpus: int = 4) -> List[dict]:
         return diff is None or diff < LOSS_AGREEMENT
 
     def best(prefix):
-        keys = [k for k in res if k.startswith(prefix)
-                and k.endswith('_s_per_iter') and agrees(k)]
+        keys = [
+            k for k in res
+            if k.startswith(prefix) and k.endswith('_s_per_iter') and agrees(k)
+        ]
         if not keys:
             return None, None, None
         key = min(keys, key=res.get)
@@ -419,31 +467,46 @@ def project(res: dict, n_gpus: int = 4) -> List[dict]:
     sec, prec, mem = best('classifier')
     if sec is not None:
         iters = 20 * -(-VOC_TRAIN_AUG // 32)
-        rows.append(dict(stage='classifier (20 epochs, batch 32)',
-                         precision=prec, hours=iters * sec / 3600,
-                         peak_gib=mem))
+        rows.append(
+            dict(
+                stage='classifier (20 epochs, batch 32)',
+                precision=prec,
+                hours=iters * sec / 3600,
+                peak_gib=mem))
     if 'seeds_images_per_s' in res:
-        rows.append(dict(stage='seeds (train_aug, 7 scales x flip)',
-                         precision='fp32',
-                         hours=VOC_TRAIN_AUG / res['seeds_images_per_s']
-                         / 3600, peak_gib=res['seeds_peak_gib']))
+        rows.append(
+            dict(
+                stage='seeds (train_aug, 7 scales x flip)',
+                precision='fp32',
+                hours=VOC_TRAIN_AUG / res['seeds_images_per_s'] / 3600,
+                peak_gib=res['seeds_peak_gib']))
     sec, prec, mem = best('irn')
     if sec is not None:
         iters = 4 * -(-VOC_TRAIN_AUG // 32)
-        rows.append(dict(stage='IRN (4 epochs, batch 32)', precision=prec,
-                         hours=iters * sec / 3600, peak_gib=mem))
+        rows.append(
+            dict(
+                stage='IRN (4 epochs, batch 32)',
+                precision=prec,
+                hours=iters * sec / 3600,
+                peak_gib=mem))
     if 'masks_images_per_s' in res:
-        rows.append(dict(stage='masks (train_aug + train)', precision='fp32',
-                         hours=(VOC_TRAIN_AUG + VOC_TRAIN)
-                         / res['masks_images_per_s'] / 3600,
-                         peak_gib=res['masks_peak_gib']))
-    for name in ('deeplabv3plus_r101', 'segformer_mitb2',
-                 'deeplabv3plus_r18', 'segformer_mit_tiny'):
+        rows.append(
+            dict(
+                stage='masks (train_aug + train)',
+                precision='fp32',
+                hours=(VOC_TRAIN_AUG + VOC_TRAIN) / res['masks_images_per_s'] /
+                3600,
+                peak_gib=res['masks_peak_gib']))
+    for name in ('deeplabv3plus_r101', 'segformer_mitb2', 'deeplabv3plus_r18',
+                 'segformer_mit_tiny'):
         sec, prec, mem = best(f'seg_{name}')
         if sec is not None:
-            rows.append(dict(stage=f'{name} (40k iterations, {n_gpus} GPUs)',
-                             precision=prec, hours=40000 * sec / 3600,
-                             peak_gib=mem))
+            rows.append(
+                dict(
+                    stage=f'{name} (40k iterations, {n_gpus} GPUs)',
+                    precision=prec,
+                    hours=40000 * sec / 3600,
+                    peak_gib=mem))
     for row in rows:
         row['fits_12gb'] = row['peak_gib'] is not None and \
             row['peak_gib'] < 12.0
@@ -451,8 +514,10 @@ def project(res: dict, n_gpus: int = 4) -> List[dict]:
 
 
 def table(res: dict, rows: List[dict], device: str) -> str:
-    lines = [f'device: {res["device_name"]}', '', '| figure | value |',
-             '| --- | --- |']
+    lines = [
+        f'device: {res["device_name"]}', '', '| figure | value |',
+        '| --- | --- |'
+    ]
     for key, value in res.items():
         if key in ('device_name', 'projection') or isinstance(value, dict):
             continue
@@ -461,9 +526,11 @@ def table(res: dict, rows: List[dict], device: str) -> str:
     what = (f'VOC pipeline projected on this device ({device})' if device
             == 'cuda' else 'projection arithmetic at tiny sizes (CPU): not '
             'a projection of the real pipeline')
-    lines += ['', what + ':', '',
-              '| stage | precision | hours | peak GiB | fits 12 GB |',
-              '| --- | --- | --- | --- | --- |']
+    lines += [
+        '', what + ':', '',
+        '| stage | precision | hours | peak GiB | fits 12 GB |',
+        '| --- | --- | --- | --- | --- |'
+    ]
     for row in rows:
         lines.append(f'| {row["stage"]} | {row["precision"]} | '
                      f'{row["hours"]:.3g} | {row["peak_gib"]:.3g} | '
@@ -484,10 +551,17 @@ def main(argv: Optional[List[str]] = None) -> dict:
         sys.exit('error: no CUDA device; run with --device cpu for the tiny '
                  'CPU check')
     size = SIZES[args.device]
-    res = dict(device_name=torch.cuda.get_device_name() if args.device ==
-               'cuda' else 'cpu', torch=torch.__version__)
-    parts = dict(classifier=part_classifier, seeds=part_seeds, irn=part_irn,
-                 masks=part_masks, seg=part_seg, resume=part_resume)
+    res = dict(
+        device_name=torch.cuda.get_device_name()
+        if args.device == 'cuda' else 'cpu',
+        torch=torch.__version__)
+    parts = dict(
+        classifier=part_classifier,
+        seeds=part_seeds,
+        irn=part_irn,
+        masks=part_masks,
+        seg=part_seg,
+        resume=part_resume)
     for name in args.parts:
         start = time.perf_counter()
         print(f'[gpu_check] {name} ...', flush=True)

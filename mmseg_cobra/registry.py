@@ -26,7 +26,9 @@ def _child(parent: Registry) -> Registry:
     # the parent's own locations too, since a lookup that falls through to
     # the parent does not trigger the parent's lazy import
     return existing if existing is not None else Registry(
-        parent.name, parent=parent, scope=SCOPE,
+        parent.name,
+        parent=parent,
+        scope=SCOPE,
         locations=[SCOPE, *parent._locations])
 
 
@@ -42,8 +44,7 @@ MODEL_WRAPPERS = _child(_mmseg_registry.MODEL_WRAPPERS)
 WEIGHT_INITIALIZERS = _child(_mmseg_registry.WEIGHT_INITIALIZERS)
 OPTIMIZERS = _child(_mmseg_registry.OPTIMIZERS)
 OPTIM_WRAPPERS = _child(_mmseg_registry.OPTIM_WRAPPERS)
-OPTIM_WRAPPER_CONSTRUCTORS = _child(
-    _mmseg_registry.OPTIM_WRAPPER_CONSTRUCTORS)
+OPTIM_WRAPPER_CONSTRUCTORS = _child(_mmseg_registry.OPTIM_WRAPPER_CONSTRUCTORS)
 PARAM_SCHEDULERS = _child(_mmseg_registry.PARAM_SCHEDULERS)
 METRICS = _child(_mmseg_registry.METRICS)
 EVALUATOR = _child(_mmseg_registry.EVALUATOR)

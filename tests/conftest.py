@@ -9,11 +9,12 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-import mmseg_cobra  # noqa: E402,F401
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.registry import init_default_scope
+
+import mmseg_cobra  # noqa: F401
 
 init_default_scope('mmseg')
-from mmseg_cobra.datasets import generate_synthetic_voc  # noqa: E402
+from mmseg_cobra.datasets import generate_synthetic_voc
 
 TINY_CONFIG = osp.join(REPO, 'configs/cobra/cobra_r18_vittiny_synthetic.py')
 
@@ -25,7 +26,11 @@ def run_tool(args, cwd=None, timeout=900, env=None):
     full_env.setdefault('OMP_NUM_THREADS', '1')
     full_env.update(env or {})
     return subprocess.run(
-        args, cwd=cwd or REPO, env=full_env, capture_output=True, text=True,
+        args,
+        cwd=cwd or REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
         timeout=timeout)
 
 
@@ -33,8 +38,13 @@ def run_tool(args, cwd=None, timeout=900, env=None):
 def synthetic_root(tmp_path_factory):
     """A small synthetic VOC-layout dataset shared by the tests (read-only)."""
     root = str(tmp_path_factory.mktemp('synthetic'))
-    generate_synthetic_voc(root, num_train=24, num_val=8, num_classes=4,
-                           image_size=(160, 160), seed=0)
+    generate_synthetic_voc(
+        root,
+        num_train=24,
+        num_val=8,
+        num_classes=4,
+        image_size=(160, 160),
+        seed=0)
     return root
 
 

@@ -34,7 +34,8 @@ def test_every_shipped_config_imports_the_plugin():
     from mmengine.config import Config
     repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
     configs = [
-        p for p in glob.glob(osp.join(repo, 'configs/**/*.py'), recursive=True)
+        p
+        for p in glob.glob(osp.join(repo, 'configs/**/*.py'), recursive=True)
         if '_base_' not in p
     ]
     assert configs

@@ -26,13 +26,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction
 
-from mmseg_cobra.apis import (CoBraPipeline, PipelineError,  # noqa: E402
+from mmseg_cobra.apis import (CoBraPipeline, PipelineError,
                               prepare_synthetic_data, resolve_config_path)
-from mmseg_cobra.engine.hooks.guide_quality_hook import RECORDS  # noqa: E402
-from mmseg_cobra.utils.file_io import dump_json, write_text  # noqa: E402
-from mmseg_cobra.utils.records import last_scalars  # noqa: E402
+from mmseg_cobra.engine.hooks.guide_quality_hook import RECORDS
+from mmseg_cobra.utils.file_io import dump_json, write_text
+from mmseg_cobra.utils.records import last_scalars
 
 SOURCES = ('cnn', 'vit', 'fuse')
 #: the GuideQualityHook records, in the table's order
@@ -42,19 +42,24 @@ GUIDE_KEYS = tuple(RECORDS.values())
 def run_one(cfg: Config, variant: str, options: dict, seed: int,
             work_dir: str) -> dict:
     """Classifier, seeds and seed evaluation of one (variant, seed)."""
-    run_cfg = Config(dict(
-        cobra_config=cfg.cobra_config, data_root=cfg.data_root,
-        train_list=cfg.eval_list,
-        seed_eval_args=list(cfg.get('seed_eval_args', [])),
-        cfg_options=dict(
-            classifier={**cfg.get('classifier_options', {}), **options,
-                        'randomness.seed': seed},
-            seeds=dict(cfg.get('seed_options', {})))))
+    run_cfg = Config(
+        dict(
+            cobra_config=cfg.cobra_config,
+            data_root=cfg.data_root,
+            train_list=cfg.eval_list,
+            seed_eval_args=list(cfg.get('seed_eval_args', [])),
+            cfg_options=dict(
+                classifier={
+                    **cfg.get('classifier_options', {}),
+                    **options, 'randomness.seed': seed
+                },
+                seeds=dict(cfg.get('seed_options', {})))))
     out = osp.join(work_dir, variant, f'seed{seed}')
     pipeline = CoBraPipeline(run_cfg, out, cfg.get('launcher', 'none'),
                              cfg.get('nproc', 1))
-    dump_json(dict(variant=variant, seed=seed, options=options),
-              osp.join(out, 'variant.json'))
+    dump_json(
+        dict(variant=variant, seed=seed, options=options),
+        osp.join(out, 'variant.json'))
     pipeline.run(('classifier', 'seeds', 'seed_eval'))
     with open(osp.join(out, 'seed_eval.json')) as f:
         report = json.load(f)
@@ -74,9 +79,11 @@ def run_one(cfg: Config, variant: str, options: dict, seed: int,
 
 
 def table(cfg: Config, results: list, variants: list) -> str:
-    columns = [(f'{s}_{m}', f'{s.upper() if s != "fuse" else "fused"} '
-                f'{"swept" if m == "swept" else "@" + str(cfg.common_threshold)}')
-               for s in SOURCES for m in ('swept', 'common')]
+    columns = [
+        (f'{s}_{m}', f'{s.upper() if s != "fuse" else "fused"} '
+         f'{"swept" if m == "swept" else "@" + str(cfg.common_threshold)}')
+        for s in SOURCES for m in ('swept', 'common')
+    ]
     stats = {}
     for variant in variants:
         rows = [r for r in results if r['variant'] == variant]
@@ -89,14 +96,17 @@ def table(cfg: Config, results: list, variants: list) -> str:
                                    max(values) - min(values), len(values))
         guides = [r['guide'] for r in rows if 'guide' in r]
         if guides:
-            stats[variant]['guide'] = [sum(g[i] for g in guides) / len(guides)
-                                       for i in range(4)]
-    best = {key: max(v[key][0] for v in stats.values())
-            for key, _ in columns}
+            stats[variant]['guide'] = [
+                sum(g[i] for g in guides) / len(guides) for i in range(4)
+            ]
+    best = {key: max(v[key][0] for v in stats.values()) for key, _ in columns}
     head = ['variant', 'seeds'] + [name for _, name in columns] + [
-        'CAP guide / chance', 'SAP guide / chance']
-    lines = ['| ' + ' | '.join(head) + ' |',
-             '| ' + ' | '.join('---' for _ in head) + ' |']
+        'CAP guide / chance', 'SAP guide / chance'
+    ]
+    lines = [
+        '| ' + ' | '.join(head) + ' |',
+        '| ' + ' | '.join('---' for _ in head) + ' |'
+    ]
     for variant, st in stats.items():
         cells = [variant, str(st[columns[0][0]][2])]
         for key, _ in columns:
@@ -104,9 +114,10 @@ def table(cfg: Config, results: list, variants: list) -> str:
             text = f'{mean:.2f} ±{spread / 2:.2f}'
             cells.append(f'**{text}**' if mean == best[key] else text)
         guide = st.get('guide')
-        cells += ([f'{guide[0]:.1f} / {guide[1]:.1f}',
-                   f'{guide[2]:.1f} / {guide[3]:.1f}'] if guide else
-                  ['-', '-'])
+        cells += ([
+            f'{guide[0]:.1f} / {guide[1]:.1f}',
+            f'{guide[2]:.1f} / {guide[3]:.1f}'
+        ] if guide else ['-', '-'])
         lines.append('| ' + ' | '.join(cells) + ' |')
     lines.append('')
     lines.append(f'mean over seeds ± half the spread (max - min); "swept": '
@@ -125,8 +136,8 @@ def main() -> None:
     parser.add_argument('--work-dir')
     parser.add_argument('--variants', nargs='+')
     parser.add_argument('--seeds', nargs='+', type=int)
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='runs at the same time')
+    parser.add_argument(
+        '--jobs', type=int, default=1, help='runs at the same time')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
 
@@ -142,8 +153,9 @@ def main() -> None:
         sys.exit(f'error: unknown variant(s) {unknown}; the config has '
                  f'{list(cfg.variants)}')
     seeds = args.seeds or list(cfg.seeds)
-    work_dir = osp.abspath(args.work_dir or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0]))
+    work_dir = osp.abspath(
+        args.work_dir or osp.join('work_dirs',
+                                  osp.splitext(osp.basename(args.config))[0]))
     runs = [(v, s) for v in variants for s in seeds]
     print(f'[ablate] {len(runs)} runs ({len(variants)} variants x '
           f'{len(seeds)} seeds) in {work_dir}, {args.jobs} at a time')

@@ -19,13 +19,13 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
+from mmengine.config import DictAction
 
-import mmseg_cobra  # noqa: E402,F401
-from mmseg_cobra.datasets.dataset_check import (  # noqa: E402
-    check_dataset, format_ok, format_report)
-from mmseg_cobra.utils import load_config_or_exit  # noqa: E402
-from mmseg_cobra.datasets.dataset_tools import dataset_from_config  # noqa: E402
+import mmseg_cobra  # noqa: F401
+from mmseg_cobra.datasets.dataset_check import (check_dataset, format_ok,
+                                                format_report)
+from mmseg_cobra.datasets.dataset_tools import dataset_from_config
+from mmseg_cobra.utils import load_config_or_exit
 
 
 def main() -> None:
@@ -34,12 +34,16 @@ def main() -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='\n'.join(__doc__.splitlines()[1:]))
     parser.add_argument('config')
-    parser.add_argument('--keys', nargs='+', default=[
-        'train_dataloader', 'val_dataloader', 'test_dataloader'])
+    parser.add_argument(
+        '--keys',
+        nargs='+',
+        default=['train_dataloader', 'val_dataloader', 'test_dataloader'])
     parser.add_argument('--nproc', type=int, default=2)
-    parser.add_argument('--no-check-cache', action='store_true',
-                        help='decode every file again, also those unchanged '
-                        'since they were last found good')
+    parser.add_argument(
+        '--no-check-cache',
+        action='store_true',
+        help='decode every file again, also those unchanged '
+        'since they were last found good')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     cfg = load_config_or_exit(args.config, args.cfg_options)
@@ -49,8 +53,11 @@ def main() -> None:
             continue
         dataset = dataset_from_config(cfg, key)  # exits with DatasetError
         stats = {}
-        bad = check_dataset(dataset, nproc=args.nproc,
-                            use_cache=not args.no_check_cache, stats=stats)
+        bad = check_dataset(
+            dataset,
+            nproc=args.nproc,
+            use_cache=not args.no_check_cache,
+            stats=stats)
         if bad:
             failed = True
             print(f'{key}: ' + format_report(bad, len(dataset), limit=1000))

@@ -7,7 +7,8 @@ For users who skip IRN: each image's seed (``--source``, M_fuse by default)
 is thresholded (background where no class exceeds ``--threshold``; take the
 best fixed threshold from ``tools/eval_seeds.py``), then refined with the
 final-mask dense CRF (the reference's: gaussian sxy 2 compat 3, bilateral
-sxy 45 srgb 5 compat 4, :class:`mmseg_cobra.apis.SeedCRFMaskWriter`). Palette PNGs are
+sxy 45 srgb 5 compat 4, :class:`mmseg_cobra.apis.SeedCRFMaskWriter`).
+Palette PNGs are
 written atomically, in a process pool; existing ones are kept (resume). The
 image list and classes come from the config's ``test_dataloader.dataset``
 (as tools/eval_seeds.py). Exit status 1 when any image was skipped (0 with
@@ -21,13 +22,11 @@ from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import mmseg_cobra  # noqa: E402,F401
-from mmseg_cobra.apis.label_writers import (SeedCRFMaskWriter,  # noqa: E402
-                                            exit_code)
-from mmseg_cobra.datasets.dataset_tools import (  # noqa: E402
-    dataset_from_config, image_tasks)
-from mmseg_cobra.utils import load_config_or_exit  # noqa: E402
-from mmseg_cobra.utils.seed_labels import SEED_COMBINATIONS  # noqa: E402
+import mmseg_cobra  # noqa: F401
+from mmseg_cobra.apis.label_writers import SeedCRFMaskWriter, exit_code
+from mmseg_cobra.datasets.dataset_tools import dataset_from_config, image_tasks
+from mmseg_cobra.utils import load_config_or_exit
+from mmseg_cobra.utils.seed_labels import SEED_COMBINATIONS
 
 
 def main() -> None:
@@ -42,16 +41,19 @@ def main() -> None:
     parser.add_argument('--threshold', type=float, default=0.3)
     parser.add_argument('--source', default='fuse', choices=SEED_COMBINATIONS)
     parser.add_argument('--nproc', type=int, default=2)
-    parser.add_argument('--allow-skipped', action='store_true',
-                        help='exit 0 when some images were skipped')
+    parser.add_argument(
+        '--allow-skipped',
+        action='store_true',
+        help='exit 0 when some images were skipped')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     cfg = load_config_or_exit(args.config, args.cfg_options)
     dataset = dataset_from_config(cfg, data_root=args.data_root)
     tasks = image_tasks(dataset)
-    writer = SeedCRFMaskWriter(
-        args.seed_dir, args.out_dir, args.threshold, args.source,
-        len(dataset.metainfo['classes']) - 1, dataset.metainfo['palette'])
+    writer = SeedCRFMaskWriter(args.seed_dir, args.out_dir, args.threshold,
+                               args.source,
+                               len(dataset.metainfo['classes']) - 1,
+                               dataset.metainfo['palette'])
     sys.exit(exit_code(writer.run(tasks, args.nproc), args.allow_skipped))
 
 

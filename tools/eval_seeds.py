@@ -1,7 +1,8 @@
 """Score seed files against ground-truth masks (no model needed).
 
     python tools/eval_seeds.py configs/cobra/cobra_r152_deits_voc.py \
-        work_dirs/cobra_r152_deits_voc/seeds [--data-root data/VOCdevkit/VOC2012]
+        work_dirs/cobra_r152_deits_voc/seeds \
+        [--data-root data/VOCdevkit/VOC2012]
 
 The data root, the image list, the ground-truth folder and the classes come
 from the config's ``test_dataloader.dataset`` (``--data-root``,
@@ -24,13 +25,12 @@ from PIL import Image
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import mmseg_cobra  # noqa: E402,F401
-from mmseg_cobra.datasets import VOC_CLASSES  # noqa: E402
-from mmseg_cobra.evaluation import SeedMetric  # noqa: E402
-from mmseg_cobra.utils import load_config_or_exit  # noqa: E402
-from mmseg_cobra.utils.file_io import dump_json  # noqa: E402
-from mmseg_cobra.utils.seed_io import (SeedFileError, load_seed,  # noqa: E402
-                                       seed_path)
+import mmseg_cobra  # noqa: F401
+from mmseg_cobra.datasets import VOC_CLASSES
+from mmseg_cobra.evaluation import SeedMetric
+from mmseg_cobra.utils import load_config_or_exit
+from mmseg_cobra.utils.file_io import dump_json
+from mmseg_cobra.utils.seed_io import SeedFileError, load_seed, seed_path
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,19 +38,23 @@ def parse_args() -> argparse.Namespace:
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='\n'.join(__doc__.splitlines()[1:]))
-    parser.add_argument('config', help='takes data_root, the image list, '
-                        'the ground truth and the classes from '
-                        'test_dataloader.dataset')
+    parser.add_argument(
+        'config',
+        help='takes data_root, the image list, '
+        'the ground truth and the classes from '
+        'test_dataloader.dataset')
     parser.add_argument('seed_dir')
     parser.add_argument('--data-root', help='overrides the config\'s')
-    parser.add_argument('--gt-dir',
-                        help='ground-truth mask dir under the data root '
-                        '(default: the config\'s seg_map_path)')
-    parser.add_argument('--ann-file',
-                        help='image list under the data root (default: the '
-                        'config\'s)')
-    parser.add_argument('--sources', nargs='+',
-                        default=['cnn', 'vit', 'mean', 'max', 'fuse'])
+    parser.add_argument(
+        '--gt-dir',
+        help='ground-truth mask dir under the data root '
+        '(default: the config\'s seg_map_path)')
+    parser.add_argument(
+        '--ann-file',
+        help='image list under the data root (default: the '
+        'config\'s)')
+    parser.add_argument(
+        '--sources', nargs='+', default=['cnn', 'vit', 'mean', 'max', 'fuse'])
     parser.add_argument('--out', help='JSON report path')
     return parser.parse_args()
 
@@ -66,8 +70,9 @@ def resolve_data(args):
         classes = getattr(DATASETS.get(ds.type), 'METAINFO',
                           {}).get('classes', VOC_CLASSES)
     ann = osp.join(root, args.ann_file or ds.get('ann_file', ''))
-    gt_dir = osp.join(root, args.gt_dir or ds.get('data_prefix', {}).get(
-        'seg_map_path', 'SegmentationClassAug'))
+    gt_dir = osp.join(
+        root, args.gt_dir or ds.get('data_prefix', {}).get(
+            'seg_map_path', 'SegmentationClassAug'))
     return root, ann, gt_dir, tuple(classes)
 
 
@@ -96,8 +101,8 @@ def main() -> None:
             skipped[img_id] = f'seed {path} missing'
             continue
         try:
-            seed = load_seed(path, num_classes=len(classes) - 1,
-                             image_size=gt.shape)
+            seed = load_seed(
+                path, num_classes=len(classes) - 1, image_size=gt.shape)
         except SeedFileError as exc:
             skipped[img_id] = str(exc)
             continue

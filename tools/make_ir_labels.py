@@ -1,7 +1,8 @@
 """Stage 3a: IR labels from the fused seeds, for IRN training.
 
     python tools/make_ir_labels.py configs/irn/irn_r152_cobra_voc.py \
-        [--nproc 8] [--allow-skipped] [--cfg-options ir_label_cfg.percentile=90]
+        [--nproc 8] [--allow-skipped] \
+        [--cfg-options ir_label_cfg.percentile=90]
 
 Reads ``ir_label_cfg`` (seed dir, output dir, thresholds, CRF) and the image
 list of ``ir_label_dataset`` from the IRN config; writes one palette PNG per
@@ -23,12 +24,10 @@ from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import mmseg_cobra  # noqa: E402,F401
-from mmseg_cobra.apis.label_writers import (IRLabelWriter,  # noqa: E402
-                                            exit_code)
-from mmseg_cobra.datasets.dataset_tools import (  # noqa: E402
-    dataset_from_config, image_tasks)
-from mmseg_cobra.utils import load_config_or_exit  # noqa: E402
+import mmseg_cobra  # noqa: F401
+from mmseg_cobra.apis.label_writers import IRLabelWriter, exit_code
+from mmseg_cobra.datasets.dataset_tools import dataset_from_config, image_tasks
+from mmseg_cobra.utils import load_config_or_exit
 
 
 def main() -> None:
@@ -38,8 +37,10 @@ def main() -> None:
         epilog='\n'.join(__doc__.splitlines()[1:]))
     parser.add_argument('config')
     parser.add_argument('--nproc', type=int, default=2)
-    parser.add_argument('--allow-skipped', action='store_true',
-                        help='exit 0 when some images were skipped')
+    parser.add_argument(
+        '--allow-skipped',
+        action='store_true',
+        help='exit 0 when some images were skipped')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     cfg = load_config_or_exit(args.config, args.cfg_options)
@@ -49,7 +50,8 @@ def main() -> None:
                  'exist: run the seed stage first')
     dataset = dataset_from_config(cfg, 'ir_label_dataset')
     tasks = image_tasks(dataset)
-    writer = IRLabelWriter(ir_cfg, len(dataset.metainfo['classes']) - 1,
+    writer = IRLabelWriter(ir_cfg,
+                           len(dataset.metainfo['classes']) - 1,
                            dataset.metainfo['palette'])
     print(f'IR labels for {len(tasks)} images -> {ir_cfg["out_dir"]}')
     sys.exit(exit_code(writer.run(tasks, args.nproc), args.allow_skipped))

@@ -40,10 +40,10 @@ from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import mmseg_cobra  # noqa: E402,F401
-from mmseg_cobra.apis.mask_report import MaskReport, format_report  # noqa
-from mmseg_cobra.utils import load_config_or_exit  # noqa: E402
-from mmseg_cobra.utils.file_io import dump_json  # noqa: E402
+import mmseg_cobra  # noqa: F401
+from mmseg_cobra.apis.mask_report import MaskReport, format_report
+from mmseg_cobra.utils import load_config_or_exit
+from mmseg_cobra.utils.file_io import dump_json
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,12 +55,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root')
     parser.add_argument('--seeds', help='seed directory')
     parser.add_argument('--walks', help='walk directory')
-    parser.add_argument('--source', default='fuse',
-                        help='seed source walked by --oracle')
+    parser.add_argument(
+        '--source', default='fuse', help='seed source walked by --oracle')
     parser.add_argument('--oracle', action='store_true')
     parser.add_argument('--crf', action='store_true')
-    parser.add_argument('--masks', nargs='*', default=[],
-                        metavar='NAME=DIR')
+    parser.add_argument('--masks', nargs='*', default=[], metavar='NAME=DIR')
     parser.add_argument('--out', help='JSON report path')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()

@@ -23,14 +23,12 @@ from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import mmseg_cobra  # noqa: E402,F401
-from mmseg_cobra.apis.label_writers import (WalkMaskWriter,  # noqa: E402
-                                            exit_code)
-from mmseg_cobra.datasets.dataset_tools import (  # noqa: E402
-    dataset_from_config, image_tasks)
-from mmseg_cobra.models.utils import MASK_RULES  # noqa: E402
-from mmseg_cobra.utils import load_config_or_exit  # noqa: E402
-from mmseg_cobra.utils.crf import FINAL_CRF_CFG  # noqa: E402
+import mmseg_cobra  # noqa: F401
+from mmseg_cobra.apis.label_writers import WalkMaskWriter, exit_code
+from mmseg_cobra.datasets.dataset_tools import dataset_from_config, image_tasks
+from mmseg_cobra.models.utils import MASK_RULES
+from mmseg_cobra.utils import load_config_or_exit
+from mmseg_cobra.utils.crf import FINAL_CRF_CFG
 
 
 def main() -> None:
@@ -42,15 +40,21 @@ def main() -> None:
     parser.add_argument('walk_dir')
     parser.add_argument('out_dir')
     parser.add_argument('--data-root')
-    parser.add_argument('--ann-file', help='image list (default: the '
-                        "config's test_dataloader.dataset.ann_file)")
+    parser.add_argument(
+        '--ann-file',
+        help='image list (default: the '
+        "config's test_dataloader.dataset.ann_file)")
     parser.add_argument('--rule', choices=MASK_RULES)
-    parser.add_argument('--value', type=float,
-                        help='theta (reference) or background score (irn)')
+    parser.add_argument(
+        '--value',
+        type=float,
+        help='theta (reference) or background score (irn)')
     parser.add_argument('--no-crf', action='store_true')
     parser.add_argument('--nproc', type=int, default=2)
-    parser.add_argument('--allow-skipped', action='store_true',
-                        help='exit 0 when some images were skipped')
+    parser.add_argument(
+        '--allow-skipped',
+        action='store_true',
+        help='exit 0 when some images were skipped')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     cfg = load_config_or_exit(args.config, args.cfg_options)
@@ -67,8 +71,8 @@ def main() -> None:
     tasks = image_tasks(dataset)
     print(f'masks of {len(tasks)} images, rule {rule} {value:g}, '
           f'{"no CRF" if crf_cfg is None else "dense CRF"} -> {args.out_dir}')
-    writer = WalkMaskWriter(args.walk_dir, args.out_dir, rule, value,
-                            crf_cfg, dataset.metainfo['palette'],
+    writer = WalkMaskWriter(args.walk_dir, args.out_dir, rule, value, crf_cfg,
+                            dataset.metainfo['palette'],
                             test_cfg.get('walk_upsample', 'resize'))
     sys.exit(exit_code(writer.run(tasks, args.nproc), args.allow_skipped))
 

@@ -25,13 +25,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config, DictAction
 
-from mmseg_cobra.apis import (STAGES, CoBraPipeline,  # noqa: E402
-                              PipelineError, prepare_synthetic_data,
-                              resolve_config_path, resolve_pipeline_dataset)
-from mmseg_cobra.apis.dataset_description import \
-    DescriptionError  # noqa: E402
+from mmseg_cobra.apis import (STAGES, CoBraPipeline, PipelineError,
+                              prepare_synthetic_data, resolve_config_path,
+                              resolve_pipeline_dataset)
+from mmseg_cobra.apis.dataset_description import DescriptionError
 
 
 def main() -> None:
@@ -41,15 +40,17 @@ def main() -> None:
         epilog='\n'.join(__doc__.splitlines()[1:]))
     parser.add_argument('config', help='pipeline config')
     parser.add_argument('--work-dir')
-    parser.add_argument('--stages', nargs='+', choices=STAGES,
-                        default=list(STAGES))
-    parser.add_argument('--launcher', choices=['none', 'pytorch'],
-                        default='none')
-    parser.add_argument('--nproc', type=int, default=1,
-                        help='processes per distributed stage')
-    parser.add_argument('--check', action='store_true',
-                        help='check the dataset description and write the '
-                        'stage configs (DIR/configs/), run no stage')
+    parser.add_argument(
+        '--stages', nargs='+', choices=STAGES, default=list(STAGES))
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch'], default='none')
+    parser.add_argument(
+        '--nproc', type=int, default=1, help='processes per distributed stage')
+    parser.add_argument(
+        '--check',
+        action='store_true',
+        help='check the dataset description and write the '
+        'stage configs (DIR/configs/), run no stage')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
 
@@ -65,7 +66,8 @@ def main() -> None:
     cfg.data_root = osp.abspath(cfg.data_root)
     prepare_synthetic_data(cfg, 'train_list', 'pipeline')
     work_dir = args.work_dir or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+        'work_dirs',
+        osp.splitext(osp.basename(args.config))[0])
     pipeline = CoBraPipeline(cfg, work_dir, args.launcher, args.nproc)
     try:
         if args.check:

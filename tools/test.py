@@ -10,18 +10,17 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
-from mmseg_cobra.datasets import DatasetError  # noqa: E402
-from mmseg_cobra.datasets.dataset_tools import (  # noqa: E402
-    add_dataset_check_args, check_before_run)
-from mmseg_cobra.utils import (CheckpointMismatchError,  # noqa: E402
-                               export_local_rank, load_config_or_exit,
-                               resolve_work_dir, setup_launcher,
-                               shutdown_dist)
+from mmseg_cobra.datasets import DatasetError
+from mmseg_cobra.datasets.dataset_tools import (add_dataset_check_args,
+                                                check_before_run)
+from mmseg_cobra.utils import (CheckpointMismatchError, export_local_rank,
+                               load_config_or_exit, resolve_work_dir,
+                               setup_launcher, shutdown_dist)
 
 
 def parse_args() -> argparse.Namespace:
@@ -71,14 +70,13 @@ def main() -> None:
     if args.show_dir:
         vis_hook = cfg.default_hooks.get('visualization')
         if vis_hook is None:
-            sys.exit(
-                f'error: --show-dir paints segmentation predictions, and '
-                f'{args.config} ({cfg.model.get("type")}) has no '
-                '"visualization" default hook: its outputs are files '
-                'already (seeds: <work_dir>/seeds, drawn by '
-                'tools/visualize_cams.py SEED_DIR --out-dir DIR; masks: '
-                '<work_dir>/masks PNGs). Use --show-dir with a stage-4 '
-                '(configs/seg) config.')
+            sys.exit(f'error: --show-dir paints segmentation predictions, and '
+                     f'{args.config} ({cfg.model.get("type")}) has no '
+                     '"visualization" default hook: its outputs are files '
+                     'already (seeds: <work_dir>/seeds, drawn by '
+                     'tools/visualize_cams.py SEED_DIR --out-dir DIR; masks: '
+                     '<work_dir>/masks PNGs). Use --show-dir with a stage-4 '
+                     '(configs/seg) config.')
         vis_hook.draw = True
         vis_hook.interval = 1
         cfg.visualizer.save_dir = args.show_dir
@@ -99,9 +97,11 @@ def main() -> None:
 
     if not args.no_dataset_check:
         try:
-            check_before_run(cfg, ('test_dataloader', ), cfg.work_dir,
-                             skip_bad=args.skip_bad_images,
-                             use_cache=not args.no_check_cache)
+            check_before_run(
+                cfg, ('test_dataloader', ),
+                cfg.work_dir,
+                skip_bad=args.skip_bad_images,
+                use_cache=not args.no_check_cache)
         except DatasetError as exc:
             sys.exit(f'error: {exc}')
     setup_launcher(cfg, args.launcher)

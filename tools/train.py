@@ -14,19 +14,18 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import DictAction
+from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
-from mmseg_cobra.utils.fault import ENV as FAULT_ENV  # noqa: E402
-from mmseg_cobra.datasets import DatasetError  # noqa: E402
-from mmseg_cobra.datasets.dataset_tools import (  # noqa: E402
-    add_dataset_check_args, check_before_run)
-from mmseg_cobra.utils import (export_local_rank,  # noqa: E402
-                               load_config_or_exit, resolve_work_dir,
-                               setup_launcher, shutdown_dist)
+from mmseg_cobra.datasets import DatasetError
+from mmseg_cobra.datasets.dataset_tools import (add_dataset_check_args,
+                                                check_before_run)
+from mmseg_cobra.utils import (export_local_rank, load_config_or_exit,
+                               resolve_work_dir, setup_launcher, shutdown_dist)
+from mmseg_cobra.utils.fault import ENV as FAULT_ENV
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,8 +69,10 @@ def main() -> None:
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper == 'AmpOptimWrapper':
-            print_log('AMP is already enabled in the config',
-                      logger='current', level=logging.WARNING)
+            print_log(
+                'AMP is already enabled in the config',
+                logger='current',
+                level=logging.WARNING)
         else:
             assert optim_wrapper == 'OptimWrapper', (
                 '--amp is only supported with OptimWrapper, the config uses '
@@ -88,9 +89,11 @@ def main() -> None:
 
     if not args.no_dataset_check:
         try:
-            check_before_run(cfg, ('train_dataloader', 'val_dataloader'),
-                             cfg.work_dir, skip_bad=args.skip_bad_images,
-                             use_cache=not args.no_check_cache)
+            check_before_run(
+                cfg, ('train_dataloader', 'val_dataloader'),
+                cfg.work_dir,
+                skip_bad=args.skip_bad_images,
+                use_cache=not args.no_check_cache)
         except DatasetError as exc:
             sys.exit(f'error: {exc}')
     setup_launcher(cfg, args.launcher)

@@ -1,6 +1,7 @@
 """Draw CAM panels: image | CNN CAM | ViT CAM | fused | seed | [mask |] truth.
 
-    python tools/visualize_cams.py SEED_DIR --data-root data/VOCdevkit/VOC2012 \
+    python tools/visualize_cams.py SEED_DIR \
+        --data-root data/VOCdevkit/VOC2012 \
         --out-dir work_dirs/cam_panels --worst 10 [--best 10] [--ids a b ...]
         [--threshold 0.3]
 
@@ -20,10 +21,9 @@ from PIL import Image
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmseg_cobra.datasets import VOC_PALETTE  # noqa: E402
-from mmseg_cobra.evaluation import confusion, seeds_to_label  # noqa: E402
-from mmseg_cobra.utils.seed_io import (SeedFileError, load_seed,  # noqa: E402
-                                       seed_path)
+from mmseg_cobra.datasets import VOC_PALETTE
+from mmseg_cobra.evaluation import confusion, seeds_to_label
+from mmseg_cobra.utils.seed_io import SeedFileError, load_seed, seed_path
 
 
 def palette_image(label: np.ndarray) -> np.ndarray:
@@ -88,9 +88,10 @@ def main() -> None:
     parser.add_argument('--worst', type=int, default=0)
     parser.add_argument('--best', type=int, default=0)
     parser.add_argument('--threshold', type=float, default=0.3)
-    parser.add_argument('--mask-dir',
-                        help='pseudo masks (stage 3) to show next to the '
-                        'seed')
+    parser.add_argument(
+        '--mask-dir',
+        help='pseudo masks (stage 3) to show next to the '
+        'seed')
     args = parser.parse_args()
 
     if args.ids:
@@ -104,13 +105,14 @@ def main() -> None:
         args.worst = 10
 
     def load(img_id):
-        img = np.asarray(Image.open(
-            osp.join(args.data_root, args.img_dir, img_id + '.jpg')).convert(
-                'RGB'))
+        img = np.asarray(
+            Image.open(
+                osp.join(args.data_root, args.img_dir,
+                         img_id + '.jpg')).convert('RGB'))
         gt_path = osp.join(args.data_root, args.gt_dir, img_id + '.png')
         gt = np.asarray(Image.open(gt_path)) if osp.isfile(gt_path) else None
-        seed = load_seed(seed_path(args.seed_dir, img_id),
-                         image_size=img.shape[:2])
+        seed = load_seed(
+            seed_path(args.seed_dir, img_id), image_size=img.shape[:2])
         return img, seed, gt
 
     chosen = list(ids)

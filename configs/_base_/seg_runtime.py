@@ -11,5 +11,9 @@ use_crf = False
 crf_model = dict(
     type='DenseCRFPostProcessor',
     crf_cfg=dict(
-        iterations=10, gaussian_sxy=2, gaussian_compat=3, bilateral_sxy=45,
-        bilateral_srgb=5, bilateral_compat=4))
+        iterations=10,
+        gaussian_sxy=2,
+        gaussian_compat=3,
+        bilateral_sxy=45,
+        bilateral_srgb=5,
+        bilateral_compat=4))

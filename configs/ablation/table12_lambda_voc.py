@@ -10,6 +10,7 @@ variants = {
             'model.loss_sap.loss_weight': l2,
             'model.loss_cap.loss_weight': l2,
         }
-        for l1 in (0.05, 0.1, 0.2) for l2 in (0.05, 0.1, 0.2)
+        for l1 in (0.05, 0.1, 0.2)
+        for l2 in (0.05, 0.1, 0.2)
     }
 }

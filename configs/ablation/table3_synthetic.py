@@ -18,8 +18,10 @@ _off = 0.0  # a loss weight of 0: computed and logged, no gradient
 variants = dict(
     # classification only: the complementary losses never switch on
     cls_only={'custom_hooks.ComplementaryLossSwitchHook.start_epoch': 10000},
-    cam={'model.loss_sap.loss_weight': _off,
-         'model.loss_cap.loss_weight': _off},
+    cam={
+        'model.loss_sap.loss_weight': _off,
+        'model.loss_cap.loss_weight': _off
+    },
     cam_sap={'model.loss_cap.loss_weight': _off},
     cam_cap={'model.loss_sap.loss_weight': _off},
     all={},

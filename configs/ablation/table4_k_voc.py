@@ -9,6 +9,7 @@ variants = {
             'model.loss_sap.k_neg': a,
             'model.loss_cap.k_pos': b,
         }
-        for a in (5, 10, 15) for b in (5, 10, 15, 20)
+        for a in (5, 10, 15)
+        for b in (5, 10, 15, 20)
     }
 }

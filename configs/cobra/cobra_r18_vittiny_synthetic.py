@@ -20,9 +20,7 @@ model = dict(
         _delete_=True,
         type='ViTWithAttention',
         arch=dict(
-            embed_dims=96,
-            num_layers=2,
-            num_heads=3,
+            embed_dims=96, num_layers=2, num_heads=3,
             feedforward_channels=192),
         img_size=crop_size[0],
         patch_size=16,

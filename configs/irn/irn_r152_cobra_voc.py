@@ -28,8 +28,13 @@ ir_label_cfg = dict(
     grid=0.05,
     fixed_thresholds=None,  # or (bg, fg), e.g. (0.05, 0.30) as IRN
     crf=dict(
-        iterations=10, gt_prob=0.7, gaussian_sxy=3, gaussian_compat=3,
-        bilateral_sxy=50, bilateral_srgb=5, bilateral_compat=10))
+        iterations=10,
+        gt_prob=0.7,
+        gaussian_sxy=3,
+        gaussian_compat=3,
+        bilateral_sxy=50,
+        bilateral_srgb=5,
+        bilateral_compat=10))
 ir_label_dataset = dict(
     type=dataset_type,
     data_root=data_root,

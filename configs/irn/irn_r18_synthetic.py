@@ -11,8 +11,7 @@ palette = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128]]
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(
-        depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
+    backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
     in_channels=(64, 64, 128, 256, 512),
     train_radius=5,
     # images of ~160 px, crops of 128: IRN's 512 canvas (VOC) would be mostly

@@ -15,11 +15,10 @@ dataset = dict(
     data_root='data/coco2014',
     label_file='cls_labels.npy',
     img_suffix='.jpg',
-    train=dict(ann_file='train.txt', img_dir='train2014',
-               mask_dir='mask/train2014'),
+    train=dict(
+        ann_file='train.txt', img_dir='train2014', mask_dir='mask/train2014'),
     eval=dict(ann_file='train.txt', mask_dir='mask/train2014'),
-    val=dict(ann_file='val.txt', img_dir='val2014',
-             mask_dir='mask/val2014'))
+    val=dict(ann_file='val.txt', img_dir='val2014', mask_dir='mask/val2014'))
 nproc_cpu = 8
 seg_test_flags = ['--tta', '--crf']
 # per-process batch sizes for 4 processes (paper: 32 total for stages 1, 3)

@@ -17,8 +17,9 @@ dataset = dict(
     mask_dir='SegmentationClassAug',
     train=dict(ann_file='ImageSets/Segmentation/train_aug.txt'),
     eval=dict(ann_file='ImageSets/Segmentation/train.txt'),
-    val=dict(ann_file='ImageSets/Segmentation/val.txt',
-             mask_dir='SegmentationClass'))
+    val=dict(
+        ann_file='ImageSets/Segmentation/val.txt',
+        mask_dir='SegmentationClass'))
 nproc_cpu = 8
 seg_test_flags = ['--tta', '--crf']
 # per-process batch sizes for 4 processes (paper: 32 total for stages 1, 3)

@@ -1,5 +1,6 @@
 # Small DeepLabV3+ (ResNetV1c-18, narrow) for CPUs on the synthetic dataset
-# (tests, `make demo`), on the pseudo masks of configs/irn/irn_r18_synthetic.py.
+# (tests, `make demo`), on the pseudo masks of
+# configs/irn/irn_r18_synthetic.py.
 _base_ = [
     'mmseg::_base_/models/deeplabv3plus_r50-d8.py',
     '../_base_/datasets/synthetic_pseudo_seg.py',
@@ -12,16 +13,25 @@ model = dict(
     pretrained=None,
     backbone=dict(depth=18, stem_channels=32, base_channels=16),
     decode_head=dict(
-        in_channels=128, channels=32, c1_in_channels=16, c1_channels=8,
-        dilations=(1, 2, 4, 6), num_classes=5),
+        in_channels=128,
+        channels=32,
+        c1_in_channels=16,
+        c1_channels=8,
+        dilations=(1, 2, 4, 6),
+        num_classes=5),
     auxiliary_head=dict(in_channels=64, channels=16, num_classes=5))
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 # 1,500 iterations (about 2.5 minutes on 2 CPU cores): at 600 the model had
 # not learned the demo's rarer classes from pseudo masks (val 46.3 with
 # triangle and ring at 0 IoU; 82.6 at 1,500 on the same masks)
 param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=1500,
-         by_epoch=False)
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=1500,
+        by_epoch=False)
 ]
 train_cfg = dict(max_iters=1500, val_interval=500)
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=500))

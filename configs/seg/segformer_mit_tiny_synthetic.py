@@ -20,8 +20,13 @@ model = dict(
 optim_wrapper = dict(optimizer=dict(lr=0.001))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=50, end=600,
-         by_epoch=False)
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=1.0,
+        begin=50,
+        end=600,
+        by_epoch=False)
 ]
 train_cfg = dict(max_iters=600, val_interval=300)
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=300))

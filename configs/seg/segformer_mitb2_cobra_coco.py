@@ -12,8 +12,7 @@ model = dict(decode_head=dict(num_classes=81))
 train_cfg = dict(max_iters=80000, val_interval=8000)
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-        end=1500),
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(
         type='PolyLR',
         eta_min=0.0,

@@ -121,8 +121,10 @@ def normalise_description(desc: dict) -> dict:
 
 def _missing(ids: List[str], folder: str, suffix: str) -> List[str]:
     """File names (``id + suffix``) of ``ids`` not in ``folder``."""
-    return [i + suffix for i in ids
-            if not osp.isfile(osp.join(folder, i + suffix))]
+    return [
+        i + suffix for i in ids
+        if not osp.isfile(osp.join(folder, i + suffix))
+    ]
 
 
 def validate_description(desc: dict, max_named: int = 5) -> Dict[str, int]:
@@ -258,7 +260,9 @@ def _check_label_file(desc: dict, train_ids: List[str],
 
 
 # ----------------------------------------------------------------- configs
-def _dataset_cfg(desc: dict, split: str, ds: dict,
+def _dataset_cfg(desc: dict,
+                 split: str,
+                 ds: dict,
                  keep_masks: bool = False) -> dict:
     """``ds`` (a stage config's dataset dict) rewritten for ``split``;
     ``keep_masks`` keeps its mask folder (the previous stage's outputs a
@@ -270,8 +274,9 @@ def _dataset_cfg(desc: dict, split: str, ds: dict,
     ds['ann_file'] = s['ann_file']
     ds['img_suffix'] = desc['img_suffix']
     ds['seg_map_suffix'] = desc['seg_map_suffix']
-    ds['metainfo'] = dict(classes=tuple(desc['classes']),
-                          palette=[list(c) for c in desc['palette']])
+    ds['metainfo'] = dict(
+        classes=tuple(desc['classes']),
+        palette=[list(c) for c in desc['palette']])
     prefix = dict(ds.get('data_prefix') or {})
     prefix['img_path'] = s['img_dir']
     if not keep_masks or not prefix.get('seg_map_path'):
@@ -282,7 +287,10 @@ def _dataset_cfg(desc: dict, split: str, ds: dict,
     return ds
 
 
-def _set_dataset(cfg, key: str, desc: dict, split: str,
+def _set_dataset(cfg,
+                 key: str,
+                 desc: dict,
+                 split: str,
                  keep_masks: bool = False) -> None:
     node = cfg.get(key)
     if node is None:
@@ -296,8 +304,9 @@ def _set_dataset(cfg, key: str, desc: dict, split: str,
 
 def _drop_load_annotations(ds) -> None:
     """Remove ``LoadAnnotations`` from a dataset's pipeline."""
-    ds['pipeline'] = [t for t in ds.get('pipeline', [])
-                      if t.get('type') != 'LoadAnnotations']
+    ds['pipeline'] = [
+        t for t in ds.get('pipeline', []) if t.get('type') != 'LoadAnnotations'
+    ]
 
 
 def _set_head_classes(head, num_classes: int) -> None:
@@ -348,8 +357,8 @@ def apply_description(cfg, desc: dict, role: str) -> None:
     cfg['data_root'] = desc['data_root']
 
 
-def description_summary(desc: dict, counts: Optional[Dict[str, int]] = None
-                        ) -> str:
+def description_summary(desc: dict,
+                        counts: Optional[Dict[str, int]] = None) -> str:
     """One line: root, class count, images per split."""
     n = len(desc['classes']) - 1
     parts = [f'{desc["data_root"]}: {n} foreground classes']
@@ -359,6 +368,7 @@ def description_summary(desc: dict, counts: Optional[Dict[str, int]] = None
     return '; '.join(parts)
 
 
-__all__ = ['DescriptionError', 'normalise_description',
-           'validate_description', 'apply_description',
-           'description_summary']
+__all__ = [
+    'DescriptionError', 'normalise_description', 'validate_description',
+    'apply_description', 'description_summary'
+]

@@ -1,6 +1,7 @@
 """Per-image label writers behind the offline tools.
 
-``tools/make_ir_labels.py`` (IR labels from seeds), ``tools/masks_from_walks.py``
+``tools/make_ir_labels.py`` (IR labels from seeds),
+``tools/masks_from_walks.py``
 (pseudo masks from walked maps) and ``tools/crf_masks.py`` (CRF-only masks
 from seeds) do the same thing per image: skip an image whose PNG exists
 (resume), read the image, read its input file, make a label map, write it
@@ -92,7 +93,8 @@ class LabelWriter:
         save_label_png(label, out, self.palette, kind=self.kind)
         return img_id, note or WRITTEN
 
-    def run(self, tasks: List[Tuple[str, str]],
+    def run(self,
+            tasks: List[Tuple[str, str]],
             nproc: int = 1) -> Dict[str, str]:
         """Every task in a pool of ``nproc`` processes, with a progress bar;
         prints the report and returns ``{img_id: status}``."""
@@ -161,8 +163,13 @@ class WalkMaskWriter(LabelWriter):
         upsample (str): ``model.test_cfg.walk_upsample``.
     """
 
-    def __init__(self, walk_dir: str, out_dir: str, rule: str, value: float,
-                 crf_cfg: Optional[dict], palette: Sequence,
+    def __init__(self,
+                 walk_dir: str,
+                 out_dir: str,
+                 rule: str,
+                 value: float,
+                 crf_cfg: Optional[dict],
+                 palette: Sequence,
                  upsample: str = 'resize') -> None:
         super().__init__(out_dir, palette, 'final_mask')
         self.walk_dir = walk_dir
@@ -173,10 +180,9 @@ class WalkMaskWriter(LabelWriter):
     def make_label(self, img_id: str, image: np.ndarray):
         path = _input_file(walk_path(self.walk_dir, img_id), 'walk file')
         walk = load_walk(path, image.shape[:2])
-        label = mask_from_walk(
-            walk, self.rule, self.value,
-            image if self.crf_cfg is not None else None, self.crf_cfg,
-            self.upsample)
+        label = mask_from_walk(walk, self.rule, self.value,
+                               image if self.crf_cfg is not None else None,
+                               self.crf_cfg, self.upsample)
         return label, None
 
 
@@ -195,8 +201,13 @@ class SeedCRFMaskWriter(LabelWriter):
             reference's final CRF).
     """
 
-    def __init__(self, seed_dir: str, out_dir: str, threshold: float,
-                 source: str, num_classes: int, palette: Sequence,
+    def __init__(self,
+                 seed_dir: str,
+                 out_dir: str,
+                 threshold: float,
+                 source: str,
+                 num_classes: int,
+                 palette: Sequence,
                  crf_cfg: Optional[dict] = None) -> None:
         super().__init__(out_dir, palette, 'crf_mask')
         self.seed_dir = seed_dir
@@ -208,11 +219,15 @@ class SeedCRFMaskWriter(LabelWriter):
         path = _input_file(seed_path(self.seed_dir, img_id), 'seed')
         seed = load_seed(path, self.num_classes, image.shape[:2])
         keys = seed['keys']
-        local = seeds_to_label(combine_seeds(seed, self.source),
-                               np.arange(len(keys)), self.threshold)
+        local = seeds_to_label(
+            combine_seeds(seed, self.source), np.arange(len(keys)),
+            self.threshold)
         if len(keys):
-            local = crf_from_labels(image, local.astype(np.int64),
-                                    n_labels=len(keys) + 1, **self.crf_cfg)
+            local = crf_from_labels(
+                image,
+                local.astype(np.int64),
+                n_labels=len(keys) + 1,
+                **self.crf_cfg)
         lookup = np.concatenate([[0], keys + 1]).astype(np.uint8)
         return lookup[local], None
 
@@ -222,8 +237,11 @@ def report_status(status: Dict[str, str]) -> Dict[str, str]:
     the first reasons) and how many labels got no confident foreground;
     return the skipped ones."""
     no_fg = {k: v for k, v in status.items() if v.startswith(NO_FOREGROUND)}
-    skipped = {k: v for k, v in status.items()
-               if v not in (WRITTEN, EXISTS) and k not in no_fg}
+    skipped = {
+        k: v
+        for k, v in status.items()
+        if v not in (WRITTEN, EXISTS) and k not in no_fg
+    }
     written = sum(v == WRITTEN for v in status.values()) + len(no_fg)
     existing = sum(v == EXISTS for v in status.values())
     print(f'\nwritten {written}, already there {existing}, '
@@ -248,14 +266,17 @@ def exit_code(status: Dict[str, str], allow_skipped: bool = False) -> int:
     """The tools' one exit convention: 0 when every image has its label
     (or skipped images are allowed and at least one label exists), 1
     otherwise."""
-    skipped = [k for k, v in status.items()
-               if v not in (WRITTEN, EXISTS)
-               and not v.startswith(NO_FOREGROUND)]
+    skipped = [
+        k for k, v in status.items()
+        if v not in (WRITTEN, EXISTS) and not v.startswith(NO_FOREGROUND)
+    ]
     if not skipped:
         return 0
     return 0 if allow_skipped and len(skipped) < len(status) else 1
 
 
-__all__ = ['EXISTS', 'IRLabelWriter', 'LabelWriter', 'NO_FOREGROUND',
-           'SeedCRFMaskWriter', 'WRITTEN', 'WalkMaskWriter', 'exit_code',
-           'report_status']
+__all__ = [
+    'EXISTS', 'IRLabelWriter', 'LabelWriter', 'NO_FOREGROUND',
+    'SeedCRFMaskWriter', 'WRITTEN', 'WalkMaskWriter', 'exit_code',
+    'report_status'
+]

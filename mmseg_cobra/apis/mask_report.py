@@ -107,19 +107,24 @@ class MaskReport:
         source (str): Seed source walked by the oracle.
     """
 
-    def __init__(self, cfg: Config, data_root: Optional[str] = None,
+    def __init__(self,
+                 cfg: Config,
+                 data_root: Optional[str] = None,
                  seed_dir: Optional[str] = None,
-                 walk_dir: Optional[str] = None, oracle: bool = False,
-                 crf: bool = False, source: str = 'fuse') -> None:
+                 walk_dir: Optional[str] = None,
+                 oracle: bool = False,
+                 crf: bool = False,
+                 source: str = 'fuse') -> None:
         if oracle and not seed_dir:
             raise ValueError('the oracle walks the seeds: give seed_dir')
         if crf and not walk_dir:
             raise ValueError('the CRF rows refine the walked masks: give '
                              'walk_dir')
         test_cfg = dict(cfg.model.get('test_cfg', {}))
-        self.walk_cfg = dict(radius=test_cfg.get('radius', 5),
-                             beta=test_cfg.get('beta', 10.0),
-                             exp_times=test_cfg.get('exp_times', 8))
+        self.walk_cfg = dict(
+            radius=test_cfg.get('radius', 5),
+            beta=test_cfg.get('beta', 10.0),
+            exp_times=test_cfg.get('exp_times', 8))
         self.crf_cfg = dict(test_cfg.get('crf_cfg') or FINAL_CRF_CFG)
         self.upsample = test_cfg.get('walk_upsample', 'resize')
         self.seed_grid = test_cfg.get('seed_grid', 'per_scale')
@@ -130,15 +135,19 @@ class MaskReport:
         self.classes = dataset.metainfo['classes']
         self.infos = [dataset.get_data_info(i) for i in range(len(dataset))]
         n = len(self.classes)
-        self.seed_sweeps = {f'seed_{s}': ConfusionSweep(SWEEP, n)
-                            for s in SEED_SOURCES} if seed_dir else {}
+        self.seed_sweeps = {
+            f'seed_{s}': ConfusionSweep(SWEEP, n)
+            for s in SEED_SOURCES
+        } if seed_dir else {}
         #: row id -> (rule, sweep) of the walk and oracle rows
         self.rule_rows: Dict[str, Tuple[str, ConfusionSweep]] = {}
         for prefix, wanted in (('walk', walk_dir), ('oracle', oracle)):
             for rule in ('irn', 'reference'):
                 if wanted:
-                    self.rule_rows[f'{prefix}_{rule}'] = (
-                        rule, ConfusionSweep(RULE_SWEEP[rule], n))
+                    self.rule_rows[f'{prefix}_{rule}'] = (rule,
+                                                          ConfusionSweep(
+                                                              RULE_SWEEP[rule],
+                                                              n))
         self.boundary_pr = BoundaryPR()
         self.kept: List[dict] = []
         self.kept_walks: List[Optional[dict]] = []
@@ -173,10 +182,9 @@ class MaskReport:
         """
         usable = self.usable_images()
         if not usable:
-            raise RuntimeError(
-                f'no image has ground truth and every input '
-                f'({len(self.skipped)} skipped, e.g. '
-                f'{next(iter(self.skipped.items()), None)})')
+            raise RuntimeError(f'no image has ground truth and every input '
+                               f'({len(self.skipped)} skipped, e.g. '
+                               f'{next(iter(self.skipped.items()), None)})')
         bar = ProgressBar(len(usable))
         for info in usable:
             self._add_image(info)
@@ -207,13 +215,13 @@ class MaskReport:
             return
         gt_edge = boundary_from_labels(torch.from_numpy(gt.astype(np.int64)))
         if walk is not None:
-            walked = grid_to_image(torch.from_numpy(walk['walk']), gt.shape,
-                                   mode=self.upsample)
+            walked = grid_to_image(
+                torch.from_numpy(walk['walk']), gt.shape, mode=self.upsample)
             self._add_rule_rows('walk', walked, walk['keys'], gt)
             self.boundary_pr.add(torch.from_numpy(walk['boundary']), gt_edge)
         if self.oracle:
-            self._add_rule_rows('oracle', self._oracle_walk(seed, gt_edge,
-                                                            gt.shape),
+            self._add_rule_rows('oracle',
+                                self._oracle_walk(seed, gt_edge, gt.shape),
                                 seed['keys'], gt)
 
     def _add_rule_rows(self, prefix: str, walked: torch.Tensor,
@@ -250,16 +258,18 @@ class MaskReport:
                 image = np.asarray(Image.open(info['img_path']).convert('RGB'))
                 for v in values:
                     label = walk_to_label(
-                        torch.from_numpy(walk['walk']), walk['keys'],
-                        gt.shape, rule, v, image, self.crf_cfg,
-                        self.upsample).numpy()
+                        torch.from_numpy(walk['walk']), walk['keys'], gt.shape,
+                        rule, v, image, self.crf_cfg, self.upsample).numpy()
                     conf[v] += confusion(label, gt, n)
                 bar.update()
             print()
             scores = {v: miou_from_confusion(c) for v, c in conf.items()}
             out[f'walk_{rule}_crf'] = dict(
-                rule=rule, best=best, mIoU=scores[best],
-                default=DEFAULTS[rule], at_default=scores[DEFAULTS[rule]])
+                rule=rule,
+                best=best,
+                mIoU=scores[best],
+                default=DEFAULTS[rule],
+                at_default=scores[DEFAULTS[rule]])
         return out
 
     def mask_dirs(self, masks: Dict[str, str]) -> Dict[str, dict]:
@@ -268,10 +278,12 @@ class MaskReport:
         gt_dir = osp.dirname(self.kept[0]['seg_map_path'])
         ids = [i['img_id'] for i in self.kept]
         for name, path in masks.items():
-            result = evaluate_label_dir(path, gt_dir, ids, self.classes,
-                                        show_progress=False)
-            out[name] = dict(mIoU=result['mIoU'], scored=result['scored'],
-                             skipped=len(result['skipped']))
+            result = evaluate_label_dir(
+                path, gt_dir, ids, self.classes, show_progress=False)
+            out[name] = dict(
+                mIoU=result['mIoU'],
+                scored=result['scored'],
+                skipped=len(result['skipped']))
         return out
 
     def run(self, masks: Optional[Dict[str, str]] = None) -> dict:
@@ -288,14 +300,17 @@ class MaskReport:
             rows[row] = self._sweep_row(sweep, 'irn')
         for row, (rule, sweep) in self.rule_rows.items():
             rows[row] = self._sweep_row(sweep, rule)
-        report = dict(images=len(self.kept), skipped=len(self.skipped),
-                      skipped_ids=dict(list(self.skipped.items())[:100]),
-                      rows=rows)
+        report = dict(
+            images=len(self.kept),
+            skipped=len(self.skipped),
+            skipped_ids=dict(list(self.skipped.items())[:100]),
+            rows=rows)
         if self.walk_dir:
             chosen = rows[f'walk_{self.config_rule}']
-            report['chosen'] = dict(rule=self.config_rule,
-                                    value=chosen['best'],
-                                    mIoU=chosen['mIoU'])
+            report['chosen'] = dict(
+                rule=self.config_rule,
+                value=chosen['best'],
+                mIoU=chosen['mIoU'])
             report['boundary'] = self.boundary_pr.summary()
         if self.crf:
             rows.update(self.crf_rows(rows))
@@ -306,9 +321,16 @@ class MaskReport:
     def _sweep_row(sweep: ConfusionSweep, rule: str) -> dict:
         best, best_miou = sweep.best()
         scores = sweep.miou()
-        return dict(rule=rule, best=float(best), mIoU=best_miou,
-                    default=DEFAULTS[rule], at_default=scores[DEFAULTS[rule]],
-                    sweep={f'{float(k):g}': v for k, v in scores.items()})
+        return dict(
+            rule=rule,
+            best=float(best),
+            mIoU=best_miou,
+            default=DEFAULTS[rule],
+            at_default=scores[DEFAULTS[rule]],
+            sweep={
+                f'{float(k):g}': v
+                for k, v in scores.items()
+            })
 
 
 def format_report(report: dict) -> str:
@@ -318,11 +340,12 @@ def format_report(report: dict) -> str:
     def fmt(x, spec):
         return '-' if x is None else format(x, spec)
 
-    lines = [f'mIoU (%) on the same {report["images"]} images '
-             f'({report["skipped"]} skipped)',
-             '| maps | swept | best value | mIoU at best | default | '
-             'mIoU at default |',
-             '| --- | --- | --- | --- | --- | --- |']
+    lines = [
+        f'mIoU (%) on the same {report["images"]} images '
+        f'({report["skipped"]} skipped)',
+        '| maps | swept | best value | mIoU at best | default | '
+        'mIoU at default |', '| --- | --- | --- | --- | --- | --- |'
+    ]
     for row in ROW_LABELS:
         if row not in report['rows']:
             continue
@@ -352,5 +375,7 @@ def format_report(report: dict) -> str:
     return '\n'.join(lines)
 
 
-__all__ = ['DEFAULTS', 'MaskReport', 'ROW_LABELS', 'RULE_SWEEP', 'SWEEP',
-           'format_report', 'rule_label_maps']
+__all__ = [
+    'DEFAULTS', 'MaskReport', 'ROW_LABELS', 'RULE_SWEEP', 'SWEEP',
+    'format_report', 'rule_label_maps'
+]

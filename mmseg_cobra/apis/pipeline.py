@@ -22,7 +22,7 @@ from ..utils.records import RecordNotFoundError, load_test_metrics
 from .dataset_description import (DescriptionError, apply_description,
                                   description_summary, normalise_description,
                                   validate_description)
-from .mask_report import RULE_VALUE, ROW_LABELS
+from .mask_report import ROW_LABELS, RULE_VALUE
 from .tools import tool_path
 
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
@@ -109,7 +109,8 @@ class CoBraPipeline:
             before the first stage, written into each stage config under
             ``<work_dir>/configs/``) or ``data_root`` and ``train_list``
             (images that get seeds/masks; the stage configs' own datasets
-            otherwise), optional per-stage ``cfg_options`` dicts (``classifier``,
+            otherwise), optional per-stage ``cfg_options`` dicts
+            (``classifier``,
             ``irn``, ``seg``), ``mask_value`` (``'swept'``, default: the
             final masks use the mask rule's value swept on ``eval_list`` by
             the mask evaluation, as the reference does; a number fixes it;
@@ -127,8 +128,12 @@ class CoBraPipeline:
         python (str): Interpreter for the tools.
     """
 
-    def __init__(self, cfg, work_dir: str, launcher: str = 'none',
-                 nproc: int = 1, python: Optional[str] = None) -> None:
+    def __init__(self,
+                 cfg,
+                 work_dir: str,
+                 launcher: str = 'none',
+                 nproc: int = 1,
+                 python: Optional[str] = None) -> None:
         self.cfg = cfg
         self.work_dir = osp.abspath(work_dir)
         self.launcher = launcher
@@ -154,8 +159,10 @@ class CoBraPipeline:
         self.dataset = resolve_pipeline_dataset(cfg)
         # callers that run only some stages (tools/ablate.py) give only the
         # configs those need
-        self.configs = {role: cfg.get(f'{role}_config')
-                        for role in ('cobra', 'irn', 'seg')}
+        self.configs = {
+            role: cfg.get(f'{role}_config')
+            for role in ('cobra', 'irn', 'seg')
+        }
 
     def prepare(self) -> Dict[str, str]:
         """Check the dataset description against the files and write the
@@ -176,13 +183,17 @@ class CoBraPipeline:
             counts = validate_description(self.dataset)
         except DescriptionError as exc:
             raise PipelineError(f'dataset description: {exc}') from None
-        print(f'[pipeline] dataset: '
-              f'{description_summary(self.dataset, counts)}', flush=True)
+        print(
+            f'[pipeline] dataset: '
+            f'{description_summary(self.dataset, counts)}',
+            flush=True)
         self._check_same_dataset()
         out_dir = osp.join(self.work_dir, 'configs')
         os.makedirs(out_dir, exist_ok=True)
-        sources = {role: self.cfg.get(f'{role}_config')
-                   for role in ('cobra', 'irn', 'seg')}
+        sources = {
+            role: self.cfg.get(f'{role}_config')
+            for role in ('cobra', 'irn', 'seg')
+        }
         for role, src in sources.items():
             if src is None:
                 continue
@@ -198,8 +209,10 @@ class CoBraPipeline:
     def _options(self, stage: str) -> Dict[str, object]:
         return dict(self.cfg.get('cfg_options', {}).get(stage, {}))
 
-    def _run(self, stage: str, args: List[str], dist: Optional[str] = None
-             ) -> str:
+    def _run(self,
+             stage: str,
+             args: List[str],
+             dist: Optional[str] = None) -> str:
         """Run a tool; its output goes to ``<work_dir>/logs/<stage>.log``."""
         os.makedirs(osp.join(self.work_dir, 'logs'), exist_ok=True)
         log_path = osp.join(self.work_dir, 'logs', f'{stage}.log')
@@ -209,8 +222,10 @@ class CoBraPipeline:
             cmd += [str(self.nproc)]
             cmd += args[2:] if dist == 'dist_test.sh' else args[1:]
         else:
-            tool = {'dist_train.sh': 'train.py',
-                    'dist_test.sh': 'test.py'}.get(dist)
+            tool = {
+                'dist_train.sh': 'train.py',
+                'dist_test.sh': 'test.py'
+            }.get(dist)
             cmd = [self.python, tool_path(tool)] + args \
                 if tool else [self.python] + args
         env = dict(os.environ, PYTHON=self.python)
@@ -219,13 +234,17 @@ class CoBraPipeline:
         with open(log_path, 'a') as log:
             log.write(f'\n$ {" ".join(cmd)}\n')
             log.flush()
-            proc = subprocess.Popen(cmd, cwd=self.cwd, env=env, stdout=log,
-                                    stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                cmd,
+                cwd=self.cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT)
             # wait4: this tool's own peak memory (and its waited children's)
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
-        self._peak_rss_mb[stage] = max(self._peak_rss_mb.get(stage, 0.0),
-                                       usage.ru_maxrss / 1024)
+        self._peak_rss_mb[stage] = max(
+            self._peak_rss_mb.get(stage, 0.0), usage.ru_maxrss / 1024)
         if proc.returncode != 0:
             with open(log_path) as f:
                 tail = ''.join(f.readlines()[-15:])
@@ -240,13 +259,16 @@ class CoBraPipeline:
         otherwise (``.stages/dataset.json``)."""
         record = osp.join(self.state_dir, 'dataset.json')
         current = json.loads(json.dumps(self.dataset))  # tuples -> lists
-        finished = [s for s in STAGES
-                    if osp.isfile(osp.join(self.state_dir, s + '.json'))]
+        finished = [
+            s for s in STAGES
+            if osp.isfile(osp.join(self.state_dir, s + '.json'))
+        ]
         if osp.isfile(record) and finished:
             with open(record) as f:
                 before = json.load(f)
-            changed = sorted(k for k in set(before) | set(current)
-                             if before.get(k) != current.get(k))
+            changed = sorted(
+                k for k in set(before) | set(current)
+                if before.get(k) != current.get(k))
             if changed:
                 raise PipelineError(
                     f'the dataset description changed since stages '
@@ -262,8 +284,10 @@ class CoBraPipeline:
         (the eval split shares its images)."""
         if self.dataset is None:
             return {}
-        return {'test_dataloader.dataset.data_prefix.seg_map_path':
-                self.dataset['train']['mask_dir']}
+        return {
+            'test_dataloader.dataset.data_prefix.seg_map_path':
+            self.dataset['train']['mask_dir']
+        }
 
     def _ids(self, list_key: str) -> List[str]:
         return load_id_list(osp.join(self.cfg.data_root, self.cfg[list_key]))
@@ -286,8 +310,8 @@ class CoBraPipeline:
         ``{list file (relative to work_dir): ids}``."""
         import glob
         found = {}
-        for path in sorted(glob.glob(
-                osp.join(self.work_dir, '*', 'bad_images_*.txt'))):
+        for path in sorted(
+                glob.glob(osp.join(self.work_dir, '*', 'bad_images_*.txt'))):
             found[osp.relpath(path, self.work_dir)] = load_id_list(path)
         return found
 
@@ -354,10 +378,13 @@ class CoBraPipeline:
             'custom_hooks.SeedWriterHook.out_dir': self.dirs['seeds'],
         })
         opts.update(self._train_split_options())
-        self._run('seeds', [self.configs['cobra'], ckpt, '--work-dir',
-                            self.dirs['cobra'], *self._check_flags(),
-                            '--cfg-options'] +
-                  _opts(opts), dist='dist_test.sh')
+        self._run(
+            'seeds',
+            [
+                self.configs['cobra'], ckpt, '--work-dir', self.dirs['cobra'],
+                *self._check_flags(), '--cfg-options'
+            ] + _opts(opts),
+            dist='dist_test.sh')
         if not self._complete(self.dirs['seeds'], '.npz', 'train_list'):
             raise PipelineError('stage seeds: some seeds are missing')
         return dict(seed_dir=self.dirs['seeds'])
@@ -366,9 +393,8 @@ class CoBraPipeline:
         out = osp.join(self.work_dir, 'seed_eval.json')
         self._run('seed_eval', [
             tool_path('eval_seeds.py'), self.configs['cobra'],
-            self.dirs['seeds'], '--data-root',
-            self.cfg.data_root, '--out', out, *self.cfg.get(
-                'seed_eval_args', [])
+            self.dirs['seeds'], '--data-root', self.cfg.data_root, '--out',
+            out, *self.cfg.get('seed_eval_args', [])
         ])
         with open(out) as f:
             report = json.load(f)
@@ -380,24 +406,32 @@ class CoBraPipeline:
     def _irn_options(self) -> Dict[str, object]:
         opts = self._options('irn')
         opts.update({
-            'ir_label_dataset.data_root': self.cfg.data_root,
-            'ir_label_dataset.ann_file': self.cfg.train_list,
-            'ir_label_cfg.seed_dir': self.dirs['seeds'],
-            'ir_label_cfg.out_dir': self.dirs['ir_labels'],
-            'train_dataloader.dataset.data_root': self.cfg.data_root,
-            'train_dataloader.dataset.ann_file': self.cfg.train_list,
+            'ir_label_dataset.data_root':
+            self.cfg.data_root,
+            'ir_label_dataset.ann_file':
+            self.cfg.train_list,
+            'ir_label_cfg.seed_dir':
+            self.dirs['seeds'],
+            'ir_label_cfg.out_dir':
+            self.dirs['ir_labels'],
+            'train_dataloader.dataset.data_root':
+            self.cfg.data_root,
+            'train_dataloader.dataset.ann_file':
+            self.cfg.train_list,
             'train_dataloader.dataset.data_prefix.seg_map_path':
             self.dirs['ir_labels'],
-            'test_dataloader.dataset.data_root': self.cfg.data_root,
-            'test_dataloader.dataset.seed_dir': self.dirs['seeds'],
+            'test_dataloader.dataset.data_root':
+            self.cfg.data_root,
+            'test_dataloader.dataset.seed_dir':
+            self.dirs['seeds'],
         })
         return opts
 
     def ir_labels(self) -> dict:
         self._run('ir_labels', [
-            tool_path('make_ir_labels.py'), self.configs['irn'],
-            '--nproc', str(self.cfg.get('nproc_cpu', 2)),
-            *self._allow_skipped(), '--cfg-options'
+            tool_path('make_ir_labels.py'), self.configs['irn'], '--nproc',
+            str(self.cfg.get('nproc_cpu', 2)), *self._allow_skipped(),
+            '--cfg-options'
         ] + _opts(self._irn_options()))
         return dict(ir_label_dir=self.dirs['ir_labels'])
 
@@ -417,11 +451,14 @@ class CoBraPipeline:
             'custom_hooks.WalkWriterHook.out_dir': self.dirs['walks'],
         })
         opts.update(self._train_split_options())
-        self._run('masks', [
-            self.configs['irn'], self._done('irn')['checkpoint'],
-            '--work-dir', self.dirs['irn'], *self._check_flags(),
-            '--cfg-options'
-        ] + _opts(opts), dist='dist_test.sh')
+        self._run(
+            'masks',
+            [
+                self.configs['irn'],
+                self._done('irn')['checkpoint'], '--work-dir',
+                self.dirs['irn'], *self._check_flags(), '--cfg-options'
+            ] + _opts(opts),
+            dist='dist_test.sh')
         if not self._complete(self.dirs['masks'], '.png', 'train_list'):
             raise PipelineError('stage masks: some masks are missing')
         return dict(mask_dir=self.dirs['masks'], walk_dir=self.dirs['walks'])
@@ -429,23 +466,26 @@ class CoBraPipeline:
     def mask_eval(self) -> dict:
         out = osp.join(self.work_dir, 'mask_eval.json')
         self._run('mask_eval', [
-            tool_path('mask_report.py'), self.configs['irn'],
-            '--data-root', self.cfg.data_root,
-            '--seeds', self.dirs['seeds'], '--walks', self.dirs['walks'],
-            '--oracle', *(['--crf'] if self.cfg.get('mask_eval_crf', False)
-                          else []),
+            tool_path('mask_report.py'), self.configs['irn'], '--data-root',
+            self.cfg.data_root, '--seeds', self.dirs['seeds'], '--walks',
+            self.dirs['walks'], '--oracle',
+            *(['--crf'] if self.cfg.get('mask_eval_crf', False) else []),
             '--masks', f'mask={self.dirs["masks"]}', '--out', out
         ])
         with open(out) as f:
             report = json.load(f)
         rows = {
-            row: {k: r[k] for k in ('rule', 'best', 'mIoU', 'default',
-                                    'at_default')}
+            row: {
+                k: r[k]
+                for k in ('rule', 'best', 'mIoU', 'default', 'at_default')
+            }
             for row, r in report['rows'].items()
         }
-        return dict(mask_miou=report['masks']['mask']['mIoU'],
-                    chosen=report['chosen'], rows=rows,
-                    boundary_F=report['boundary']['F'])
+        return dict(
+            mask_miou=report['masks']['mask']['mIoU'],
+            chosen=report['chosen'],
+            rows=rows,
+            boundary_F=report['boundary']['F'])
 
     def final_masks(self) -> dict:
         """Masks of ``train_list`` with the mask rule's chosen value."""
@@ -460,27 +500,32 @@ class CoBraPipeline:
             self.dirs['walks'], self.dirs['final_masks'],
             *self._allow_skipped(), '--data-root', self.cfg.data_root,
             '--ann-file', self.cfg.train_list, '--rule', chosen['rule'],
-            '--value', str(value), '--nproc',
+            '--value',
+            str(value), '--nproc',
             str(self.cfg.get('nproc_cpu', 2))
         ])
-        if not self._complete(self.dirs['final_masks'], '.png',
-                              'train_list'):
+        if not self._complete(self.dirs['final_masks'], '.png', 'train_list'):
             raise PipelineError('stage final_masks: some masks are missing')
-        return dict(mask_dir=self.dirs['final_masks'], rule=chosen['rule'],
-                    value=value)
+        return dict(
+            mask_dir=self.dirs['final_masks'],
+            rule=chosen['rule'],
+            value=value)
 
     def seg(self) -> dict:
         opts = self._options('seg')
         opts.update({
-            'train_dataloader.dataset.data_root': self.cfg.data_root,
-            'train_dataloader.dataset.ann_file': self.cfg.train_list,
+            'train_dataloader.dataset.data_root':
+            self.cfg.data_root,
+            'train_dataloader.dataset.ann_file':
+            self.cfg.train_list,
             'train_dataloader.dataset.data_prefix.seg_map_path':
             self._done('final_masks')['mask_dir'],
-            'val_dataloader.dataset.data_root': self.cfg.data_root,
-            'test_dataloader.dataset.data_root': self.cfg.data_root,
+            'val_dataloader.dataset.data_root':
+            self.cfg.data_root,
+            'test_dataloader.dataset.data_root':
+            self.cfg.data_root,
         })
-        ckpt = self._train('seg', self.configs['seg'], self.dirs['seg'],
-                           opts)
+        ckpt = self._train('seg', self.configs['seg'], self.dirs['seg'], opts)
         return dict(checkpoint=ckpt)
 
     def seg_eval(self) -> dict:
@@ -488,18 +533,23 @@ class CoBraPipeline:
             'val_dataloader.dataset.data_root': self.cfg.data_root,
             'test_dataloader.dataset.data_root': self.cfg.data_root,
         }
-        self._run('seg_eval', [
-            self.configs['seg'], self._done('seg')['checkpoint'],
-            '--work-dir', self.dirs['seg_eval'], *self.cfg.get(
-                'seg_test_flags', []), *self._check_flags(), '--cfg-options'
-        ] + _opts(opts), dist='dist_test.sh')
+        self._run(
+            'seg_eval',
+            [
+                self.configs['seg'],
+                self._done('seg')['checkpoint'], '--work-dir',
+                self.dirs['seg_eval'], *self.cfg.get('seg_test_flags', []),
+                *self._check_flags(), '--cfg-options'
+            ] + _opts(opts),
+            dist='dist_test.sh')
         try:  # what mmengine's LoggerHook recorded for this test run
             metrics = load_test_metrics(self.dirs['seg_eval'], 'mIoU')
         except RecordNotFoundError as exc:
             raise PipelineError(f'stage seg_eval: {exc}') from None
-        return dict(seg_miou=float(metrics['mIoU']),
-                    seg_aacc=metrics.get('aAcc'),
-                    seg_macc=metrics.get('mAcc'))
+        return dict(
+            seg_miou=float(metrics['mIoU']),
+            seg_aacc=metrics.get('aAcc'),
+            seg_macc=metrics.get('mAcc'))
 
     # ---------------------------------------------------------------- run
     def _done(self, stage: str) -> dict:
@@ -519,9 +569,10 @@ class CoBraPipeline:
             if osp.isfile(state):
                 print(f'[pipeline] {stage}: done before, skipped', flush=True)
                 continue
-            print(f'[pipeline] {stage}: running (log: '
-                  f'{osp.join(self.work_dir, "logs", stage + ".log")})',
-                  flush=True)
+            print(
+                f'[pipeline] {stage}: running (log: '
+                f'{osp.join(self.work_dir, "logs", stage + ".log")})',
+                flush=True)
             start = time.time()
             result = getattr(self, stage)()
             fault_point(f'stage_done.{stage}')  # kill-anywhere tests
@@ -529,8 +580,9 @@ class CoBraPipeline:
             if stage in self._peak_rss_mb:  # peak resident memory, one process
                 result['peak_rss_mb'] = round(self._peak_rss_mb[stage])
             dump_json(result, state)
-            print(f'[pipeline] {stage}: finished in {result["seconds"]} s',
-                  flush=True)
+            print(
+                f'[pipeline] {stage}: finished in {result["seconds"]} s',
+                flush=True)
         return self.summary()
 
     def summary(self) -> dict:
@@ -569,13 +621,19 @@ class CoBraPipeline:
         if bad:
             results['bad_images'] = {k: len(v) for k, v in bad.items()}
             n = len({i for ids in bad.values() for i in ids})
-            lines += ['', f'{n} image(s) left out as bad files '
-                      '(skip_bad_images): ' + ', '.join(
-                          f'{k} ({len(v)})' for k, v in bad.items())]
-        lines += ['', '| stage | seconds | peak memory (MiB, one process) |',
-                  '| --- | --- | --- |']
-        lines += [f'| {s} | {r["seconds"]} | {r.get("peak_rss_mb", "-")} |'
-                  for s, r in results.items() if s in STAGES]
+            lines += [
+                '', f'{n} image(s) left out as bad files '
+                '(skip_bad_images): ' + ', '.join(f'{k} ({len(v)})'
+                                                  for k, v in bad.items())
+            ]
+        lines += [
+            '', '| stage | seconds | peak memory (MiB, one process) |',
+            '| --- | --- | --- |'
+        ]
+        lines += [
+            f'| {s} | {r["seconds"]} | {r.get("peak_rss_mb", "-")} |'
+            for s, r in results.items() if s in STAGES
+        ]
         text = '\n'.join(lines) + '\n'
         write_text(text, osp.join(self.work_dir, 'summary.md'))
         dump_json(results, osp.join(self.work_dir, 'summary.json'))
@@ -583,6 +641,7 @@ class CoBraPipeline:
         return results
 
 
-__all__ = ['CoBraPipeline', 'PipelineError', 'STAGES',
-           'prepare_synthetic_data', 'resolve_config_path',
-           'resolve_pipeline_dataset']
+__all__ = [
+    'CoBraPipeline', 'PipelineError', 'STAGES', 'prepare_synthetic_data',
+    'resolve_config_path', 'resolve_pipeline_dataset'
+]

@@ -89,12 +89,16 @@ PARITY_ROWS = [
 #: the output stride only, seeds put on the grid from the image-size maps,
 #: walked maps upsampled x4 and cropped, final CRF on RGB
 LEGACY_OPTIONS = dict(
-    cobra={'model.test_cfg.resize': 'bilinear',
-           'model.vit_backbone.patch_cfg': dict(padding='corner'),
-           'model.vit_backbone.pos_embed_resize': 'size'},
-    irn={'model.test_cfg.pad_size': None,
-         'model.test_cfg.seed_grid': 'from_image',
-         'model.test_cfg.walk_upsample': 'stride'})
+    cobra={
+        'model.test_cfg.resize': 'bilinear',
+        'model.vit_backbone.patch_cfg': dict(padding='corner'),
+        'model.vit_backbone.pos_embed_resize': 'size'
+    },
+    irn={
+        'model.test_cfg.pad_size': None,
+        'model.test_cfg.seed_grid': 'from_image',
+        'model.test_cfg.walk_upsample': 'stride'
+    })
 
 
 def _relative(ours: np.ndarray, theirs: np.ndarray) -> float:
@@ -110,8 +114,11 @@ def _pixels(ours: np.ndarray, theirs: np.ndarray) -> int:
     return int((ours != theirs).sum())
 
 
-def build_models(cobra_config: str, irn_config: str, manifest: dict,
-                 seed: int, legacy: bool = False):
+def build_models(cobra_config: str,
+                 irn_config: str,
+                 manifest: dict,
+                 seed: int,
+                 legacy: bool = False):
     """Full-size CoBra and IRN with the reference's random weights."""
     models = []
     for kind, config in (('cobra', cobra_config), ('irn', irn_config)):
@@ -131,8 +138,9 @@ def build_models(cobra_config: str, irn_config: str, manifest: dict,
                 random_reference_state(manifest['vit'],
                                        seed + WEIGHT_SEED_OFFSET['vit']))
         else:
-            state = reference_irn_to_irn(random_reference_state(
-                manifest['irn'], seed + WEIGHT_SEED_OFFSET['irn']))
+            state = reference_irn_to_irn(
+                random_reference_state(manifest['irn'],
+                                       seed + WEIGHT_SEED_OFFSET['irn']))
         model.load_state_dict(state, strict=True)
         models.append(model.eval())
     return models
@@ -142,13 +150,15 @@ def _normalised(model, image: np.ndarray) -> torch.Tensor:
     """The image as the project's test pipeline gives it to the model
     (BGR uint8 as OpenCV loads it, through the data preprocessor)."""
     bgr = torch.from_numpy(np.ascontiguousarray(image[..., ::-1]))
-    data = model.data_preprocessor(
-        dict(inputs=[bgr.permute(2, 0, 1)]), False)
+    data = model.data_preprocessor(dict(inputs=[bgr.permute(2, 0, 1)]), False)
     return data['inputs'][0]
 
 
 @torch.no_grad()
-def compare_image(cobra, irn, ref: Dict[str, np.ndarray], img_id: str,
+def compare_image(cobra,
+                  irn,
+                  ref: Dict[str, np.ndarray],
+                  img_id: str,
                   legacy: bool = False) -> Dict[str, float]:
     """Every parity row for one image."""
     image = ref[f'{img_id}/image']
@@ -166,24 +176,30 @@ def compare_image(cobra, irn, ref: Dict[str, np.ndarray], img_id: str,
     rows['attn'] = _relative(attn, ref[f'{img_id}/attn'])
     fuse = cobra.fuse(torch.from_numpy(cam_cnn),
                       torch.from_numpy(cam_vit)).numpy()
-    ref_fuse = cobra.fuse(torch.from_numpy(ref[f'{img_id}/cam_cnn']),
-                          torch.from_numpy(ref[f'{img_id}/cam_vit'])).numpy()
+    ref_fuse = cobra.fuse(
+        torch.from_numpy(ref[f'{img_id}/cam_cnn']),
+        torch.from_numpy(ref[f'{img_id}/cam_vit'])).numpy()
     local = np.arange(len(keys))
     rows['seed_label'] = 0
-    for threshold in (0.25, ir_thresholds(ref[f'{img_id}/attn'], 93, 0.5,
-                                          0.05, attention_scale='max')[0]):
+    for threshold in (0.25,
+                      ir_thresholds(
+                          ref[f'{img_id}/attn'],
+                          93,
+                          0.5,
+                          0.05,
+                          attention_scale='max')[0]):
         rows['seed_label'] += _pixels(
             seeds_to_label(fuse, local, threshold),
             seeds_to_label(ref_fuse, local, threshold))
     # stage 3: IR labels, with the percentile of the max-normalised
     # attention (default) and of the raw attention (the step as released)
-    for row, scale, fixed in (('ir_label', 'max', None),
-                              ('ir_label_raw', 'raw', None),
+    for row, scale, fixed in (('ir_label', 'max', None), ('ir_label_raw',
+                                                          'raw', None),
                               ('ir_label_fixed', 'max', (0.15, 0.65))):
-        bg, fg = ir_thresholds(attn, 93, 0.5, 0.05, fixed=fixed,
-                               attention_scale=scale)
-        rows[row] = _pixels(make_ir_label(image, fuse, keys, bg, fg),
-                            ref[f'{img_id}/{row}'])
+        bg, fg = ir_thresholds(
+            attn, 93, 0.5, 0.05, fixed=fixed, attention_scale=scale)
+        rows[row] = _pixels(
+            make_ir_label(image, fuse, keys, bg, fg), ref[f'{img_id}/{row}'])
     # stage 3: boundary map, walk, mask rule
     boundary = irn.boundary_map(_normalised(irn, image))
     ref_boundary = torch.from_numpy(ref[f'{img_id}/boundary'])
@@ -197,20 +213,21 @@ def compare_image(cobra, irn, ref: Dict[str, np.ndarray], img_id: str,
     walk_args = (cfg['radius'], cfg['beta'], cfg['exp_times'])
     ref_walk_grid = ref[f'{img_id}/walk_grid']
     rows['walk'] = _relative(
-        random_walk(ref_grid, ref_boundary, *walk_args).numpy(),
-        ref_walk_grid)
+        random_walk(ref_grid, ref_boundary, *walk_args).numpy(), ref_walk_grid)
     # the reference walks the ViT seeds (the project's default is M_fuse)
     walked = random_walk(grid_vit, boundary, *walk_args)
     rows['walk_end_to_end'] = _relative(walked.numpy(), ref_walk_grid)
     lookup = np.concatenate([[0], keys + 1])
     crf_cfg = dict(cfg['crf_cfg'] if not legacy else {
-        k: v for k, v in FINAL_CRF_CFG.items() if k != 'bgr'})
+        k: v
+        for k, v in FINAL_CRF_CFG.items() if k != 'bgr'
+    })
     upsample = cfg.get('walk_upsample', 'resize') if not legacy else 'stride'
 
     def final_mask(walk_image: torch.Tensor) -> np.ndarray:
         local = reference_mask_rule(walk_image, cfg['theta']).numpy()
-        local = crf_from_labels(image, local, n_labels=len(keys) + 1,
-                                **crf_cfg)
+        local = crf_from_labels(
+            image, local, n_labels=len(keys) + 1, **crf_cfg)
         return lookup[local]
 
     ref_mask = ref[f'{img_id}/mask']
@@ -220,8 +237,11 @@ def compare_image(cobra, irn, ref: Dict[str, np.ndarray], img_id: str,
     rows['mask_end_to_end'] = _pixels(
         final_mask(grid_to_image(walked, size, mode=upsample)), ref_mask)
     # the two documented alternatives, for the record
-    rows['alt_walk_upsample_stride'] = _pixels(final_mask(grid_to_image(
-        torch.from_numpy(ref_walk_grid), size, mode='stride')), ref_mask)
+    rows['alt_walk_upsample_stride'] = _pixels(
+        final_mask(
+            grid_to_image(
+                torch.from_numpy(ref_walk_grid), size, mode='stride')),
+        ref_mask)
     # seed and walk files store float16: the pipeline's masks go through it
     walked16 = random_walk(grid_vit.half().float(), boundary, *walk_args)
     walked16 = (walked16 / walked16.max()).half().float()
@@ -248,7 +268,9 @@ def load_reference_outputs(data_dir: str):
     return ref, manifest, ids, int(ref['seed'])
 
 
-def parity_table(data_dir: str, cobra_config: str, irn_config: str,
+def parity_table(data_dir: str,
+                 cobra_config: str,
+                 irn_config: str,
                  legacy: bool = False,
                  ids: Optional[List[str]] = None) -> Dict[str, float]:
     """The worst value of every parity row over the images.
@@ -265,8 +287,7 @@ def parity_table(data_dir: str, cobra_config: str, irn_config: str,
         dict: row -> worst value (see :data:`PARITY_ROWS`).
     """
     ref, manifest, all_ids, seed = load_reference_outputs(data_dir)
-    cobra, irn = build_models(cobra_config, irn_config, manifest, seed,
-                              legacy)
+    cobra, irn = build_models(cobra_config, irn_config, manifest, seed, legacy)
     worst: Dict[str, float] = {}
     for img_id in ids or all_ids:
         for key, value in compare_image(cobra, irn, ref, img_id,

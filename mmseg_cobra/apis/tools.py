@@ -49,6 +49,5 @@ def tool_path(name: str) -> str:
         path = osp.join(root, candidate)
         if osp.isfile(path):
             return path
-    raise FileNotFoundError(
-        f'no tool {name!r} in {root}; the tools are: '
-        f'{", ".join(list_tools())}')
+    raise FileNotFoundError(f'no tool {name!r} in {root}; the tools are: '
+                            f'{", ".join(list_tools())}')

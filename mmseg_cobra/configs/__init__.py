@@ -52,8 +52,9 @@ def list_configs() -> List[str]:
         rel = osp.relpath(folder, root)
         if rel.split(os.sep)[0] == '_base_':
             continue
-        out += [osp.normpath(osp.join(rel, f)) for f in files
-                if f.endswith('.py')]
+        out += [
+            osp.normpath(osp.join(rel, f)) for f in files if f.endswith('.py')
+        ]
     return sorted(out)
 
 
@@ -130,7 +131,8 @@ def main(argv=None) -> None:
     sub = parser.add_subparsers(dest='command', required=True)
     sub.add_parser('list', help='list the configs')
     exp = sub.add_parser(
-        'export', help='copy a config and every base it needs from '
+        'export',
+        help='copy a config and every base it needs from '
         'mmseg_cobra into DEST (mmseg:: bases stay external)')
     exp.add_argument('config', help='e.g. cobra/cobra_r152_deits_voc.py')
     exp.add_argument('dest')
@@ -149,5 +151,6 @@ def main(argv=None) -> None:
           "custom_imports=dict(imports=['mmseg_cobra'])")
 
 
-__all__ = ['config_root', 'export_config', 'list_configs',
-           'register_config_package']
+__all__ = [
+    'config_root', 'export_config', 'list_configs', 'register_config_package'
+]

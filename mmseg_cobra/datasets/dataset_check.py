@@ -29,7 +29,8 @@ from PIL import Image
 from ..utils.file_io import dump_json
 
 
-def check_sample(task: Tuple[str, str, Optional[str], bool], num_classes: int,
+def check_sample(task: Tuple[str, str, Optional[str], bool],
+                 num_classes: int,
                  ignore_index: int = 255) -> Tuple[str, List[str]]:
     """Problems of one sample.
 
@@ -99,7 +100,9 @@ class CheckCache:
             ``dataset_check/``.
     """
 
-    def __init__(self, img_dir: str, num_classes: int,
+    def __init__(self,
+                 img_dir: str,
+                 num_classes: int,
                  cache_dir: Optional[str] = None) -> None:
         root = cache_dir or os.environ.get('MMSEG_COBRA_CACHE_DIR') or \
             osp.join(osp.expanduser('~'), '.cache', 'mmseg_cobra')
@@ -129,7 +132,8 @@ class CheckCache:
             pass
 
 
-def check_dataset(dataset, nproc: int = 1,
+def check_dataset(dataset,
+                  nproc: int = 1,
                   mask_required: Optional[bool] = None,
                   use_cache: bool = True,
                   stats: Optional[dict] = None) -> Dict[str, List[str]]:
@@ -152,9 +156,10 @@ def check_dataset(dataset, nproc: int = 1,
     if mask_required is None:
         mask_required = bool(getattr(dataset, 'seg_map_required', False))
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    tasks = [(info.get('img_id') or osp.splitext(
-        osp.basename(info['img_path']))[0], info['img_path'],
-              info.get('seg_map_path'), mask_required) for info in infos]
+    tasks = [(info.get('img_id')
+              or osp.splitext(osp.basename(info['img_path']))[0],
+              info['img_path'], info.get('seg_map_path'), mask_required)
+             for info in infos]
     num_classes = len(dataset.metainfo['classes'])
     cache = None
     if use_cache and tasks:
@@ -165,8 +170,10 @@ def check_dataset(dataset, nproc: int = 1,
         todo = tasks
     if stats is not None:
         stats.update(checked=len(todo), cached=len(tasks) - len(todo))
-    worker = partial(check_sample, num_classes=num_classes,
-                     ignore_index=getattr(dataset, 'ignore_index', 255))
+    worker = partial(
+        check_sample,
+        num_classes=num_classes,
+        ignore_index=getattr(dataset, 'ignore_index', 255))
     if nproc > 1 and len(todo) > 1:
         results = track_parallel_progress(worker, todo, nproc)
     else:
@@ -184,7 +191,8 @@ def format_ok(total: int, stats: dict) -> str:
     return f'{total} images, all readable{cached}'
 
 
-def format_report(bad: Dict[str, List[str]], total: int,
+def format_report(bad: Dict[str, List[str]],
+                  total: int,
                   limit: int = 50) -> str:
     """The bad files, one line each (the first ``limit``), and the count."""
     lines = [f'{len(bad)} of {total} images have problems:']

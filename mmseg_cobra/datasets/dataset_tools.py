@@ -2,7 +2,7 @@
 import os
 import os.path as osp
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -14,7 +14,8 @@ from .dataset_check import check_dataset, format_ok, format_report
 from .image_level_dataset import DatasetError
 
 
-def dataset_from_config(cfg: Config, key: str = 'test_dataloader',
+def dataset_from_config(cfg: Config,
+                        key: str = 'test_dataloader',
                         data_root: Optional[str] = None):
     """Build the dataset of ``cfg[key]`` (or ``cfg[key]`` itself if it is a
     dataset config) without its pipeline and seed check, for offline tools.
@@ -61,8 +62,11 @@ def add_dataset_check_args(parser) -> None:
         'they were last found good')
 
 
-def check_before_run(cfg: Config, keys: Tuple[str, ...], work_dir: str,
-                     skip_bad: bool = False, nproc: int = 2,
+def check_before_run(cfg: Config,
+                     keys: Tuple[str, ...],
+                     work_dir: str,
+                     skip_bad: bool = False,
+                     nproc: int = 2,
                      use_cache: bool = True) -> int:
     """Check the datasets of ``cfg[key]`` for each key before a long job.
 
@@ -81,11 +85,13 @@ def check_before_run(cfg: Config, keys: Tuple[str, ...], work_dir: str,
             continue
         dataset = dataset_from_config(cfg, key)
         stats = {}
-        bad = check_dataset(dataset, nproc=nproc, use_cache=use_cache,
-                            stats=stats)
+        bad = check_dataset(
+            dataset, nproc=nproc, use_cache=use_cache, stats=stats)
         if not bad:
-            print_log(f'dataset check ({key}): '
-                      f'{format_ok(len(dataset), stats)}', logger='current')
+            print_log(
+                f'dataset check ({key}): '
+                f'{format_ok(len(dataset), stats)}',
+                logger='current')
             continue
         report = format_report(bad, len(dataset))
         if not skip_bad:
@@ -99,7 +105,9 @@ def check_before_run(cfg: Config, keys: Tuple[str, ...], work_dir: str,
         ds_cfg = cfg[key].dataset if 'dataset' in cfg[key] else cfg[key]
         ds_cfg.exclude_file = path
         left_out += len(bad)
-        print_log(f'dataset check ({key}): skipping {len(bad)} bad images '
-                  f'(listed in {path}). {report}', logger='current',
-                  level=30)
+        print_log(
+            f'dataset check ({key}): skipping {len(bad)} bad images '
+            f'(listed in {path}). {report}',
+            logger='current',
+            level=30)
     return left_out

@@ -138,8 +138,10 @@ class ImageLevelSegDataset(BaseSegDataset):
                 f'{len(missing)} image(s) listed in {self.ann_file} are '
                 f'missing, e.g. {missing[0]}; fix the list or the data_root')
         if self.check_files and self.seg_map_required:
-            lacking = [i['seg_map_path'] for i in data_list
-                       if not osp.isfile(i['seg_map_path'])]
+            lacking = [
+                i['seg_map_path'] for i in data_list
+                if not osp.isfile(i['seg_map_path'])
+            ]
             if lacking:
                 raise DatasetError(
                     f'{len(lacking)} of {len(data_list)} label maps are '
@@ -147,9 +149,10 @@ class ImageLevelSegDataset(BaseSegDataset):
                     'stage did not finish (run it again; it resumes)')
         if self.seed_dir is not None:
             data_list = self._attach_seeds(data_list)
-        print_log(f'{type(self).__name__}: {len(data_list)} images from '
-                  f'{self.ann_file or self.data_prefix.get("img_path")}',
-                  logger='current')
+        print_log(
+            f'{type(self).__name__}: {len(data_list)} images from '
+            f'{self.ann_file or self.data_prefix.get("img_path")}',
+            logger='current')
         return data_list
 
     def _exclude(self, data_list: List[dict]) -> List[dict]:
@@ -157,11 +160,15 @@ class ImageLevelSegDataset(BaseSegDataset):
         if not osp.isfile(path):
             raise DatasetError(f'exclude_file {path} does not exist')
         excluded = set(load_id_list(path))
-        kept = [i for i in data_list if osp.splitext(osp.basename(
-            i['img_path']))[0] not in excluded]
-        print_log(f'{len(data_list) - len(kept)} of {len(data_list)} images '
-                  f'left out (listed in {path})', logger='current',
-                  level=logging.WARNING)
+        kept = [
+            i for i in data_list
+            if osp.splitext(osp.basename(i['img_path']))[0] not in excluded
+        ]
+        print_log(
+            f'{len(data_list) - len(kept)} of {len(data_list)} images '
+            f'left out (listed in {path})',
+            logger='current',
+            level=logging.WARNING)
         if not kept:
             raise DatasetError(f'every image is listed in {path}: nothing '
                                'left to train on')
@@ -183,7 +190,8 @@ class ImageLevelSegDataset(BaseSegDataset):
                 f'seed in {seed_dir} and are skipped: '
                 f'{", ".join(lacking[:10])}'
                 f'{" ..." if len(lacking) > 10 else ""}',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)
         if not kept:
             raise DatasetError(f'no seed file found in {seed_dir}: run the '
                                'seed stage (tools/test.py on the CoBra '
@@ -233,8 +241,8 @@ class ImageLevelSegDataset(BaseSegDataset):
             raise DatasetError(
                 f'mask {seg_path} is missing: it is needed to derive the '
                 'image-level label (or give cls_label_file)')
-        present = foreground_classes(np.asarray(Image.open(seg_path)),
-                                     self.ignore_index)
+        present = foreground_classes(
+            np.asarray(Image.open(seg_path)), self.ignore_index)
         if present.size and present.max() > self.num_fg_classes:
             raise DatasetError(
                 f'mask {seg_path} contains class {int(present.max())} but '
@@ -252,8 +260,8 @@ def lookup_label(labels: dict, img_id: str) -> Optional[np.ndarray]:
     return None if vec is None else np.asarray(vec, np.float32).reshape(-1)
 
 
-def foreground_classes(mask: np.ndarray, ignore_index: int = 255
-                       ) -> np.ndarray:
+def foreground_classes(mask: np.ndarray,
+                       ignore_index: int = 255) -> np.ndarray:
     """Sorted class ids in a label map, without background (0) and the
     ignore index."""
     present = np.unique(mask)

@@ -68,8 +68,8 @@ def _class_style(num_classes: int) -> List[Dict]:
                 shape=SHAPES[k % len(SHAPES)],
                 angle=np.pi * k / num_classes,
                 period=4.0 + 2.0 * (k % 3),
-                colors=style_rng.integers(40, 230, size=(2, 3)).astype(
-                    np.float32)))
+                colors=style_rng.integers(40, 230,
+                                          size=(2, 3)).astype(np.float32)))
     return styles
 
 
@@ -86,7 +86,8 @@ def _background(h: int, w: int, styles: Sequence[Dict],
     low = rng.random((h // 16 + 2, w // 16 + 2, 3)).astype(np.float32)
     img = np.asarray(
         Image.fromarray((low * 255).astype(np.uint8)).resize(
-            (w, h), Image.BILINEAR), dtype=np.float32) * 0.6 + 50
+            (w, h), Image.BILINEAR),
+        dtype=np.float32) * 0.6 + 50
     for _ in range(rng.integers(3, 7)):
         st = styles[rng.integers(len(styles))]
         bh, bw = rng.integers(h // 10, h // 4), rng.integers(w // 10, w // 4)
@@ -100,7 +101,8 @@ def _background(h: int, w: int, styles: Sequence[Dict],
     return img
 
 
-def make_sample(rng: np.random.Generator, styles: Sequence[Dict],
+def make_sample(rng: np.random.Generator,
+                styles: Sequence[Dict],
                 image_size: Tuple[int, int],
                 max_objects: int = 3) -> Tuple[np.ndarray, np.ndarray]:
     """Draw one image and its mask.
@@ -123,8 +125,11 @@ def make_sample(rng: np.random.Generator, styles: Sequence[Dict],
                        st['period'], rng.uniform(0, 6))[..., None]
         col = st['colors'][0] * tex + st['colors'][1] * (1 - tex)
         # shading makes parts of an object less typical than others
-        shade = np.linspace(rng.uniform(0.6, 1.0), rng.uniform(0.6, 1.0),
-                            size, dtype=np.float32)[None, :, None]
+        shade = np.linspace(
+            rng.uniform(0.6, 1.0),
+            rng.uniform(0.6, 1.0),
+            size,
+            dtype=np.float32)[None, :, None]
         col = col * shade
         region = img[y0:y0 + size, x0:x0 + size]
         region[shape] = col[shape]
@@ -157,7 +162,8 @@ def generate_synthetic_voc(root: str,
         raise ValueError(f'num_classes must be in 1..20, got {num_classes}')
     rng = np.random.default_rng(seed)
     styles = _class_style(num_classes)
-    for sub in ('JPEGImages', 'SegmentationClassAug', 'ImageSets/Segmentation'):
+    for sub in ('JPEGImages', 'SegmentationClassAug',
+                'ImageSets/Segmentation'):
         os.makedirs(osp.join(root, sub), exist_ok=True)
     palette = np.asarray(VOC_PALETTE, np.uint8).flatten().tolist()
     palette += [224, 224, 192] * (256 - len(VOC_PALETTE))
@@ -179,8 +185,9 @@ def generate_synthetic_voc(root: str,
             ids[split].append(img_id)
     ids['train'] = list(ids['train_aug'])
     for split, names in ids.items():
-        with open(osp.join(root, 'ImageSets/Segmentation', split + '.txt'),
-                  'w') as f:
+        with open(
+                osp.join(root, 'ImageSets/Segmentation', split + '.txt'),
+                'w') as f:
             f.write('\n'.join(names) + '\n')
     np.save(osp.join(root, 'cls_labels.npy'), labels)
     return ids

@@ -3,16 +3,15 @@ from mmseg.registry import DATASETS
 
 from .image_level_dataset import ImageLevelSegDataset
 
-VOC_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat',
-               'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable',
-               'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep',
-               'sofa', 'train', 'tvmonitor')
-VOC_PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0],
-               [0, 0, 128], [128, 0, 128], [0, 128, 128], [128, 128, 128],
-               [64, 0, 0], [192, 0, 0], [64, 128, 0], [192, 128, 0],
-               [64, 0, 128], [192, 0, 128], [64, 128, 128], [192, 128, 128],
-               [0, 64, 0], [128, 64, 0], [0, 192, 0], [128, 192, 0],
-               [0, 64, 128]]
+VOC_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle',
+               'bus', 'car', 'cat', 'chair', 'cow', 'diningtable', 'dog',
+               'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa',
+               'train', 'tvmonitor')
+VOC_PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128],
+               [128, 0, 128], [0, 128, 128], [128, 128, 128], [64, 0, 0],
+               [192, 0, 0], [64, 128, 0], [192, 128, 0], [64, 0, 128],
+               [192, 0, 128], [64, 128, 128], [192, 128, 128], [0, 64, 0],
+               [128, 64, 0], [0, 192, 0], [128, 192, 0], [0, 64, 128]]
 
 
 @DATASETS.register_module()

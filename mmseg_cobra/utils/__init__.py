@@ -9,7 +9,7 @@ from .launch import export_local_rank, resolve_work_dir, setup_launcher
 __all__ = [
     'MMENGINE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError',
     'CheckpointMismatchError', 'check_checkpoint_fits',
-    'load_local_checkpoint', 'register_checkpoint_safe_globals',
-    'ConfigError', 'load_config', 'load_config_or_exit', 'init_dist_any_device', 'shutdown_dist',
-    'export_local_rank', 'resolve_work_dir', 'setup_launcher'
+    'load_local_checkpoint', 'register_checkpoint_safe_globals', 'ConfigError',
+    'load_config', 'load_config_or_exit', 'init_dist_any_device',
+    'shutdown_dist', 'export_local_rank', 'resolve_work_dir', 'setup_launcher'
 ]

@@ -28,9 +28,12 @@ def _numpy_globals() -> List[Union[Callable, type]]:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # pragma: no cover - numpy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
-    dtype_classes = [type(np.dtype(t)) for t in (
-        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
-        np.uint32, np.uint64, np.float16, np.float32, np.float64)]
+    dtype_classes = [
+        type(np.dtype(t))
+        for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
+                  np.uint16, np.uint32, np.uint64, np.float16, np.float32,
+                  np.float64)
+    ]
     return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
 
 
@@ -82,10 +85,10 @@ def register_checkpoint_safe_globals() -> None:
     _registered = True
 
 
-def load_local_checkpoint(filename: str,
-                          map_location: Optional[Union[str, torch.device,
-                                                       Callable]] = None
-                          ) -> dict:
+def load_local_checkpoint(
+        filename: str,
+        map_location: Optional[Union[str, torch.device,
+                                     Callable]] = None) -> dict:
     """Load a local checkpoint with ``weights_only=True``.
 
     Args:
@@ -113,10 +116,11 @@ def load_local_checkpoint(filename: str,
             f'refusing to load checkpoint {filename}: it contains the pickled '
             f'object(s) {_offending_globals(filename, exc)}, which are '
             'neither tensors, plain containers nor the mmengine types '
-            'mmseg_cobra allows (mmseg_cobra.utils.MMENGINE_CHECKPOINT_GLOBALS).'
-            ' Loading it could run arbitrary code. If you made this file '
-            'yourself and trust it, re-save only its state_dict, or allow that '
-            'exact class with '
+            'mmseg_cobra allows '
+            '(mmseg_cobra.utils.MMENGINE_CHECKPOINT_GLOBALS). Loading it '
+            'could run arbitrary code. If you made this file yourself and '
+            'trust it, re-save only its state_dict, or allow that exact '
+            'class with '
             'torch.serialization.add_safe_globals before loading.') from exc
 
 
@@ -141,7 +145,9 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint holds the weights of another model."""
 
 
-def check_checkpoint_fits(model: torch.nn.Module, ckpt: dict, filename: str,
+def check_checkpoint_fits(model: torch.nn.Module,
+                          ckpt: dict,
+                          filename: str,
                           max_named: int = 3) -> None:
     """Refuse a checkpoint that does not hold this model's weights.
 
@@ -163,15 +169,19 @@ def check_checkpoint_fits(model: torch.nn.Module, ckpt: dict, filename: str,
             the checkpoint, or have another shape.
     """
     state = ckpt.get('state_dict', ckpt)
-    state = {k[7:] if k.startswith('module.') else k: v
-             for k, v in state.items()}
+    state = {
+        k[7:] if k.startswith('module.') else k: v
+        for k, v in state.items()
+    }
     model = getattr(model, 'module', model)
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
-    shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}'
-              for k, v in expected.items()
-              if k in state and hasattr(state[k], 'shape')
-              and tuple(state[k].shape) != tuple(v.shape)]
+    shapes = [
+        f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}'
+        for k, v in expected.items()
+        if k in state and hasattr(state[k], 'shape')
+        and tuple(state[k].shape) != tuple(v.shape)
+    ]
     if not missing and not shapes:
         return
     meta = ckpt.get('meta', {}) or {}
@@ -194,6 +204,6 @@ def check_checkpoint_fits(model: torch.nn.Module, ckpt: dict, filename: str,
                      f'{"; ".join(shapes[:max_named])}): another class '
                      'count or backbone')
     raise CheckpointMismatchError(
-        f'checkpoint {filename} does not fit the config\'s model{origin}: '
-        + '; '.join(parts) + '. Give the checkpoint trained with this '
+        f'checkpoint {filename} does not fit the config\'s model{origin}: ' +
+        '; '.join(parts) + '. Give the checkpoint trained with this '
         'config (its work_dir/last_checkpoint)')

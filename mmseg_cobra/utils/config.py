@@ -16,8 +16,9 @@ def _import_error_message(path: str, exc: ImportError) -> str:
     import difflib
     import importlib
     try:
-        names = Config.fromfile(path, import_custom_modules=False).get(
-            'custom_imports', {}).get('imports', [])
+        names = Config.fromfile(
+            path, import_custom_modules=False).get('custom_imports',
+                                                   {}).get('imports', [])
     except Exception:  # noqa: BLE001
         names = []
     names = [names] if isinstance(names, str) else list(names)
@@ -30,8 +31,10 @@ def _import_error_message(path: str, exc: ImportError) -> str:
     if not failed:
         return f'config {path}: an import failed while reading it ({exc})'
     what = '; '.join(f'{n!r} ({why})' for n, why in failed.items())
-    hints = [m for n in failed for m in difflib.get_close_matches(
-        n, ['mmseg_cobra', 'mmseg', 'mmpretrain', 'mmcv', 'mmengine'], 1)]
+    hints = [
+        m for n in failed for m in difflib.get_close_matches(
+            n, ['mmseg_cobra', 'mmseg', 'mmpretrain', 'mmcv', 'mmengine'], 1)
+    ]
     hint = f' Did you mean {hints[0]!r}?' if hints else ''
     return (f'config {path}: a module named in its custom_imports cannot be '
             f'imported: {what}.{hint} Check the spelling in '
@@ -80,8 +83,7 @@ def load_config_or_exit(path: str,
 _HOOK_OPTION = re.compile(r'^custom_hooks\.([A-Za-z_]\w*)\.(.+)$')
 
 
-def set_hook_option(cfg: Config, hook_type: str, key: str,
-                    value: Any) -> None:
+def set_hook_option(cfg: Config, hook_type: str, key: str, value: Any) -> None:
     """Set ``key`` (dotted for nested dicts) of the custom hook of type
     ``hook_type`` (``'SeedWriterHook'``; a scoped ``'mmseg_cobra.X'`` type
     matches ``'X'``).
@@ -90,16 +92,17 @@ def set_hook_option(cfg: Config, hook_type: str, key: str,
         ConfigError: no hook, or several hooks, of that type.
     """
     hooks = cfg.get('custom_hooks') or []
-    found = [h for h in hooks
-             if str(h.get('type', '')).split('.')[-1] == hook_type]
+    found = [
+        h for h in hooks if str(h.get('type', '')).split('.')[-1] == hook_type
+    ]
     if len(found) != 1:
         have = [str(h.get('type')) for h in hooks]
         raise ConfigError(
             f'custom_hooks.{hook_type}.{key}: the config has '
             f'{"no" if not found else len(found)} hook(s) of type '
-            f'{hook_type} (its custom_hooks: {have}); '
-            + ('add the hook or drop the option' if not found else
-               'address them by position, custom_hooks.<index>.' + key))
+            f'{hook_type} (its custom_hooks: {have}); ' +
+            ('add the hook or drop the option' if not found else
+             'address them by position, custom_hooks.<index>.' + key))
     target = found[0]
     *parents, last = key.split('.')
     for part in parents:

@@ -14,9 +14,15 @@ import numpy as np
 #: reads the image with OpenCV, so its bilateral term sees BGR pixels: the
 #: distances are the same, but the permutohedral lattice's approximation is
 #: not symmetric in the channels, and about 1 % of pixels move with the order.
-FINAL_CRF_CFG = dict(iterations=10, gt_prob=0.7, gaussian_sxy=2,
-                     gaussian_compat=3, bilateral_sxy=45, bilateral_srgb=5,
-                     bilateral_compat=4, bgr=True)
+FINAL_CRF_CFG = dict(
+    iterations=10,
+    gt_prob=0.7,
+    gaussian_sxy=2,
+    gaussian_compat=3,
+    bilateral_sxy=45,
+    bilateral_srgb=5,
+    bilateral_compat=4,
+    bgr=True)
 
 
 def _densecrf():
@@ -52,7 +58,9 @@ def _inference(image, unary, n_labels, iterations, gaussian_sxy,
     crf.setUnaryEnergy(np.ascontiguousarray(unary, dtype=np.float32))
     crf.addPairwiseGaussian(sxy=gaussian_sxy, compat=gaussian_compat)
     crf.addPairwiseBilateral(
-        sxy=bilateral_sxy, srgb=bilateral_srgb, rgbim=image,
+        sxy=bilateral_sxy,
+        srgb=bilateral_srgb,
+        rgbim=image,
         compat=bilateral_compat)
     q = crf.inference(iterations)
     return np.asarray(q, np.float32).reshape(n_labels, h, w)
@@ -89,8 +97,7 @@ def crf_from_labels(image: np.ndarray,
     if n_labels < 2:
         return np.zeros(labels.shape, np.int64)
     unary = utils.unary_from_labels(
-        labels.astype(np.int64), n_labels, gt_prob=gt_prob,
-        zero_unsure=False)
+        labels.astype(np.int64), n_labels, gt_prob=gt_prob, zero_unsure=False)
     q = _inference(image, unary, n_labels, iterations, gaussian_sxy,
                    gaussian_compat, bilateral_sxy, bilateral_srgb,
                    bilateral_compat)

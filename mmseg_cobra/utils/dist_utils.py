@@ -39,7 +39,8 @@ def _mpi_env() -> None:
         raise KeyError('MASTER_ADDR must be set for the mpi launcher')
 
 
-def init_dist_any_device(launcher: str, backend: str = 'nccl',
+def init_dist_any_device(launcher: str,
+                         backend: str = 'nccl',
                          **kwargs) -> str:
     """Initialise the default process group for ``launcher``.
 
@@ -59,8 +60,8 @@ def init_dist_any_device(launcher: str, backend: str = 'nccl',
         init_dist(launcher, backend=backend, **kwargs)
         return backend
     if backend == 'nccl':
-        print_log('no CUDA device: using the gloo backend on CPU',
-                  logger='current')
+        print_log(
+            'no CUDA device: using the gloo backend on CPU', logger='current')
         backend = 'gloo'
     timeout = kwargs.pop('timeout', None)
     port = kwargs.pop('port', None)

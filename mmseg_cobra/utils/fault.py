@@ -49,8 +49,11 @@ def fault_point(site: str, path: Optional[str] = None) -> None:
     if path and site.endswith('.partial') and os.path.isfile(path):
         with open(path, 'r+b') as f:
             f.truncate(os.path.getsize(path) // 2)
-    print(f'\n[fault injection] {site} #{_counts[site]}: SIGKILL to the '
-          'process group', file=sys.stderr, flush=True)
+    print(
+        f'\n[fault injection] {site} #{_counts[site]}: SIGKILL to the '
+        'process group',
+        file=sys.stderr,
+        flush=True)
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
 

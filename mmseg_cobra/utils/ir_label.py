@@ -10,8 +10,6 @@ percentile, snapped down to a grid) and ``fg_threshold = bg_threshold +
 fg_offset``.
 """
 import math
-import os
-import os.path as osp
 from typing import Optional, Tuple
 
 import numpy as np
@@ -53,8 +51,11 @@ def ir_thresholds(attn: np.ndarray,
     return bg, bg + fg_offset
 
 
-def make_ir_label(image: np.ndarray, cams: np.ndarray, keys: np.ndarray,
-                  bg_threshold: float, fg_threshold: float,
+def make_ir_label(image: np.ndarray,
+                  cams: np.ndarray,
+                  keys: np.ndarray,
+                  bg_threshold: float,
+                  fg_threshold: float,
                   crf_cfg: Optional[dict] = None) -> np.ndarray:
     """IR label of one image.
 
@@ -77,8 +78,8 @@ def make_ir_label(image: np.ndarray, cams: np.ndarray, keys: np.ndarray,
 
     def refined(threshold: float) -> np.ndarray:
         label = seeds_to_label(cams, np.arange(len(keys)), threshold)
-        label = crf_from_labels(image, label.astype(np.int64),
-                                n_labels=len(keys) + 1, **crf_cfg)
+        label = crf_from_labels(
+            image, label.astype(np.int64), n_labels=len(keys) + 1, **crf_cfg)
         return lookup[label]
 
     if len(keys) == 0:
@@ -91,7 +92,9 @@ def make_ir_label(image: np.ndarray, cams: np.ndarray, keys: np.ndarray,
     return out
 
 
-def save_label_png(label: np.ndarray, path: str, palette: list,
+def save_label_png(label: np.ndarray,
+                   path: str,
+                   palette: list,
                    kind: str = 'png') -> None:
     """Write a palette PNG atomically (temporary file, then rename);
     ``kind`` names the output for fault injection

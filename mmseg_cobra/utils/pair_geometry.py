@@ -58,13 +58,14 @@ def pair_paths(radius: int) -> Tuple[Tuple[Tuple[int, int], ...], ...]:
 def shift_field(x: Tensor, dy: int, dx: int, pad_value: float) -> Tensor:
     """``out[..., y, x] = x[..., y + dy, x + dx]``, ``pad_value`` outside."""
     h, w = x.shape[-2:]
-    padded = F.pad(x, (max(-dx, 0), max(dx, 0), max(-dy, 0), max(dy, 0)),
-                   value=pad_value)
+    padded = F.pad(
+        x, (max(-dx, 0), max(dx, 0), max(-dy, 0), max(dy, 0)), value=pad_value)
     y0, x0 = max(dy, 0), max(dx, 0)
     return padded[..., y0:y0 + h, x0:x0 + w]
 
 
-def pair_labels(label: np.ndarray, radius: int,
+def pair_labels(label: np.ndarray,
+                radius: int,
                 ignore_index: int = 255) -> np.ndarray:
     """Pixel-pair affinity labels from a label map (IRN training targets).
 
@@ -91,5 +92,3 @@ def pair_labels(label: np.ndarray, radius: int,
         out[1, d] = (same & (src != 0)).numpy()
         out[2, d] = (known & (src != dst)).numpy()
     return out
-
-

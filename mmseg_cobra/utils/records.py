@@ -20,8 +20,9 @@ class RecordNotFoundError(FileNotFoundError):
 
 def run_dirs(work_dir: str) -> List[str]:
     """The run folders (``<work_dir>/<timestamp>/``), oldest first."""
-    return sorted(d for d in glob.glob(osp.join(work_dir, '*_*'))
-                  if osp.isdir(d) and osp.basename(d)[:8].isdigit())
+    return sorted(
+        d for d in glob.glob(osp.join(work_dir, '*_*'))
+        if osp.isdir(d) and osp.basename(d)[:8].isdigit())
 
 
 def _json_lines(path: str) -> List[dict]:
@@ -75,5 +76,7 @@ def last_scalars(work_dir: str, key: str) -> Optional[dict]:
     return history[-1] if history else None
 
 
-__all__ = ['RecordNotFoundError', 'last_scalars', 'run_dirs',
-           'scalar_history', 'load_test_metrics']
+__all__ = [
+    'RecordNotFoundError', 'last_scalars', 'run_dirs', 'scalar_history',
+    'load_test_metrics'
+]

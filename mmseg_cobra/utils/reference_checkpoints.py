@@ -19,7 +19,8 @@ MeanShift buffer), alias keys ``stage1..5.*``, ``backbone.*``,
 ``edge_layers.*``, ``dp_layers.*``, and, in a file saved by IRN's training
 step, the loss module's ``path_indices*`` and ``disp_target`` buffers.
 
-:func:`reference_cobra_to_cobra` and :func:`reference_irn_to_irn` turn them into
+:func:`reference_cobra_to_cobra` and :func:`reference_irn_to_irn` turn them
+into
 state dicts of :class:`~mmseg_cobra.models.CoBra` and
 :class:`~mmseg_cobra.models.IRNBoundary`; every key of the input is either
 converted, recognised as an alias (and checked to equal its original) or
@@ -44,8 +45,8 @@ class ReferenceCheckpointError(ValueError):
 #: what each reference file is recognised by (key, description)
 _SIGNATURES = {
     'cnn': ('classifier.weight', 'the CNN branch (ep19_cnn_checkpoint.pth)'),
-    'vit': ('patch_embed.proj.weight',
-            'the ViT branch (ep19_tran_checkpoint.pth)'),
+    'vit':
+    ('patch_embed.proj.weight', 'the ViT branch (ep19_tran_checkpoint.pth)'),
     'irn': ('fc_edge6.weight', 'an IRN checkpoint (fc_edge*/fc_dp* keys)'),
 }
 
@@ -118,10 +119,11 @@ def _cnn_alias_original(key: str) -> Optional[str]:
     return None
 
 
-def reference_cobra_to_cobra(cnn_state: dict, vit_state: dict,
-                             cnn_file: str = 'CNN checkpoint',
-                             vit_file: str = 'ViT checkpoint'
-                             ) -> 'OrderedDict[str, Tensor]':
+def reference_cobra_to_cobra(
+        cnn_state: dict,
+        vit_state: dict,
+        cnn_file: str = 'CNN checkpoint',
+        vit_file: str = 'ViT checkpoint') -> 'OrderedDict[str, Tensor]':
     """The two reference stage-1 state dicts -> one ``CoBra`` state dict.
 
     Args:
@@ -237,9 +239,10 @@ def _irn_alias_original(key: str) -> Optional[str]:
     return None
 
 
-def reference_irn_to_irn(state: dict, filename: str = 'IRN checkpoint',
-                         with_displacement: bool = True
-                         ) -> 'OrderedDict[str, Tensor]':
+def reference_irn_to_irn(
+        state: dict,
+        filename: str = 'IRN checkpoint',
+        with_displacement: bool = True) -> 'OrderedDict[str, Tensor]':
     """An IRN / reference IRN state dict -> an ``IRNBoundary`` state dict.
 
     Args:
@@ -288,8 +291,9 @@ def reference_irn_to_irn(state: dict, filename: str = 'IRN checkpoint',
 # --------------------------------------------------------------------------
 # reference-format state dicts with random values
 # --------------------------------------------------------------------------
-def manifest_from_state_dict(state: Dict[str, Tensor]
-                             ) -> List[Tuple[str, List[int], Optional[str]]]:
+def manifest_from_state_dict(
+        state: Dict[str,
+                    Tensor]) -> List[Tuple[str, List[int], Optional[str]]]:
     """``[(key, shape, alias_of)]`` of a state dict, in its order; a key whose
     tensor shares storage with an earlier key is an alias of that key."""
     seen: Dict[Tuple[int, int, Tuple[int, ...]], str] = {}
@@ -328,8 +332,8 @@ def _random_value(key: str, shape: Sequence[int],
     return noise / fan_in**0.5
 
 
-def random_reference_state(manifest: Iterable[Sequence], seed: int = 0
-                           ) -> 'OrderedDict[str, Tensor]':
+def random_reference_state(manifest: Iterable[Sequence],
+                           seed: int = 0) -> 'OrderedDict[str, Tensor]':
     """A reference-format state dict with random values.
 
     Values are drawn from one generator seeded with ``seed``, key after key

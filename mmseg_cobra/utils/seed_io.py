@@ -12,7 +12,6 @@ A seed file holds, for one image:
 - ``attn``: float16 ``[H, W]`` summed class-token attention (not normalised);
 - ``num_classes``: foreground classes of the dataset it was made for.
 """
-import os
 import os.path as osp
 import zipfile
 from typing import Dict, Optional, Tuple
@@ -64,8 +63,10 @@ def save_seed(seed_dir: str, img_id: str, keys: np.ndarray,
         keys=np.asarray(keys, np.int64),
         num_classes=np.asarray(num_classes, np.int64),
         attn=np.asarray(attn, np.float16),
-        **{k: np.asarray(maps[k], np.float16)
-           for k in SEED_SOURCES + GRID_SOURCES if k in maps})
+        **{
+            k: np.asarray(maps[k], np.float16)
+            for k in SEED_SOURCES + GRID_SOURCES if k in maps
+        })
 
 
 def load_seed(path: str,

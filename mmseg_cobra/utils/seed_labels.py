@@ -40,11 +40,14 @@ def combine_grid_seeds(seed: dict, source: str) -> Optional[np.ndarray]:
     if not all(k in seed for k in ('cam_cnn_grid', 'cam_vit_grid')):
         return None
     return combine_seeds(
-        {k: seed[k + '_grid'] for k in ('cam_cnn', 'cam_vit', 'cam_fuse')
-         if k + '_grid' in seed}, source)
+        {
+            k: seed[k + '_grid']
+            for k in ('cam_cnn', 'cam_vit', 'cam_fuse') if k + '_grid' in seed
+        }, source)
 
 
-def attention_threshold(attn: np.ndarray, percentile: float,
+def attention_threshold(attn: np.ndarray,
+                        percentile: float,
                         normalize: bool = True) -> float:
     """Dynamic background threshold: a percentile of the image's attention.
 

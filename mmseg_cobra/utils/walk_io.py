@@ -38,8 +38,7 @@ def save_walk(walk_dir: str, img_id: str, keys: np.ndarray, walk: np.ndarray,
         image_size=np.asarray(image_size, np.int64))
 
 
-def load_walk(path: str,
-              image_size: Optional[Sequence[int]] = None) -> dict:
+def load_walk(path: str, image_size: Optional[Sequence[int]] = None) -> dict:
     """Read and validate one walk file.
 
     Returns:
@@ -61,14 +60,16 @@ def load_walk(path: str,
     if not needed <= set(raw):
         raise SeedFileError(f'walk file {path} lacks '
                             f'{sorted(needed - set(raw))}: not a walk file')
-    out = dict(img_id=str(raw['img_id']), keys=raw['keys'].astype(np.int64),
-               walk=raw['walk'].astype(np.float32),
-               boundary=raw['boundary'].astype(np.float32),
-               image_size=tuple(int(x) for x in raw['image_size']))
+    out = dict(
+        img_id=str(raw['img_id']),
+        keys=raw['keys'].astype(np.int64),
+        walk=raw['walk'].astype(np.float32),
+        boundary=raw['boundary'].astype(np.float32),
+        image_size=tuple(int(x) for x in raw['image_size']))
     height, width = out['image_size']
     grid = (-(-height // 4), -(-width // 4))
-    if out['boundary'].shape != grid or out['walk'].shape != (
-            len(out['keys']), *grid):
+    if out['boundary'].shape != grid or out['walk'].shape != (len(
+            out['keys']), *grid):
         raise SeedFileError(
             f'walk file {path}: walk {out["walk"].shape} / boundary '
             f'{out["boundary"].shape} do not fit a {height}x{width} image')

@@ -18,11 +18,14 @@ def unwrap_state_dict(state: dict) -> Dict[str, Tensor]:
     for key in ('state_dict', 'model', 'module'):
         if key in state and isinstance(state[key], dict):
             state = state[key]
-    return {k[7:] if k.startswith('module.') else k: v
-            for k, v in state.items()}
+    return {
+        k[7:] if k.startswith('module.') else k: v
+        for k, v in state.items()
+    }
 
 
-def torchvision_resnet_to_mmpretrain(state: dict) -> 'OrderedDict[str, Tensor]':
+def torchvision_resnet_to_mmpretrain(
+        state: dict) -> 'OrderedDict[str, Tensor]':
     """torchvision ``resnet*`` keys -> mmpretrain ``ResNet`` keys.
 
     The layer names coincide (``conv1``, ``bn1``, ``layer1.0.conv1``,

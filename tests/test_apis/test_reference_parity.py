@@ -11,8 +11,8 @@ import os.path as osp
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from mmseg_cobra.apis.reference_parity import (PARITY_ROWS,
                                                load_reference_outputs,
                                                parity_table)
@@ -65,8 +65,8 @@ def test_the_former_geometry_is_what_made_the_difference():
     position embedding resized to a size, IRN padded to the stride only,
     RGB final CRF) the maps move by far more than the tolerance: the
     parity above is the new geometry's doing, not a loose comparison."""
-    legacy = parity_table(DATA, COBRA_CONFIG, IRN_CONFIG, legacy=True,
-                          ids=['2100_000001'])
+    legacy = parity_table(
+        DATA, COBRA_CONFIG, IRN_CONFIG, legacy=True, ids=['2100_000001'])
     assert legacy['cam_cnn'] > 1e-2
     assert legacy['cam_vit'] > 1e-1
     assert legacy['attn'] > 1e-1

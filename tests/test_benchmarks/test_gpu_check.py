@@ -8,8 +8,11 @@ from conftest import run_tool
 
 def test_gpu_check_runs_every_part_on_cpu(tmp_path):
     out = str(tmp_path / 'check.json')
-    result = run_tool([sys.executable, 'benchmarks/gpu_check.py', '--device',
-                       'cpu', '--out', out], timeout=900,
+    result = run_tool([
+        sys.executable, 'benchmarks/gpu_check.py', '--device', 'cpu', '--out',
+        out
+    ],
+                      timeout=900,
                       env=dict(OMP_NUM_THREADS='2'))
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     print(result.stdout)
@@ -25,7 +28,8 @@ def test_gpu_check_runs_every_part_on_cpu(tmp_path):
     # step's losses agree to bf16's precision
     assert res['classifier_bfloat16_max_loss_rel_diff'] < 0.1
     assert set(res['classifier_losses']['fp32']) >= {
-        'loss_cls_cnn', 'loss_cls_vit', 'loss_cam', 'loss_sap', 'loss_cap'}
+        'loss_cls_cnn', 'loss_cls_vit', 'loss_cam', 'loss_sap', 'loss_cap'
+    }
     # the walk on the device (here the CPU itself) equals the CPU walk
     assert res['walk_device_vs_cpu_max_rel_diff'] == 0.0
     assert res['resume_bit_identical'] is True

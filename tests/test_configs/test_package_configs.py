@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, run_tool
 
 
@@ -21,12 +20,21 @@ def installed(tmp_path_factory):
     base = tmp_path_factory.mktemp('wheel')
     wheel_dir, site = str(base / 'dist'), str(base / 'site')
     pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check']
-    subprocess.run(pip + ['wheel', '--no-deps', '--no-build-isolation', '-q',
-                          REPO, '-w', wheel_dir], check=True, cwd=str(base))
+    subprocess.run(
+        pip + [
+            'wheel', '--no-deps', '--no-build-isolation', '-q', REPO, '-w',
+            wheel_dir
+        ],
+        check=True,
+        cwd=str(base))
     wheel = [f for f in os.listdir(wheel_dir) if f.endswith('.whl')]
     assert len(wheel) == 1
-    subprocess.run(pip + ['install', '-q', '--no-deps', '--target', site,
-                          osp.join(wheel_dir, wheel[0])], check=True)
+    subprocess.run(
+        pip + [
+            'install', '-q', '--no-deps', '--target', site,
+            osp.join(wheel_dir, wheel[0])
+        ],
+        check=True)
     outside = base / 'project'
     outside.mkdir()
     return site, str(outside)
@@ -43,12 +51,16 @@ def test_wheel_ships_every_config(installed):
     shipped = set()
     root = osp.join(site, 'mmseg_cobra', '.mim', 'configs')
     for folder, _, files in os.walk(root):
-        shipped |= {osp.relpath(osp.join(folder, f), root) for f in files
-                    if f.endswith('.py')}
+        shipped |= {
+            osp.relpath(osp.join(folder, f), root)
+            for f in files if f.endswith('.py')
+        }
     in_repo = set()
     for folder, _, files in os.walk(osp.join(REPO, 'configs')):
-        in_repo |= {osp.relpath(osp.join(folder, f), osp.join(REPO, 'configs'))
-                    for f in files if f.endswith('.py')}
+        in_repo |= {
+            osp.relpath(osp.join(folder, f), osp.join(REPO, 'configs'))
+            for f in files if f.endswith('.py')
+        }
     assert shipped == in_repo and len(shipped) > 20
 
 
@@ -91,26 +103,36 @@ def test_exported_config_trains_with_mmsegs_own_train_script(installed):
     exported = osp.join(outside, 'configs', 'cobra',
                         'cobra_r18_vittiny_synthetic.py')
     assert osp.isfile(exported)
-    assert osp.isfile(osp.join(outside, 'configs', '_base_', 'models',
-                               'cobra_r152_deits.py'))
+    assert osp.isfile(
+        osp.join(outside, 'configs', '_base_', 'models',
+                 'cobra_r152_deits.py'))
     make_data = ('from mmseg_cobra.datasets import generate_synthetic_voc; '
                  "generate_synthetic_voc('data', num_train=8, num_val=4, "
                  'num_classes=4, image_size=(96, 96), seed=0)')
-    assert run_outside(installed, [sys.executable, '-c',
-                                   make_data]).returncode == 0
+    assert run_outside(installed,
+                       [sys.executable, '-c', make_data]).returncode == 0
     import mmseg
-    mmseg_train = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools',
-                           'train.py')
+    mmseg_train = osp.join(
+        osp.dirname(mmseg.__file__), '.mim', 'tools', 'train.py')
     assert osp.isfile(mmseg_train)
-    result = run_outside(installed, [
-        sys.executable, mmseg_train, exported, '--work-dir', 'work',
-        '--cfg-options', 'train_dataloader.dataset.data_root=data',
-        'train_cfg.max_epochs=2', 'train_dataloader.batch_size=4',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        # mmseg's own train.py knows list positions only
-        'custom_hooks.0.start_epoch=1'
-    ], timeout=600)
+    result = run_outside(
+        installed,
+        [
+            sys.executable,
+            mmseg_train,
+            exported,
+            '--work-dir',
+            'work',
+            '--cfg-options',
+            'train_dataloader.dataset.data_root=data',
+            'train_cfg.max_epochs=2',
+            'train_dataloader.batch_size=4',
+            'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            # mmseg's own train.py knows list positions only
+            'custom_hooks.0.start_epoch=1'
+        ],
+        timeout=600)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert 'loss_cls_cnn' in log and 'loss_sap' in log
@@ -132,47 +154,51 @@ def test_tools_ship_and_run_from_the_installed_package(installed, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert 'check_dataset' in result.stdout and 'dist_train.sh' in \
         result.stdout
-    result = run_outside(installed, [sys.executable, '-m', 'mmseg_cobra',
-                                     'no_such_tool'])
+    result = run_outside(installed,
+                         [sys.executable, '-m', 'mmseg_cobra', 'no_such_tool'])
     assert result.returncode == 1 and "no tool 'no_such_tool'" in \
         result.stderr
 
     make_data = ('from mmseg_cobra.datasets import generate_synthetic_voc; '
                  "generate_synthetic_voc('data', num_train=16, num_val=4, "
                  'num_classes=4, image_size=(96, 96), seed=0)')
-    assert run_outside(installed, [sys.executable, '-c',
-                                   make_data]).returncode == 0
+    assert run_outside(installed,
+                       [sys.executable, '-c', make_data]).returncode == 0
     with open(osp.join(outside, 'my_cobra.py'), 'w') as f:
-        f.write("_base_ = ['mmseg_cobra::cobra/cobra_r18_vittiny_synthetic.py']"
-                "\ncustom_imports = dict(imports=['mmseg_cobra'])\n"
-                "train_dataloader = dict(dataset=dict(data_root='data'))\n"
-                "test_dataloader = dict(dataset=dict(data_root='data'))\n")
-    result = run_outside(installed, [sys.executable, '-m', 'mmseg_cobra',
-                                     'check_dataset', 'my_cobra.py'])
+        f.write(
+            "_base_ = ['mmseg_cobra::cobra/cobra_r18_vittiny_synthetic.py']"
+            "\ncustom_imports = dict(imports=['mmseg_cobra'])\n"
+            "train_dataloader = dict(dataset=dict(data_root='data'))\n"
+            "test_dataloader = dict(dataset=dict(data_root='data'))\n")
+    result = run_outside(
+        installed,
+        [sys.executable, '-m', 'mmseg_cobra', 'check_dataset', 'my_cobra.py'])
     assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
 
     # every stage through the installed package's tools
-    result = run_outside(installed, [
-        sys.executable, '-m', 'mmseg_cobra', 'run_pipeline',
-        'configs/pipeline/synthetic_demo.py', '--work-dir', 'work',
-        '--cfg-options', 'dataset.data_root=data', 'nproc_cpu=1',
-        'cfg_options.classifier.train_cfg.max_epochs=1',
-        'cfg_options.classifier.custom_hooks.ComplementaryLossSwitchHook.'
-        'start_epoch=0',
-        'cfg_options.classifier.train_dataloader.num_workers=0',
-        'cfg_options.classifier.train_dataloader.persistent_workers=False',
-        'cfg_options.seeds.test_dataloader.num_workers=0',
-        'cfg_options.seeds.model.test_cfg.scales=[1.0]',
-        'cfg_options.irn.train_cfg.max_epochs=1',
-        'cfg_options.irn.train_dataloader.num_workers=0',
-        'cfg_options.irn.train_dataloader.persistent_workers=False',
-        'cfg_options.irn.test_dataloader.num_workers=0',
-        'cfg_options.seg.train_cfg.max_iters=2',
-        'cfg_options.seg.train_cfg.val_interval=2',
-        'cfg_options.seg.default_hooks.checkpoint.interval=2',
-        'cfg_options.seg.train_dataloader.num_workers=0',
-        'cfg_options.seg.val_dataloader.num_workers=0'
-    ], timeout=1200)
+    result = run_outside(
+        installed, [
+            sys.executable, '-m', 'mmseg_cobra', 'run_pipeline',
+            'configs/pipeline/synthetic_demo.py', '--work-dir', 'work',
+            '--cfg-options', 'dataset.data_root=data', 'nproc_cpu=1',
+            'cfg_options.classifier.train_cfg.max_epochs=1',
+            'cfg_options.classifier.custom_hooks.ComplementaryLossSwitchHook.'
+            'start_epoch=0',
+            'cfg_options.classifier.train_dataloader.num_workers=0',
+            'cfg_options.classifier.train_dataloader.persistent_workers=False',
+            'cfg_options.seeds.test_dataloader.num_workers=0',
+            'cfg_options.seeds.model.test_cfg.scales=[1.0]',
+            'cfg_options.irn.train_cfg.max_epochs=1',
+            'cfg_options.irn.train_dataloader.num_workers=0',
+            'cfg_options.irn.train_dataloader.persistent_workers=False',
+            'cfg_options.irn.test_dataloader.num_workers=0',
+            'cfg_options.seg.train_cfg.max_iters=2',
+            'cfg_options.seg.train_cfg.val_interval=2',
+            'cfg_options.seg.default_hooks.checkpoint.interval=2',
+            'cfg_options.seg.train_dataloader.num_workers=0',
+            'cfg_options.seg.val_dataloader.num_workers=0'
+        ],
+        timeout=1200)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]
     work = osp.join(outside, 'work')

@@ -43,12 +43,14 @@ def test_labels_from_file_match_labels_from_masks(root):
 
 
 def test_pipeline_packs_label(root):
-    ds = build(root, pipeline=[
-        dict(type='LoadImageFromFile'),
-        dict(type='RandomLongSideResize', min_size=100, max_size=120),
-        dict(type='RandomCrop', crop_size=(96, 96)),
-        dict(type='PackWSSSInputs')
-    ])
+    ds = build(
+        root,
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='RandomLongSideResize', min_size=100, max_size=120),
+            dict(type='RandomCrop', crop_size=(96, 96)),
+            dict(type='PackWSSSInputs')
+        ])
     item = ds[0]
     assert item['inputs'].shape[0] == 3
     assert max(item['inputs'].shape[1:]) <= 120
@@ -62,8 +64,8 @@ def test_missing_root(tmp_path):
 
 
 def test_image_without_label(root):
-    labels = np.load(osp.join(root, 'cls_labels.npy'),
-                     allow_pickle=True).item()
+    labels = np.load(
+        osp.join(root, 'cls_labels.npy'), allow_pickle=True).item()
     victim = sorted(labels)[3]
     del labels[victim]
     np.save(osp.join(root, 'cls_labels.npy'), labels)
@@ -72,8 +74,8 @@ def test_image_without_label(root):
 
 
 def test_label_of_wrong_length(root):
-    labels = np.load(osp.join(root, 'cls_labels.npy'),
-                     allow_pickle=True).item()
+    labels = np.load(
+        osp.join(root, 'cls_labels.npy'), allow_pickle=True).item()
     victim = sorted(labels)[0]
     labels[victim] = np.zeros(20, np.float32)
     np.save(osp.join(root, 'cls_labels.npy'), labels)
@@ -100,8 +102,7 @@ def test_wrong_class_count_in_masks(root):
 def test_voc_dataset_refuses_labels_of_another_dataset(root):
     # the synthetic label file has 4 entries per image, VOC needs 20
     with pytest.raises(DatasetError, match='4 entries.*20 foreground'):
-        DATASETS.build(dict(type='VOCClsDataset', data_root=root,
-                            pipeline=[]))
+        DATASETS.build(dict(type='VOCClsDataset', data_root=root, pipeline=[]))
 
 
 def test_integer_image_keys_of_irn_label_files():
@@ -118,16 +119,16 @@ def test_irn_style_integer_keyed_label_file_is_accepted(root, style):
     from mmseg_cobra.datasets import integer_image_key
     list_file = osp.join(root, 'ImageSets/Segmentation/train_aug.txt')
     old_ids = open(list_file).read().split()
-    by_name = np.load(osp.join(root, 'cls_labels.npy'),
-                      allow_pickle=True).item()
+    by_name = np.load(
+        osp.join(root, 'cls_labels.npy'), allow_pickle=True).item()
     new_ids, int_labels = [], {}
     for i, old in enumerate(old_ids):
         new = f'2007_{i:06d}' if style == 'voc' else \
             f'COCO_train2014_{i + 9:012d}'
-        for sub, ext in (('JPEGImages', '.jpg'),
-                         ('SegmentationClassAug', '.png')):
-            os.rename(osp.join(root, sub, old + ext),
-                      osp.join(root, sub, new + ext))
+        for sub, ext in (('JPEGImages', '.jpg'), ('SegmentationClassAug',
+                                                  '.png')):
+            os.rename(
+                osp.join(root, sub, old + ext), osp.join(root, sub, new + ext))
         new_ids.append(new)
         # IRN's cls_labels.npy: integer keys, numpy int64 as np.save keeps
         int_labels[np.int64(integer_image_key(new))] = by_name[old]

@@ -23,7 +23,7 @@ def test_switches_on_at_start_epoch():
 def test_refuses_models_without_switch():
     hook = ComplementaryLossSwitchHook()
     with pytest.raises(TypeError, match='CoBra'):
-        hook.before_train_epoch(SimpleNamespace(model=nn.Linear(1, 1),
-                                                epoch=0))
+        hook.before_train_epoch(
+            SimpleNamespace(model=nn.Linear(1, 1), epoch=0))
     with pytest.raises(ValueError):
         ComplementaryLossSwitchHook(start_epoch=-1)

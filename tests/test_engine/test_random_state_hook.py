@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO, TINY_CONFIG, run_tool
+
 from mmseg_cobra.engine.hooks.random_state_hook import (get_random_state,
                                                         set_random_state)
 
@@ -35,8 +35,13 @@ def test_state_round_trip_through_a_weights_only_load(tmp_path):
 
 def _seg_args(root, work, hooks=True, workers=0):
     args = [
-        sys.executable, 'tools/train.py', DEEPLAB, '--work-dir', work,
-        '--no-dataset-check', '--cfg-options',
+        sys.executable,
+        'tools/train.py',
+        DEEPLAB,
+        '--work-dir',
+        work,
+        '--no-dataset-check',
+        '--cfg-options',
         'train_dataloader.dataset.data_root=' + root,
         'train_dataloader.dataset.data_prefix.seg_map_path='
         'SegmentationClassAug',
@@ -46,7 +51,8 @@ def _seg_args(root, work, hooks=True, workers=0):
         'val_dataloader.dataset.data_root=' + root,
         'val_dataloader.num_workers=0',
         'val_dataloader.persistent_workers=False',
-        'train_cfg.max_iters=12', 'train_cfg.val_interval=100',
+        'train_cfg.max_iters=12',
+        'train_cfg.val_interval=100',
         'default_hooks.checkpoint.interval=4',
     ]
     return args + ([] if hooks else ['custom_hooks=[]'])
@@ -54,28 +60,43 @@ def _seg_args(root, work, hooks=True, workers=0):
 
 def _cobra_args(root, work, workers=0):
     return [
-        sys.executable, 'tools/train.py', TINY_CONFIG, '--work-dir', work,
-        '--no-dataset-check', '--cfg-options',
+        sys.executable,
+        'tools/train.py',
+        TINY_CONFIG,
+        '--work-dir',
+        work,
+        '--no-dataset-check',
+        '--cfg-options',
         'train_dataloader.dataset.data_root=' + root,
         f'train_dataloader.num_workers={workers}',
         'train_dataloader.persistent_workers=False',
-        'train_dataloader.batch_size=8', 'train_cfg.max_epochs=3',
+        'train_dataloader.batch_size=8',
+        'train_cfg.max_epochs=3',
         'custom_hooks.ComplementaryLossSwitchHook.start_epoch=1',
     ]
 
 
 def _weights(work):
     with open(osp.join(work, 'last_checkpoint')) as f:
-        ckpt = torch.load(f.read().strip(), map_location='cpu',
-                          weights_only=False)
+        ckpt = torch.load(
+            f.read().strip(), map_location='cpu', weights_only=False)
     return ckpt['state_dict']
 
 
 def _killed_then_resumed(args, work, fault):
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1',
-               MMSEG_COBRA_FAULT=fault)
-    proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=600, start_new_session=True)
+    env = dict(
+        os.environ,
+        PYTHONPATH=REPO,
+        OMP_NUM_THREADS='1',
+        MMSEG_COBRA_FAULT=fault)
+    proc = subprocess.run(
+        args,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        start_new_session=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert osp.isfile(osp.join(work, 'last_checkpoint'))
     # tools/train.py CONFIG --work-dir DIR --resume ...

@@ -17,8 +17,8 @@ def test_fusion_formula_on_hand_made_maps():
     assert torch.allclose(fused, torch.tensor([[[0.4, 0.1], [0.6, 0.6]]]))
     seed = dict(cam_cnn=cnn.numpy(), cam_vit=vit.numpy())
     np.testing.assert_allclose(combine_seeds(seed, 'fuse'), fused.numpy())
-    np.testing.assert_allclose(combine_seeds(seed, 'max'),
-                               [[[0.4, 0.2], [1.0, 0.6]]])
+    np.testing.assert_allclose(
+        combine_seeds(seed, 'max'), [[[0.4, 0.2], [1.0, 0.6]]])
 
 
 def test_seeds_to_label_and_attention_threshold():
@@ -30,8 +30,11 @@ def test_seeds_to_label_and_attention_threshold():
 
 
 def _metric(**kwargs):
-    metric = SeedMetric(sources=('cnn', 'fuse'), thresholds=(0.5, ),
-                        percentiles=(50, ), **kwargs)
+    metric = SeedMetric(
+        sources=('cnn', 'fuse'),
+        thresholds=(0.5, ),
+        percentiles=(50, ),
+        **kwargs)
     metric.dataset_meta = dict(classes=('background', 'a', 'b'))
     return metric
 
@@ -40,8 +43,12 @@ def test_metric_on_hand_made_seeds_with_known_iou(tmp_path):
     gt = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 255, 255]], np.uint8)
     cam = np.array([[[0.0, 0.0, 0.9, 0.9], [0.0, 0.9, 0.9, 0.9],
                      [0.0, 0.0, 0.0, 0.0]]])  # class a, one false positive
-    seed = dict(cam_cnn=cam, cam_vit=cam, cam_fuse=cam, keys=np.array([0]),
-                attn=np.ones((3, 4)))
+    seed = dict(
+        cam_cnn=cam,
+        cam_vit=cam,
+        cam_fuse=cam,
+        keys=np.array([0]),
+        attn=np.ones((3, 4)))
     metric = _metric(out_file=str(tmp_path / 'report.json'))
     metric.add(seed, gt)
     scores = metric.summarize()
@@ -61,8 +68,12 @@ def test_metric_on_hand_made_seeds_with_known_iou(tmp_path):
 
 def test_metric_refuses_seed_of_wrong_size():
     metric = _metric()
-    seed = dict(cam_cnn=np.zeros((1, 2, 2)), cam_vit=np.zeros((1, 2, 2)),
-                cam_fuse=np.zeros((1, 2, 2)), keys=np.array([0]),
-                attn=np.ones((2, 2)), img_id='x')
+    seed = dict(
+        cam_cnn=np.zeros((1, 2, 2)),
+        cam_vit=np.zeros((1, 2, 2)),
+        cam_fuse=np.zeros((1, 2, 2)),
+        keys=np.array([0]),
+        attn=np.ones((2, 2)),
+        img_id='x')
     with pytest.raises(ValueError, match='x'):
         metric.add(seed, np.zeros((3, 3), np.uint8))

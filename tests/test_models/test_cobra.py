@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import build_tiny_cobra as build_tiny
 from conftest import label_samples as samples
+
 from mmseg_cobra.models import CoBra
 
 
@@ -103,8 +103,9 @@ def test_loss_terms_and_switch():
     assert set(model.loss(x, data)) == {'loss_cls_cnn', 'loss_cls_vit'}
     model.complementary_losses_enabled = True
     losses = model.loss(x, data)
-    assert set(losses) == {'loss_cls_cnn', 'loss_cls_vit', 'loss_cam',
-                           'loss_sap', 'loss_cap'}
+    assert set(losses) == {
+        'loss_cls_cnn', 'loss_cls_vit', 'loss_cam', 'loss_sap', 'loss_cap'
+    }
     sum(losses.values()).backward()
     grads = _grads(model)
     for head in ('cnn_cam_head', 'cnn_proj_head', 'vit_cam_head',
@@ -128,8 +129,7 @@ def test_multiscale_flip_aggregation_with_known_cams(monkeypatch):
     import torch.nn.functional as F
     model = build_tiny().eval()
     # the tensor pyramid: a ramp of normalised values stays a ramp
-    model.test_cfg = dict(scales=(0.5, 1.0, 2.0), flip=True,
-                          resize='bilinear')
+    model.test_cfg = dict(scales=(0.5, 1.0, 2.0), flip=True, resize='bilinear')
 
     def known_cams(x):  # pixelwise in the input: equivariant to flip/scale
         cam = F.relu(x[:, :1]).repeat(1, 4, 1, 1)
@@ -141,29 +141,32 @@ def test_multiscale_flip_aggregation_with_known_cams(monkeypatch):
     want = 6 * ramp[0]  # 3 scales x (image + flipped image)
     inner = (slice(None), slice(4, -4), slice(4, -4))
     assert total['cam_cnn'].shape == (4, 48, 64)
-    assert torch.allclose(total['cam_cnn'][inner],
-                          want[None].expand(4, -1, -1)[inner], atol=1e-2)
+    assert torch.allclose(
+        total['cam_cnn'][inner],
+        want[None].expand(4, -1, -1)[inner],
+        atol=1e-2)
     assert torch.allclose(total['cam_vit'], 2 * total['cam_cnn'])
-    assert torch.allclose(total['attn_cls2patch'][4:-4, 4:-4],
-                          want[4:-4, 4:-4], atol=1e-2)
+    assert torch.allclose(
+        total['attn_cls2patch'][4:-4, 4:-4], want[4:-4, 4:-4], atol=1e-2)
 
     data = samples([[0, 1, 0, 1]])
     out = model.predict(ramp[None].clone(), data)[0]
     assert out.cam_keys.tolist() == [1, 3]
     assert out.cam_cnn.data.shape == (2, 48, 64)
-    assert torch.allclose(out.cam_cnn.data.flatten(1).max(1).values,
-                          torch.ones(2))
-    assert torch.allclose(out.cam_fuse.data,
-                          torch.maximum((out.cam_cnn.data + out.cam_vit.data)
-                                        / 2, out.cam_vit.data))
+    assert torch.allclose(
+        out.cam_cnn.data.flatten(1).max(1).values, torch.ones(2))
+    assert torch.allclose(
+        out.cam_fuse.data,
+        torch.maximum((out.cam_cnn.data + out.cam_vit.data) / 2,
+                      out.cam_vit.data))
 
 
 def test_real_multiscale_cams_shapes():
     model = build_tiny().eval()
     model.test_cfg = dict(scales=(0.5, 1.25), flip=True)
     with torch.no_grad():
-        out = model.predict(torch.randn(1, 3, 100, 75),
-                            samples([[1, 0, 0, 0]]))[0]
+        out = model.predict(
+            torch.randn(1, 3, 100, 75), samples([[1, 0, 0, 0]]))[0]
     assert out.cam_cnn.data.shape == (1, 100, 75)
     assert out.cam_vit.data.shape == (1, 100, 75)
     assert out.attn_cls2patch.data.shape == (1, 100, 75)
@@ -189,15 +192,15 @@ def _direct_sap_by_logits(embed, logits, labels, k_pos, k_neg, tau):
                 return sum(x * y for x, y in zip(v[p], v[q]))
 
             neg_sum = sum(math.exp(dot(i, k) / tau) for k in neg)
-            losses.append(sum(
-                -math.log(math.exp(dot(i, j) / tau) /
-                          (math.exp(dot(i, j) / tau) + neg_sum))
-                for j in pos) / len(pos))
+            losses.append(
+                sum(-math.log(
+                    math.exp(dot(i, j) / tau) /
+                    (math.exp(dot(i, j) / tau) + neg_sum))
+                    for j in pos) / len(pos))
     return sum(losses) / len(losses)
 
 
-def test_sap_ranks_by_raw_cnn_logits_even_when_softmax_saturates(
-        monkeypatch):
+def test_sap_ranks_by_raw_cnn_logits_even_when_softmax_saturates(monkeypatch):
     import torch.nn.functional as F
     model = build_tiny()
     b, h, w = 2, 8, 8
@@ -211,7 +214,8 @@ def test_sap_ranks_by_raw_cnn_logits_even_when_softmax_saturates(
     prob, _ = model.pseudo_labels(cam_cnn, labels)
     assert (prob.max(dim=1).values == 1.0).float().mean() > 0.9  # saturated
     fake = dict(
-        cam_cnn=cam_cnn, cam_vit=torch.randn(b, 5, h, w, generator=g),
+        cam_cnn=cam_cnn,
+        cam_vit=torch.randn(b, 5, h, w, generator=g),
         proj_cnn=torch.randn(b, 16, h, w, generator=g),
         proj_vit=torch.randn(b, 16, h, w, generator=g),
         patch_affinity=torch.rand(b, h * w, h * w, generator=g),
@@ -222,14 +226,16 @@ def test_sap_ranks_by_raw_cnn_logits_even_when_softmax_saturates(
     got = model.loss(torch.zeros(b, 3, 128, 128),
                      samples(labels.tolist()))['loss_sap'].item()
     embed = F.normalize(fake['proj_vit'].flatten(2).transpose(1, 2), dim=2)
-    want = sap.loss_weight * _direct_sap_by_logits(
-        embed.double(), cam_cnn.flatten(2).double(), labels.tolist(),
-        sap.k_pos, sap.k_neg, sap.tau)
+    want = sap.loss_weight * _direct_sap_by_logits(embed.double(),
+                                                   cam_cnn.flatten(2).double(),
+                                                   labels.tolist(), sap.k_pos,
+                                                   sap.k_neg, sap.tau)
     assert got == pytest.approx(want, rel=1e-4)
     # ranking by the saturated probabilities picks other patches
     model.loss_sap.rank_by = 'prob'
-    by_prob = model.loss(torch.zeros(b, 3, 128, 128),
-                         samples(labels.tolist()))['loss_sap'].item()
+    by_prob = model.loss(
+        torch.zeros(b, 3, 128, 128),
+        samples(labels.tolist()))['loss_sap'].item()
     assert by_prob != pytest.approx(want, rel=1e-4)
 
 
@@ -276,8 +282,8 @@ def test_pil_pyramid_is_the_reference_input():
     when shrinking; IRN's pil_rescale sizes), normalised afterwards."""
     from PIL import Image
     model = build_tiny().eval()
-    model.test_cfg = dict(scales=(0.5, 1.0, 1.25), flip=True,
-                          resize='pil_bicubic')
+    model.test_cfg = dict(
+        scales=(0.5, 1.0, 1.25), flip=True, resize='pil_bicubic')
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (37, 50, 3), dtype=np.uint8)
     pre = model.data_preprocessor
@@ -287,8 +293,8 @@ def test_pil_pyramid_is_the_reference_input():
                                                      (46, 62)]
     for level, scale in zip(levels, (0.5, 1.0, 1.25)):
         size = (int(np.round(37 * scale)), int(np.round(50 * scale)))
-        want = np.asarray(Image.fromarray(rgb).resize(size[::-1],
-                                                      Image.BICUBIC))
+        want = np.asarray(
+            Image.fromarray(rgb).resize(size[::-1], Image.BICUBIC))
         got = (level[0] * pre.std + pre.mean).round().permute(1, 2, 0)
         assert np.array_equal(got.numpy().astype(np.uint8), want)
     # without a normalising preprocessor the PIL pyramid cannot be made
@@ -302,5 +308,5 @@ def test_pil_pyramid_is_the_reference_input():
 def test_cam_normalisation_divides_by_max_plus_eps():
     cams = torch.tensor([[[2.0, 1.0]], [[0.0, 0.0]], [[5.0, 4.0]]])
     out = CoBra.normalize_cams(cams, torch.tensor([1.0, 1.0, 0.0]))
-    assert torch.equal(out, torch.stack([cams[0] / (2.0 + 1e-5),
-                                         cams[1] / 1e-5]))
+    assert torch.equal(out,
+                       torch.stack([cams[0] / (2.0 + 1e-5), cams[1] / 1e-5]))

@@ -6,13 +6,13 @@ cast explicitly in the code; these tests check that it is."""
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
+from conftest import build_tiny_cobra as _cobra
+from conftest import label_samples as _samples
 from mmengine.config import Config
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from conftest import REPO
-from conftest import build_tiny_cobra as _cobra
-from conftest import label_samples as _samples
 from mmseg_cobra.models.losses.patch_contrastive import (normalize_patches,
                                                          patch_info_nce)
 from mmseg_cobra.models.utils import random_walk
@@ -51,8 +51,8 @@ def test_cobra_objective_under_autocast(dtype):
         # the losses are computed in float32 from half-precision features
         assert half[key].dtype == torch.float32, key
         assert torch.isfinite(half[key]), key
-        torch.testing.assert_close(half[key], full[key], rtol=RTOL[dtype],
-                                   atol=1e-3, msg=key)
+        torch.testing.assert_close(
+            half[key], full[key], rtol=RTOL[dtype], atol=1e-3, msg=key)
 
 
 @pytest.mark.parametrize('dtype', DTYPES)
@@ -90,8 +90,7 @@ def test_irn_loss_and_walk_under_autocast(dtype):
     data = []
     for _ in range(2):
         s = SegDataSample()
-        s.aff_labels = torch.from_numpy(pair_labels(label,
-                                                    model.train_radius))
+        s.aff_labels = torch.from_numpy(pair_labels(label, model.train_radius))
         data.append(s)
     with torch.no_grad():
         full = model.loss(x, data)
@@ -99,8 +98,8 @@ def test_irn_loss_and_walk_under_autocast(dtype):
             half = model.loss(x, data)
     for key in full:
         assert torch.isfinite(half[key]), key
-        torch.testing.assert_close(half[key].float(), full[key],
-                                   rtol=RTOL[dtype], atol=1e-2, msg=key)
+        torch.testing.assert_close(
+            half[key].float(), full[key], rtol=RTOL[dtype], atol=1e-2, msg=key)
     # the walk: float32 whatever the inputs' precision
     boundary = torch.rand(16, 16)
     cams = torch.rand(2, 16, 16)
@@ -127,5 +126,5 @@ def test_seed_inference_under_autocast(dtype):
         a = model.normalize_cams(full[key], label)
         b = model.normalize_cams(half[key].float(), label)
         # max-normalised maps in [0, 1]: an absolute tolerance
-        assert (a - b).abs().max() < (0.06 if dtype == torch.bfloat16
-                                      else 0.01), key
+        assert (a - b).abs().max() < (0.06 if dtype == torch.bfloat16 else
+                                      0.01), key

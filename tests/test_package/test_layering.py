@@ -11,7 +11,6 @@ import glob
 import os.path as osp
 
 import pytest
-
 from conftest import REPO
 
 PACKAGE = osp.join(REPO, 'mmseg_cobra')
@@ -42,8 +41,8 @@ def _imports(path: str):
 
 
 def _modules():
-    for path in sorted(glob.glob(osp.join(PACKAGE, '**', '*.py'),
-                                 recursive=True)):
+    for path in sorted(
+            glob.glob(osp.join(PACKAGE, '**', '*.py'), recursive=True)):
         top = osp.relpath(path, PACKAGE).split(osp.sep)[0]
         if top in LAYER:
             yield top, path

@@ -4,6 +4,7 @@ import os.path as osp
 import sys
 
 from conftest import REPO, run_tool
+
 from mmseg_cobra.datasets import generate_synthetic_voc
 
 CONFIG = osp.join(REPO, 'configs/ablation/table3_synthetic.py')
@@ -33,20 +34,37 @@ def test_table_marks_best_mean_and_spread():
 
 def test_ablation_runs_variants_and_resumes(tmp_path):
     root = str(tmp_path / 'data')
-    generate_synthetic_voc(root, num_train=16, num_val=4, num_classes=4,
-                           image_size=(128, 128), seed=2)
+    generate_synthetic_voc(
+        root,
+        num_train=16,
+        num_val=4,
+        num_classes=4,
+        image_size=(128, 128),
+        seed=2)
     work = str(tmp_path / 'work')
-    cmd = [sys.executable, 'tools/ablate.py', CONFIG, '--work-dir', work,
-           '--variants', 'cls_only', 'all', '--seeds', '0', '1',
-           '--cfg-options', f'data_root={root}',
-           'eval_list=ImageSets/Segmentation/train.txt',
-           'classifier_options.train_cfg.max_epochs=2',
-           'classifier_options.custom_hooks.ComplementaryLossSwitchHook.start_epoch=1',
-           'classifier_options.train_dataloader.batch_size=8',
-           'classifier_options.train_dataloader.num_workers=0',
-           'classifier_options.train_dataloader.persistent_workers=False',
-           'seed_options.test_dataloader.num_workers=0',
-           'seed_options.model.test_cfg.scales=[1.0]']
+    cmd = [
+        sys.executable,
+        'tools/ablate.py',
+        CONFIG,
+        '--work-dir',
+        work,
+        '--variants',
+        'cls_only',
+        'all',
+        '--seeds',
+        '0',
+        '1',
+        '--cfg-options',
+        f'data_root={root}',
+        'eval_list=ImageSets/Segmentation/train.txt',
+        'classifier_options.train_cfg.max_epochs=2',
+        'classifier_options.custom_hooks.ComplementaryLossSwitchHook.start_epoch=1',  # noqa: E501
+        'classifier_options.train_dataloader.batch_size=8',
+        'classifier_options.train_dataloader.num_workers=0',
+        'classifier_options.train_dataloader.persistent_workers=False',
+        'seed_options.test_dataloader.num_workers=0',
+        'seed_options.model.test_cfg.scales=[1.0]'
+    ]
     result = run_tool(cmd, timeout=1200)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]

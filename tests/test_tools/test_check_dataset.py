@@ -6,9 +6,8 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import REPO, TINY_CONFIG, run_tool
+from PIL import Image
 
 CLASSES = ('background', 'disc', 'square', 'triangle', 'ring')
 
@@ -26,8 +25,10 @@ def ids(root, split='train_aug'):
 
 
 def options(root):
-    return ['--cfg-options', f'train_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.data_root={root}']
+    return [
+        '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}'
+    ]
 
 
 def truncate(path):
@@ -71,9 +72,10 @@ def test_check_dataset_tool_names_every_bad_file(root):
     label = np.asarray(Image.open(mask)).copy()
     label[5, 5] = 7
     Image.fromarray(label).save(mask)
-    result = run_tool([sys.executable, 'tools/check_dataset.py', TINY_CONFIG,
-                       '--keys', 'train_dataloader', '--nproc', '1',
-                       *options(root)])
+    result = run_tool([
+        sys.executable, 'tools/check_dataset.py', TINY_CONFIG, '--keys',
+        'train_dataloader', '--nproc', '1', *options(root)
+    ])
     assert result.returncode == 1
     out = result.stdout
     assert '2 of 24 images have problems' in out
@@ -82,10 +84,12 @@ def test_check_dataset_tool_names_every_bad_file(root):
 
     # training stops before it starts, naming the files and the way out
     work = osp.join(root, 'work')
-    train = [sys.executable, 'tools/train.py', TINY_CONFIG, '--work-dir',
-             work, *options(root), 'train_cfg.max_epochs=1',
-             'train_dataloader.num_workers=0',
-             'train_dataloader.persistent_workers=False']
+    train = [
+        sys.executable, 'tools/train.py', TINY_CONFIG, '--work-dir', work,
+        *options(root), 'train_cfg.max_epochs=1',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False'
+    ]
     result = run_tool(train)
     assert result.returncode != 0
     err = result.stderr
@@ -103,9 +107,10 @@ def test_check_dataset_tool_names_every_bad_file(root):
     assert osp.isfile(osp.join(work, 'epoch_1.pth'))
 
 
-@pytest.mark.parametrize('case', ['missing image', 'label file of another '
-                                  'dataset', 'label file missing an image',
-                                  'empty image list'])
+@pytest.mark.parametrize('case', [
+    'missing image', 'label file of another '
+    'dataset', 'label file missing an image', 'empty image list'
+])
 def test_dataset_errors_are_named_before_training(root, case):
     names = ids(root)
     labels_path = osp.join(root, 'cls_labels.npy')
@@ -125,8 +130,10 @@ def test_dataset_errors_are_named_before_training(root, case):
                   'w') as f:
             f.write('\n')
         want = 'is empty'
-    result = run_tool([sys.executable, 'tools/check_dataset.py', TINY_CONFIG,
-                       '--keys', 'train_dataloader', *options(root)])
+    result = run_tool([
+        sys.executable, 'tools/check_dataset.py', TINY_CONFIG, '--keys',
+        'train_dataloader', *options(root)
+    ])
     assert result.returncode != 0
     assert want in result.stderr + result.stdout
     assert 'Traceback' not in result.stderr
@@ -139,8 +146,9 @@ def _save_checkpoint(config, path):
     from mmseg.registry import MODELS
     cfg = Config.fromfile(osp.join(REPO, config))
     model = MODELS.build(cfg.model)
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(cfg=cfg.pretty_text)), path)
+    torch.save(
+        dict(state_dict=model.state_dict(), meta=dict(cfg=cfg.pretty_text)),
+        path)
 
 
 def test_checkpoint_of_another_model_is_refused(root, tmp_path):
@@ -153,7 +161,8 @@ def test_checkpoint_of_another_model_is_refused(root, tmp_path):
     result = run_tool([
         sys.executable, 'tools/test.py', TINY_CONFIG, ckpt, '--work-dir',
         str(tmp_path / 'work'), '--no-dataset-check', *options(root),
-        f'custom_hooks.SeedWriterHook.out_dir={seeds}'])
+        f'custom_hooks.SeedWriterHook.out_dir={seeds}'
+    ])
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr
     assert f'error: checkpoint {ckpt} does not fit the config\'s model ' \
@@ -171,7 +180,8 @@ def test_checkpoint_of_another_model_is_refused(root, tmp_path):
     result = run_tool([
         sys.executable, 'tools/test.py', TINY_CONFIG, ckpt7, '--work-dir',
         str(tmp_path / 'work'), '--no-dataset-check', *options(root),
-        f'custom_hooks.SeedWriterHook.out_dir={seeds}'])
+        f'custom_hooks.SeedWriterHook.out_dir={seeds}'
+    ])
     assert result.returncode == 1
     assert 'have another shape (e.g.' in result.stderr
     assert '(8, ' in result.stderr and 'another class count' in \
@@ -183,8 +193,11 @@ def test_wrong_custom_imports_is_named(tmp_path):
     cfg.write_text(f"_base_ = ['{TINY_CONFIG}']\n"
                    "custom_imports = dict(imports=['mmseg_cobro'], "
                    "allow_failed_imports=False)\n")
-    result = run_tool([sys.executable, 'tools/train.py', str(cfg),
-                       '--work-dir', str(tmp_path / 'work')])
+    result = run_tool([
+        sys.executable, 'tools/train.py',
+        str(cfg), '--work-dir',
+        str(tmp_path / 'work')
+    ])
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr
     assert "a module named in its custom_imports cannot be imported: " \
@@ -200,21 +213,24 @@ def test_pipeline_skips_bad_images_and_counts_them(root, tmp_path):
     bad = ids(root)[3]
     truncate(osp.join(root, 'JPEGImages', bad + '.jpg'))
     work = str(tmp_path / 'work')
-    cmd = [sys.executable, 'tools/run_pipeline.py',
-           osp.join(REPO, 'configs/pipeline/synthetic_demo.py'),
-           '--work-dir', work, '--stages', 'classifier', 'seeds',
-           'seed_eval', '--cfg-options', f'dataset.data_root={root}',
-           'cfg_options.classifier.train_cfg.max_epochs=1',
-           'cfg_options.classifier.train_dataloader.num_workers=0',
-           'cfg_options.classifier.train_dataloader.persistent_workers=False',
-           'cfg_options.seeds.test_dataloader.num_workers=0']
+    cmd = [
+        sys.executable, 'tools/run_pipeline.py',
+        osp.join(REPO, 'configs/pipeline/synthetic_demo.py'), '--work-dir',
+        work, '--stages', 'classifier', 'seeds', 'seed_eval', '--cfg-options',
+        f'dataset.data_root={root}',
+        'cfg_options.classifier.train_cfg.max_epochs=1',
+        'cfg_options.classifier.train_dataloader.num_workers=0',
+        'cfg_options.classifier.train_dataloader.persistent_workers=False',
+        'cfg_options.seeds.test_dataloader.num_workers=0'
+    ]
     result = run_tool(cmd)
     assert result.returncode == 1  # stops, naming the file
     assert f'{bad}.jpg does not decode' in result.stderr
     result = run_tool(cmd + ['skip_bad_images=True'])
     assert result.returncode == 0, result.stderr[-2000:]
-    seeds = [n for n in os.listdir(osp.join(work, 'seeds'))
-             if n.endswith('.npz')]
+    seeds = [
+        n for n in os.listdir(osp.join(work, 'seeds')) if n.endswith('.npz')
+    ]
     assert len(seeds) == len(ids(root)) - 1 and bad + '.npz' not in seeds
     assert '1 image(s) left out as bad files (skip_bad_images): ' in \
         result.stdout
@@ -222,8 +238,8 @@ def test_pipeline_skips_bad_images_and_counts_them(root, tmp_path):
     assert 'cobra/bad_images_test_dataloader.txt (1)' in result.stdout
 
 
-def test_check_remembers_good_files_and_rechecks_changed_ones(root, tmp_path,
-                                                             monkeypatch):
+def test_check_remembers_good_files_and_rechecks_changed_ones(
+        root, tmp_path, monkeypatch):
     from mmengine.config import Config
 
     from mmseg_cobra.datasets.dataset_check import check_dataset

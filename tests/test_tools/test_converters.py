@@ -7,9 +7,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from conftest import TINY_CONFIG, run_tool
+from PIL import Image
 
 
 def _write_voc(root):
@@ -21,18 +20,22 @@ def _write_voc(root):
     from scipy.io import savemat
     masks = {
         'a': np.array([[0, 1], [1, 255]], np.uint8),  # VOC train
-        'b': np.array([[0, 3], [15, 0]], np.uint8),   # VOC val
-        'c': np.array([[0, 0], [0, 20]], np.uint8),   # SBD only
-        'd': np.array([[2, 2], [0, 0]], np.uint8),    # SBD only
+        'b': np.array([[0, 3], [15, 0]], np.uint8),  # VOC val
+        'c': np.array([[0, 0], [0, 20]], np.uint8),  # SBD only
+        'd': np.array([[2, 2], [0, 0]], np.uint8),  # SBD only
     }
     for name, m in masks.items():
-        Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(
-            osp.join(voc, 'JPEGImages', name + '.jpg'))
+        Image.fromarray(np.zeros(
+            (2, 2, 3),
+            np.uint8)).save(osp.join(voc, 'JPEGImages', name + '.jpg'))
         if name in 'ab':
             Image.fromarray(m).save(
                 osp.join(voc, 'SegmentationClass', name + '.png'))
-        savemat(osp.join(sbd, 'cls', name + '.mat'),
-                {'GTcls': {'Segmentation': m}})
+        savemat(
+            osp.join(sbd, 'cls', name + '.mat'),
+            {'GTcls': {
+                'Segmentation': m
+            }})
     with open(osp.join(voc, 'ImageSets/Segmentation/train.txt'), 'w') as f:
         f.write('a\n')
     with open(osp.join(voc, 'ImageSets/Segmentation/val.txt'), 'w') as f:
@@ -46,8 +49,10 @@ def _write_voc(root):
 
 def test_voc_aug(tmp_path):
     voc, sbd, masks = _write_voc(str(tmp_path))
-    result = run_tool([sys.executable, 'tools/dataset_converters/voc_aug.py',
-                       voc, '--sbd-root', sbd, '--nproc', '1'])
+    result = run_tool([
+        sys.executable, 'tools/dataset_converters/voc_aug.py', voc,
+        '--sbd-root', sbd, '--nproc', '1'
+    ])
     assert result.returncode == 0, result.stderr
     with open(osp.join(voc, 'ImageSets/Segmentation/train_aug.txt')) as f:
         assert f.read().split() == ['a', 'c', 'd']
@@ -66,27 +71,51 @@ def test_coco2014(tmp_path):
     root = str(tmp_path)
     os.makedirs(osp.join(root, 'annotations'))
     cats = [dict(id=i + 1 + (i // 10), name=f'c{i}') for i in range(80)]
-    images = [dict(id=1, file_name='COCO_val2014_000000000001.jpg',
-                   height=20, width=20),
-              dict(id=2, file_name='COCO_val2014_000000000002.jpg',
-                   height=20, width=20)]
+    images = [
+        dict(
+            id=1,
+            file_name='COCO_val2014_000000000001.jpg',
+            height=20,
+            width=20),
+        dict(
+            id=2,
+            file_name='COCO_val2014_000000000002.jpg',
+            height=20,
+            width=20)
+    ]
     big = [0, 0, 19, 0, 19, 19, 0, 19]
     small = [2, 2, 8, 2, 8, 8, 2, 8]
     anns = [
-        dict(id=1, image_id=1, category_id=cats[0]['id'], iscrowd=0,
-             area=361, segmentation=[big], bbox=[0, 0, 19, 19]),
-        dict(id=2, image_id=1, category_id=cats[79]['id'], iscrowd=0,
-             area=36, segmentation=[small], bbox=[2, 2, 6, 6]),
+        dict(
+            id=1,
+            image_id=1,
+            category_id=cats[0]['id'],
+            iscrowd=0,
+            area=361,
+            segmentation=[big],
+            bbox=[0, 0, 19, 19]),
+        dict(
+            id=2,
+            image_id=1,
+            category_id=cats[79]['id'],
+            iscrowd=0,
+            area=36,
+            segmentation=[small],
+            bbox=[2, 2, 6, 6]),
     ]
     with open(osp.join(root, 'annotations/instances_val2014.json'), 'w') as f:
         json.dump(dict(images=images, annotations=anns, categories=cats), f)
-    result = run_tool([sys.executable, 'tools/dataset_converters/coco2014.py',
-                       root, '--splits', 'val', '--nproc', '1'])
+    result = run_tool([
+        sys.executable, 'tools/dataset_converters/coco2014.py', root,
+        '--splits', 'val', '--nproc', '1'
+    ])
     assert result.returncode == 0, result.stderr
     name = 'COCO_val2014_000000000001'
-    mask = np.asarray(Image.open(osp.join(root, 'mask/val2014', name + '.png')))
+    mask = np.asarray(
+        Image.open(osp.join(root, 'mask/val2014', name + '.png')))
     assert mask[5, 5] == 80 and mask[15, 15] == 1  # small object on top
-    labels = np.load(osp.join(root, 'cls_labels.npy'), allow_pickle=True).item()
+    labels = np.load(
+        osp.join(root, 'cls_labels.npy'), allow_pickle=True).item()
     assert list(labels) == [name]  # image 2 has no object
     assert labels[name].nonzero()[0].tolist() == [0, 79]
     with open(osp.join(root, 'val.txt')) as f:
@@ -94,13 +123,16 @@ def test_coco2014(tmp_path):
 
 
 def _timm_deit_state(embed, layers, hidden, num_patches):
-    state = {'cls_token': torch.zeros(1, 1, embed),
-             'pos_embed': torch.zeros(1, num_patches + 1, embed),
-             'patch_embed.proj.weight': torch.zeros(embed, 3, 16, 16),
-             'patch_embed.proj.bias': torch.zeros(embed),
-             'norm.weight': torch.ones(embed), 'norm.bias': torch.zeros(embed),
-             'head.weight': torch.zeros(1000, embed),
-             'head.bias': torch.zeros(1000)}
+    state = {
+        'cls_token': torch.zeros(1, 1, embed),
+        'pos_embed': torch.zeros(1, num_patches + 1, embed),
+        'patch_embed.proj.weight': torch.zeros(embed, 3, 16, 16),
+        'patch_embed.proj.bias': torch.zeros(embed),
+        'norm.weight': torch.ones(embed),
+        'norm.bias': torch.zeros(embed),
+        'head.weight': torch.zeros(1000, embed),
+        'head.bias': torch.zeros(1000)
+    }
     for i in range(layers):
         p = f'blocks.{i}.'
         for n in ('norm1', 'norm2'):
@@ -131,7 +163,8 @@ def test_weight_conversion_loads_without_missing_keys(tmp_path):
         dst = str(tmp_path / f'{kind}_mm.pth')
         result = run_tool([
             sys.executable, 'tools/model_converters/convert_pretrained.py',
-            kind, str(src), dst
+            kind,
+            str(src), dst
         ])
         assert result.returncode == 0, result.stderr
         outputs[kind] = dst

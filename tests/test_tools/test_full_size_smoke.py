@@ -14,9 +14,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO, run_tool
 from PIL import Image, ImageDraw
 
-from conftest import REPO, run_tool
 from mmseg_cobra.datasets import generate_synthetic_voc
 
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
@@ -28,7 +28,7 @@ SMOKE = [
     'cfg_options.classifier.model.cnn_backbone.init_cfg=None',
     'cfg_options.classifier.model.vit_backbone.init_cfg=None',
     'cfg_options.classifier.train_cfg.max_epochs=1',
-    'cfg_options.classifier.custom_hooks.ComplementaryLossSwitchHook.start_epoch=0',  # CAP/SAP on
+    'cfg_options.classifier.custom_hooks.ComplementaryLossSwitchHook.start_epoch=0',  # noqa: E501 (CAP/SAP on)
     'cfg_options.classifier.train_dataloader.batch_size=2',
     'cfg_options.classifier.train_dataloader.num_workers=0',
     'cfg_options.classifier.train_dataloader.persistent_workers=False',
@@ -73,27 +73,34 @@ def write_coco2014(root, n_train=4, n_val=2, size=(96, 128), seed=0):
                     rng.integers(0, h // 2))
                 x1, y1 = x0 + w // 3, y0 + h // 3
                 draw.rectangle([x0, y0, x1, y1],
-                               fill=tuple(int(c) for c in rng.integers(
-                                   100, 255, 3)))
-                anns.append(dict(
-                    id=ann_id, image_id=img_id, category_id=cat['id'],
-                    iscrowd=0, area=float((x1 - x0) * (y1 - y0)),
-                    bbox=[x0, y0, x1 - x0, y1 - y0],
-                    segmentation=[[x0, y0, x1, y0, x1, y1, x0, y1]]))
+                               fill=tuple(
+                                   int(c) for c in rng.integers(100, 255, 3)))
+                anns.append(
+                    dict(
+                        id=ann_id,
+                        image_id=img_id,
+                        category_id=cat['id'],
+                        iscrowd=0,
+                        area=float((x1 - x0) * (y1 - y0)),
+                        bbox=[x0, y0, x1 - x0, y1 - y0],
+                        segmentation=[[x0, y0, x1, y0, x1, y1, x0, y1]]))
                 ann_id += 1
             img.save(osp.join(root, f'{split}2014', name), quality=95)
             images.append(dict(id=img_id, file_name=name, height=h, width=w))
-        with open(osp.join(root, 'annotations',
-                           f'instances_{split}2014.json'), 'w') as f:
-            json.dump(dict(images=images, annotations=anns,
-                           categories=cats), f)
+        with open(
+                osp.join(root, 'annotations', f'instances_{split}2014.json'),
+                'w') as f:
+            json.dump(
+                dict(images=images, annotations=anns, categories=cats), f)
 
 
 def _run_pipeline(config, work, opts):
-    result = run_tool(
-        [sys.executable, 'tools/run_pipeline.py', config, '--work-dir', work,
-         '--cfg-options', *opts, *SMOKE],
-        timeout=1500, env=dict(OMP_NUM_THREADS='2'))
+    result = run_tool([
+        sys.executable, 'tools/run_pipeline.py', config, '--work-dir', work,
+        '--cfg-options', *opts, *SMOKE
+    ],
+                      timeout=1500,
+                      env=dict(OMP_NUM_THREADS='2'))
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     summary = json.load(open(osp.join(work, 'summary.json')))
     assert set(summary) == set(STAGES)
@@ -112,8 +119,8 @@ def _check_outputs(work, ids, num_fg):
     for img_id in ids:
         seed = load_seed(osp.join(work, 'seeds', img_id + '.npz'), num_fg)
         assert seed is not None
-        mask = np.asarray(Image.open(
-            osp.join(work, 'final_masks', img_id + '.png')))
+        mask = np.asarray(
+            Image.open(osp.join(work, 'final_masks', img_id + '.png')))
         assert mask.max() <= num_fg or mask.max() == 255
 
 
@@ -123,9 +130,10 @@ def test_coco2014_pipeline_end_to_end_at_full_size(tmp_path):
     pytest.importorskip('pycocotools')
     root = str(tmp_path / 'coco2014')
     write_coco2014(root)
-    result = run_tool([sys.executable,
-                       'tools/dataset_converters/coco2014.py', root,
-                       '--nproc', '1'])
+    result = run_tool([
+        sys.executable, 'tools/dataset_converters/coco2014.py', root,
+        '--nproc', '1'
+    ])
     assert result.returncode == 0, result.stderr
     with open(osp.join(root, 'train.txt')) as f:
         ids = f.read().split()
@@ -145,9 +153,13 @@ def test_voc_pipeline_end_to_end_at_full_size(tmp_path):
     """VOC: every stage of configs/pipeline/cobra_voc.py, SegFormer MiT-B2
     for stage 4 (the COCO run covers DeepLabV3+ R101)."""
     root = str(tmp_path / 'VOC2012')
-    ids = generate_synthetic_voc(root, num_train=4, num_val=2,
-                                 num_classes=20, image_size=(96, 128),
-                                 seed=0)['train_aug']
+    ids = generate_synthetic_voc(
+        root,
+        num_train=4,
+        num_val=2,
+        num_classes=20,
+        image_size=(96, 128),
+        seed=0)['train_aug']
     work = str(tmp_path / 'work')
     summary, out = _run_pipeline(
         osp.join(REPO, 'configs/pipeline/cobra_voc.py'), work, [

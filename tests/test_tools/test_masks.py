@@ -9,10 +9,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, run_tool
 from mmengine.config import Config
 from PIL import Image
-
-from conftest import REPO, run_tool
 
 from mmseg_cobra.utils.records import load_test_metrics
 
@@ -32,12 +31,15 @@ def seeds(synthetic_root, tmp_path_factory):
     from mmseg_cobra.models.utils import seeds_to_grid
     from mmseg_cobra.utils.seed_io import save_seed
     seed_dir = str(tmp_path_factory.mktemp('stage2') / 'seeds')
-    with open(osp.join(synthetic_root,
-                       'ImageSets/Segmentation/train_aug.txt')) as f:
+    with open(
+            osp.join(synthetic_root,
+                     'ImageSets/Segmentation/train_aug.txt')) as f:
         ids = f.read().split()
     for img_id in ids:
-        gt = np.asarray(Image.open(
-            osp.join(synthetic_root, 'SegmentationClassAug', img_id + '.png')))
+        gt = np.asarray(
+            Image.open(
+                osp.join(synthetic_root, 'SegmentationClassAug',
+                         img_id + '.png')))
         keys = np.array([c - 1 for c in np.unique(gt) if 0 < c < 255])
         cams = []
         for k in keys:
@@ -46,13 +48,15 @@ def seeds(synthetic_root, tmp_path_factory):
             cams.append(blurred / max(blurred.max(), 1e-5))
         cams = np.stack(cams) if cams else np.zeros((0, *gt.shape))
         attn = cams.max(0) if len(cams) else np.zeros(gt.shape)
-        maps = dict(cam_cnn=cams ** 2, cam_vit=cams, cam_fuse=cams)
+        maps = dict(cam_cnn=cams**2, cam_vit=cams, cam_fuse=cams)
         # the walk's seeds on the stride-4 grid, as the seed stage adds them
         grid = (-(-gt.shape[0] // 4), -(-gt.shape[1] // 4))
         maps.update({
-            k + '_grid': seeds_to_grid(torch.from_numpy(v.astype(
-                np.float32))).numpy() if len(v) else np.zeros((0, *grid))
-            for k, v in maps.items()})
+            k + '_grid':
+            seeds_to_grid(torch.from_numpy(v.astype(np.float32))).numpy()
+            if len(v) else np.zeros((0, *grid))
+            for k, v in maps.items()
+        })
         save_seed(seed_dir, img_id, keys, maps, attn, num_classes=4)
     return seed_dir
 
@@ -100,13 +104,11 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     work_dir = str(tmp_path / 'irn')
     result = run_tool([
         sys.executable, 'tools/train.py', IRN_CONFIG, '--work-dir', work_dir,
-        *irn_options(synthetic_root, seeds, ir_dir,
-                     ['train_cfg.max_epochs=4'])
+        *irn_options(synthetic_root, seeds, ir_dir, ['train_cfg.max_epochs=4'])
     ])
     assert result.returncode == 0, result.stderr[-3000:]
     rows = []
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                   'scalars.json')):
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
         with open(path) as f:
             rows += [json.loads(x) for x in f if 'loss_aff_bg' in x]
     terms = ('loss_aff_bg', 'loss_aff_fg', 'loss_aff_neg')
@@ -121,9 +123,9 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     for crf in (False, True):
         out_dir = str(tmp_path / f'masks_crf{crf}')
         result = run_tool([
-            sys.executable, 'tools/test.py', IRN_CONFIG, ckpt, '--work-dir',
-            out_dir, *irn_options(synthetic_root, seeds, ir_dir,
-                                  [f'model.test_cfg.crf={crf}'])
+            sys.executable, 'tools/test.py',
+            IRN_CONFIG, ckpt, '--work-dir', out_dir, *irn_options(
+                synthetic_root, seeds, ir_dir, [f'model.test_cfg.crf={crf}'])
         ])
         log = result.stdout + result.stderr
         assert result.returncode == 0, log[-3000:]
@@ -143,10 +145,10 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     walks = str(tmp_path / 'masks_crfTrue' / 'walks')
     report = str(tmp_path / 'report.json')
     result = run_tool([
-        sys.executable, 'tools/mask_report.py', IRN_CONFIG,
-        '--data-root', synthetic_root, '--seeds', seeds, '--walks', walks,
-        '--oracle', '--crf', '--masks',
-        'IRN=' + str(tmp_path / 'masks_crfTrue' / 'masks'), '--out', report
+        sys.executable, 'tools/mask_report.py', IRN_CONFIG, '--data-root',
+        synthetic_root, '--seeds', seeds, '--walks', walks, '--oracle',
+        '--crf', '--masks', 'IRN=' + str(tmp_path / 'masks_crfTrue' / 'masks'),
+        '--out', report
     ])
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     out = result.stdout
@@ -163,9 +165,10 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     # the IRN run wrote reference-rule + CRF masks at theta 0.31: the
     # report's CRF row at the default value scores the same masks
     rows = numbers['rows']
-    assert set(rows) == {'seed_cnn', 'seed_vit', 'seed_fuse', 'walk_irn',
-                         'walk_reference', 'oracle_irn', 'oracle_reference',
-                         'walk_irn_crf', 'walk_reference_crf'}
+    assert set(rows) == {
+        'seed_cnn', 'seed_vit', 'seed_fuse', 'walk_irn', 'walk_reference',
+        'oracle_irn', 'oracle_reference', 'walk_irn_crf', 'walk_reference_crf'
+    }
     assert chosen['value'] == rows['walk_reference']['best']
     assert numbers['masks']['IRN']['mIoU'] == pytest.approx(
         rows['walk_reference_crf']['at_default'], abs=1.0)
@@ -175,17 +178,15 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     # final masks with the chosen value, without running IRN again
     final = str(tmp_path / 'final')
     result = run_tool([
-        sys.executable, 'tools/masks_from_walks.py', IRN_CONFIG, walks,
-        final, '--data-root', synthetic_root, '--rule',
-        'reference', '--value', str(chosen['value']), '--no-crf',
-        '--nproc', '1'
+        sys.executable, 'tools/masks_from_walks.py', IRN_CONFIG, walks, final,
+        '--data-root', synthetic_root, '--rule', 'reference', '--value',
+        str(chosen['value']), '--no-crf', '--nproc', '1'
     ])
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert 'written 24, already there 0, skipped 0' in result.stdout
     result = run_tool([
-        sys.executable, 'tools/mask_report.py', IRN_CONFIG,
-        '--data-root', synthetic_root, '--masks', 'final=' + final,
-        '--out', report
+        sys.executable, 'tools/mask_report.py', IRN_CONFIG, '--data-root',
+        synthetic_root, '--masks', 'final=' + final, '--out', report
     ])
     assert json.load(open(report))['masks']['final']['mIoU'] == pytest.approx(
         chosen['mIoU'], abs=0.3)
@@ -250,16 +251,15 @@ def test_crf_only_masks_and_side_by_side_report(synthetic_root, seeds,
     out = str(tmp_path / 'crf_masks')
     result = run_tool([
         sys.executable, 'tools/crf_masks.py', IRN_CONFIG, seeds, out,
-        '--data-root', synthetic_root, '--threshold', '0.3',
-        '--nproc', '1'
+        '--data-root', synthetic_root, '--threshold', '0.3', '--nproc', '1'
     ])
     assert result.returncode == 0, result.stderr[-2000:]
     assert 'written 24, already there 0, skipped 0' in result.stdout
     report = str(tmp_path / 'report.json')
     result = run_tool([
-        sys.executable, 'tools/mask_report.py', IRN_CONFIG,
-        '--data-root', synthetic_root, '--seeds', seeds, '--masks',
-        f'CRF-only={out}', '--out', report
+        sys.executable, 'tools/mask_report.py', IRN_CONFIG, '--data-root',
+        synthetic_root, '--seeds', seeds, '--masks', f'CRF-only={out}',
+        '--out', report
     ])
     assert result.returncode == 0, result.stderr[-2000:]
     assert '| seed (fuse) |' in result.stdout
@@ -276,8 +276,10 @@ def test_ir_labels_without_confident_foreground_are_counted(
     # the attention-percentile rule: with these seeds the 80th percentile
     # of the attention puts many foreground thresholds above 1
     ir_dir = str(tmp_path / 'ir')
-    options = [o for o in irn_options(synthetic_root, seeds, ir_dir)
-               if 'fixed_thresholds' not in o]
+    options = [
+        o for o in irn_options(synthetic_root, seeds, ir_dir)
+        if 'fixed_thresholds' not in o
+    ]
     result = run_tool([
         sys.executable, 'tools/make_ir_labels.py', IRN_CONFIG, '--nproc', '1',
         *options, 'ir_label_cfg.percentile=80'
@@ -289,8 +291,10 @@ def test_ir_labels_without_confident_foreground_are_counted(
     assert len(line) == 1
     count = int(line[0].split()[0])
     assert 0 < count < 24
-    named = [x for x in out.splitlines()
-             if 'written, no confident foreground (thresholds' in x]
+    named = [
+        x for x in out.splitlines()
+        if 'written, no confident foreground (thresholds' in x
+    ]
     assert len(named) == min(count, 20)
     for x in named:  # those labels really hold no foreground
         img_id = x.split(':')[0].strip()

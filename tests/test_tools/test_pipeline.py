@@ -10,9 +10,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO, run_tool
 from PIL import Image
 
-from conftest import REPO, run_tool
 from mmseg_cobra.datasets import generate_synthetic_voc
 from mmseg_cobra.evaluation import evaluate_label_dir
 
@@ -24,11 +24,13 @@ CLASSES = ('background', 'apple', 'brick', 'cone')
 
 def reduced(root):
     return [
-        '--cfg-options', f'dataset.data_root={root}', 'nproc_cpu=1',
+        '--cfg-options',
+        f'dataset.data_root={root}',
+        'nproc_cpu=1',
         'dataset.classes=[' + ','.join(CLASSES) + ']',
         'dataset.palette=[[0,0,0],[128,0,0],[0,128,0],[128,128,0]]',
         'cfg_options.classifier.train_cfg.max_epochs=4',
-        'cfg_options.classifier.custom_hooks.ComplementaryLossSwitchHook.start_epoch=2',
+        'cfg_options.classifier.custom_hooks.ComplementaryLossSwitchHook.start_epoch=2',  # noqa: E501
         'cfg_options.classifier.train_dataloader.batch_size=8',
         'cfg_options.classifier.train_dataloader.num_workers=0',
         'cfg_options.classifier.train_dataloader.persistent_workers=False',
@@ -52,12 +54,16 @@ def chance_miou(root, split, tmp_path):
     zero_dir = str(tmp_path / f'zeros_{split}')
     os.makedirs(zero_dir)
     for img_id in ids:
-        gt = Image.open(osp.join(root, 'SegmentationClassAug',
-                                 img_id + '.png'))
+        gt = Image.open(
+            osp.join(root, 'SegmentationClassAug', img_id + '.png'))
         Image.fromarray(np.zeros(gt.size[::-1], np.uint8)).save(
             osp.join(zero_dir, img_id + '.png'))
-    return evaluate_label_dir(zero_dir, osp.join(root, 'SegmentationClassAug'),
-                              ids, CLASSES, show_progress=False)['mIoU']
+    return evaluate_label_dir(
+        zero_dir,
+        osp.join(root, 'SegmentationClassAug'),
+        ids,
+        CLASSES,
+        show_progress=False)['mIoU']
 
 
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
@@ -67,14 +73,16 @@ STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('pipeline_data'))
-    generate_synthetic_voc(root, num_train=32, num_val=16, num_classes=3,
-                           seed=1)
+    generate_synthetic_voc(
+        root, num_train=32, num_val=16, num_classes=3, seed=1)
     return root
 
 
 def _command(root, work):
-    return [sys.executable, 'tools/run_pipeline.py', CONFIG, '--work-dir',
-            work, *reduced(root)]
+    return [
+        sys.executable, 'tools/run_pipeline.py', CONFIG, '--work-dir', work,
+        *reduced(root)
+    ]
 
 
 @pytest.fixture(scope='module')
@@ -138,8 +146,13 @@ FAULTS = [
     ('stage_done.seg', 'seg'),
     ('stage_done.seg_eval', 'seg_eval'),
 ]
-OUTPUTS = {'seeds': '.npz', 'walks': '.npz', 'ir_labels': '.png',
-           'masks': '.png', 'final_masks': '.png'}
+OUTPUTS = {
+    'seeds': '.npz',
+    'walks': '.npz',
+    'ir_labels': '.png',
+    'masks': '.png',
+    'final_masks': '.png'
+}
 
 
 def _read_output(path):
@@ -181,8 +194,8 @@ def _summary(work):
 def _state_dict(work, sub):
     import torch
     with open(osp.join(work, sub, 'last_checkpoint')) as f:
-        ckpt = torch.load(f.read().strip(), map_location='cpu',
-                          weights_only=False)
+        ckpt = torch.load(
+            f.read().strip(), map_location='cpu', weights_only=False)
     return ckpt['state_dict']
 
 
@@ -192,11 +205,19 @@ def test_pipeline_killed_anywhere_finishes_like_an_uninterrupted_run(
     work = str(tmp_path / 'work')
     state = osp.join(work, '.stages')
     for fault, stage in FAULTS:
-        env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1',
-                   MMSEG_COBRA_FAULT=fault)
-        proc = subprocess.run(_command(data_root, work), cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=900,
-                              start_new_session=True)
+        env = dict(
+            os.environ,
+            PYTHONPATH=REPO,
+            OMP_NUM_THREADS='1',
+            MMSEG_COBRA_FAULT=fault)
+        proc = subprocess.run(
+            _command(data_root, work),
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            start_new_session=True)
         out = proc.stdout + proc.stderr
         # SIGKILL took the whole process group, the pipeline included
         assert proc.returncode == -signal.SIGKILL, (fault, out[-3000:])
@@ -209,8 +230,11 @@ def test_pipeline_killed_anywhere_finishes_like_an_uninterrupted_run(
         _outputs(work)  # nothing under a final name is partial
         if fault.endswith('.partial@' + fault.split('@')[-1]):
             kind = fault.split('.')[0]
-            sub = dict(seed='seeds', ir_label='ir_labels', walk='walks',
-                       final_mask='final_masks')[kind]
+            sub = dict(
+                seed='seeds',
+                ir_label='ir_labels',
+                walk='walks',
+                final_mask='final_masks')[kind]
             assert any('.tmp' in n for n in os.listdir(osp.join(work, sub)))
     result = run_tool(_command(data_root, work), timeout=900)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
@@ -237,8 +261,8 @@ def test_pipeline_on_training_images_without_masks(tmp_path):
     training image, scored on ``eval`` only, and segmentation trains on the
     pseudo masks."""
     root = str(tmp_path / 'data')
-    ids = generate_synthetic_voc(root, num_train=24, num_val=8,
-                                 num_classes=3, seed=2)['train_aug']
+    ids = generate_synthetic_voc(
+        root, num_train=24, num_val=8, num_classes=3, seed=2)['train_aug']
     lists = osp.join(root, 'ImageSets', 'Segmentation')
     with open(osp.join(lists, 'scored.txt'), 'w') as f:
         f.write('\n'.join(ids[:8]) + '\n')
@@ -250,8 +274,10 @@ def test_pipeline_on_training_images_without_masks(tmp_path):
         else:
             os.remove(src)
     work = str(tmp_path / 'work')
-    args = [a for a in reduced(root) if 'max_epochs' not in a
-            and 'seg.train_cfg' not in a and 'checkpoint.interval' not in a]
+    args = [
+        a for a in reduced(root) if 'max_epochs' not in a
+        and 'seg.train_cfg' not in a and 'checkpoint.interval' not in a
+    ]
     result = run_tool([
         sys.executable, 'tools/run_pipeline.py', CONFIG, '--work-dir', work,
         *args, 'cfg_options.classifier.train_cfg.max_epochs=2',
@@ -262,12 +288,16 @@ def test_pipeline_on_training_images_without_masks(tmp_path):
         'dataset.train.mask_dir=None',
         'dataset.eval.ann_file=ImageSets/Segmentation/scored.txt',
         'dataset.eval.mask_dir=ScoredMasks',
-        'dataset.val.mask_dir=SegmentationClassAug'], timeout=900)
+        'dataset.val.mask_dir=SegmentationClassAug'
+    ],
+                      timeout=900)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     for sub, ext in (('seeds', '.npz'), ('final_masks', '.png')):
-        written = {n[:-len(ext)] for n in os.listdir(osp.join(work, sub))
-                   if n.endswith(ext)}
+        written = {
+            n[:-len(ext)]
+            for n in os.listdir(osp.join(work, sub)) if n.endswith(ext)
+        }
         assert written == set(ids), sub
     assert 'no sample has ground truth: outputs written, not scored' in \
         open(osp.join(work, 'logs', 'seeds.log')).read()
@@ -287,14 +317,18 @@ def test_pipeline_from_given_checkpoints(reference_run, data_root, tmp_path):
         cobra_ckpt = f.read().strip()
     work = str(tmp_path / 'work')
     missing = str(tmp_path / 'missing.pth')
-    result = run_tool(_command(data_root, work) + [
-        f'classifier_checkpoint={missing}', '--stages', 'classifier'])
+    result = run_tool(
+        _command(data_root, work) +
+        [f'classifier_checkpoint={missing}', '--stages', 'classifier'])
     assert result.returncode != 0
     assert f'classifier_checkpoint {missing} does not exist' in (
         result.stdout + result.stderr)
-    result = run_tool(_command(data_root, work) + [
-        f'classifier_checkpoint={cobra_ckpt}', '--stages', 'classifier',
-        'seeds'], timeout=900)
+    result = run_tool(
+        _command(data_root, work) + [
+            f'classifier_checkpoint={cobra_ckpt}', '--stages', 'classifier',
+            'seeds'
+        ],
+        timeout=900)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert f'classifier: not trained, using {cobra_ckpt}' in result.stdout
     assert not osp.exists(osp.join(work, 'cobra', 'last_checkpoint'))

@@ -11,10 +11,9 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, TINY_CONFIG, run_tool
 from mmengine.config import Config
 from mmseg.registry import MODELS
-
-from conftest import REPO, TINY_CONFIG, run_tool
 
 SCALES = '[0.5,0.75,1.0,1.25,1.5,1.75,2.0]'
 
@@ -48,11 +47,18 @@ def seed_files(work_dir):
 
 def test_seeds_resume_after_kill(synthetic_root, checkpoint, tmp_path):
     work_dir = str(tmp_path / 'work')
-    cmd = [sys.executable, 'tools/test.py', TINY_CONFIG, checkpoint,
-           *test_args(synthetic_root, work_dir)]
+    cmd = [
+        sys.executable, 'tools/test.py', TINY_CONFIG, checkpoint,
+        *test_args(synthetic_root, work_dir)
+    ]
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True)
     deadline = time.time() + 300
     while len(seed_files(work_dir)) < 4 and proc.poll() is None \
             and time.time() < deadline:
@@ -66,8 +72,10 @@ def test_seeds_resume_after_kill(synthetic_root, checkpoint, tmp_path):
     for path in done:
         np.load(path)['cam_fuse']
 
-    result = run_tool([sys.executable, 'tools/test.py', TINY_CONFIG,
-                       checkpoint, *test_args(synthetic_root, work_dir)])
+    result = run_tool([
+        sys.executable, 'tools/test.py', TINY_CONFIG, checkpoint,
+        *test_args(synthetic_root, work_dir)
+    ])
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert f'{len(done)} of 24 samples already written' in log
@@ -82,8 +90,10 @@ def test_seeds_resume_after_kill(synthetic_root, checkpoint, tmp_path):
 
     # a rerun with every seed written (e.g. killed after the last seed, before
     # the pipeline recorded the stage) finishes with a message, not an error
-    result = run_tool([sys.executable, 'tools/test.py', TINY_CONFIG,
-                       checkpoint, *test_args(synthetic_root, work_dir)])
+    result = run_tool([
+        sys.executable, 'tools/test.py', TINY_CONFIG, checkpoint,
+        *test_args(synthetic_root, work_dir)
+    ])
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert 'nothing left to do: all 24 samples are already written' in log
@@ -94,12 +104,15 @@ def test_seeds_resume_after_kill(synthetic_root, checkpoint, tmp_path):
 def test_dist_test_two_ranks_write_disjoint_halves(synthetic_root, checkpoint,
                                                    tmp_path):
     work_dir = str(tmp_path / 'work')
-    result = run_tool(
-        ['bash', 'tools/dist_test.sh', TINY_CONFIG, checkpoint, '2',
-         *test_args(synthetic_root, work_dir,
-                    extra=['model.test_cfg.scales=[1.0]'])],
-        env={'PYTHON': sys.executable, 'PORT': '29527',
-             'CUDA_VISIBLE_DEVICES': ''})
+    result = run_tool([
+        'bash', 'tools/dist_test.sh', TINY_CONFIG, checkpoint, '2', *test_args(
+            synthetic_root, work_dir, extra=['model.test_cfg.scales=[1.0]'])
+    ],
+                      env={
+                          'PYTHON': sys.executable,
+                          'PORT': '29527',
+                          'CUDA_VISIBLE_DEVICES': ''
+                      })
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     written = []
     for rank in (0, 1):
@@ -114,9 +127,8 @@ def test_dist_test_two_ranks_write_disjoint_halves(synthetic_root, checkpoint,
 def test_eval_seeds_tool_and_bad_files(synthetic_root, checkpoint, tmp_path):
     work_dir = str(tmp_path / 'work')
     result = run_tool([
-        sys.executable, 'tools/test.py', TINY_CONFIG, checkpoint,
-        *test_args(synthetic_root, work_dir,
-                   extra=['model.test_cfg.scales=[1.0]'])
+        sys.executable, 'tools/test.py', TINY_CONFIG, checkpoint, *test_args(
+            synthetic_root, work_dir, extra=['model.test_cfg.scales=[1.0]'])
     ])
     assert result.returncode == 0, result.stderr[-3000:]
     seed_dir = osp.join(work_dir, 'seeds')

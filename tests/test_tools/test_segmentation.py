@@ -8,10 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO, run_tool
 from mmengine.config import Config
 from PIL import Image
-
-from conftest import REPO, run_tool
 
 DEEPLAB = osp.join(REPO, 'configs/seg/deeplabv3plus_r18_synthetic.py')
 SEGFORMER = osp.join(REPO, 'configs/seg/segformer_mit_tiny_synthetic.py')
@@ -22,14 +21,17 @@ def pseudo_masks(synthetic_root, tmp_path_factory):
     """Imperfect masks: the truth with objects shifted by 3 pixels."""
     out = str(tmp_path_factory.mktemp('pseudo') / 'masks')
     os.makedirs(out)
-    with open(osp.join(synthetic_root,
-                       'ImageSets/Segmentation/train_aug.txt')) as f:
+    with open(
+            osp.join(synthetic_root,
+                     'ImageSets/Segmentation/train_aug.txt')) as f:
         ids = f.read().split()
     for img_id in ids:
-        gt = np.asarray(Image.open(osp.join(
-            synthetic_root, 'SegmentationClassAug', img_id + '.png')))
-        Image.fromarray(np.roll(gt, 3, axis=1)).save(
-            osp.join(out, img_id + '.png'))
+        gt = np.asarray(
+            Image.open(
+                osp.join(synthetic_root, 'SegmentationClassAug',
+                         img_id + '.png')))
+        Image.fromarray(np.roll(gt, 3,
+                                axis=1)).save(osp.join(out, img_id + '.png'))
     return out
 
 
@@ -52,28 +54,30 @@ def miou(log):
     return float(log.split('mIoU: ')[-1].split()[0])
 
 
-@pytest.mark.parametrize('config', [DEEPLAB, SEGFORMER],
-                         ids=['deeplabv3plus', 'segformer'])
+@pytest.mark.parametrize(
+    'config', [DEEPLAB, SEGFORMER], ids=['deeplabv3plus', 'segformer'])
 def test_train_on_pseudo_masks_and_test_with_and_without_crf(
         config, synthetic_root, pseudo_masks, tmp_path):
     work_dir = str(tmp_path / 'work')
-    result = run_tool([sys.executable, 'tools/train.py', config,
-                       '--work-dir', work_dir,
-                       *options(synthetic_root, pseudo_masks)])
+    result = run_tool([
+        sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
+        *options(synthetic_root, pseudo_masks)
+    ])
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     rows = []
-    for path in glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                   'scalars.json')):
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
         with open(path) as f:
             rows += [json.loads(x) for x in f if '"loss"' in x]
     assert rows[-1]['loss'] < rows[0]['loss']
     ckpt = osp.join(work_dir, 'iter_30.pth')
     scores = {}
     for flags in ([], ['--crf'], ['--tta', '--crf']):
-        result = run_tool([sys.executable, 'tools/test.py', config, ckpt,
-                           '--work-dir', str(tmp_path / 'test'), *flags,
-                           *options(synthetic_root, pseudo_masks)])
+        result = run_tool([
+            sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
+            str(tmp_path / 'test'), *flags,
+            *options(synthetic_root, pseudo_masks)
+        ])
         log = result.stdout + result.stderr
         assert result.returncode == 0, log[-3000:]
         scores[' '.join(flags)] = miou(log)
@@ -86,9 +90,10 @@ def test_missing_pseudo_masks_are_counted_before_training(
     shutil.copytree(pseudo_masks, masks)
     for path in sorted(glob.glob(osp.join(masks, '*.png')))[:3]:
         os.remove(path)
-    result = run_tool([sys.executable, 'tools/train.py', DEEPLAB,
-                       '--work-dir', str(tmp_path / 'work'),
-                       *options(synthetic_root, masks)])
+    result = run_tool([
+        sys.executable, 'tools/train.py', DEEPLAB, '--work-dir',
+        str(tmp_path / 'work'), *options(synthetic_root, masks)
+    ])
     assert result.returncode != 0
     assert '3 of 24 label maps are missing' in result.stderr
     assert 'Traceback' not in result.stderr
@@ -98,8 +103,8 @@ def test_missing_pseudo_masks_are_counted_before_training(
     'deeplabv3plus_r101_cobra_voc', 'segformer_mitb2_cobra_voc',
     'deeplabv3plus_r101_cobra_coco', 'segformer_mitb2_cobra_coco'
 ])
-def test_full_configs_resolve_and_fail_clearly_without_data(name, tmp_path,
-                                                            monkeypatch):
+def test_full_configs_resolve_and_fail_clearly_without_data(
+        name, tmp_path, monkeypatch):
     from mmseg.registry import DATASETS, MODELS
 
     from mmseg_cobra.datasets import DatasetError

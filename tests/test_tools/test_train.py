@@ -1,11 +1,11 @@
-"""tools/train.py and tools/dist_train.sh on a tiny CoBra and synthetic data."""
+"""tools/train.py and tools/dist_train.sh on a tiny CoBra and synthetic
+data."""
 import glob
 import json
 import os.path as osp
 import sys
 
 import pytest
-
 from conftest import REPO, TINY_CONFIG, run_tool
 
 
@@ -22,8 +22,8 @@ def train_args(root, work_dir, epochs, batch_size=8, extra=()):
 
 
 def read_scalars(work_dir):
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     assert files, f'no scalars.json under {work_dir}'
     rows = []
     for path in files:
@@ -60,9 +60,11 @@ def test_tiny_training_run_lowers_the_loss(synthetic_root, tmp_path):
     work_dir = str(tmp_path / 'work')
     result = run_tool([
         sys.executable, 'tools/train.py', TINY_CONFIG, '--work-dir', work_dir,
-        '--cfg-options',
-        *train_args(synthetic_root, work_dir, epochs=8,
-                    extra=['custom_hooks.ComplementaryLossSwitchHook.start_epoch=2'])
+        '--cfg-options', *train_args(
+            synthetic_root,
+            work_dir,
+            epochs=8,
+            extra=['custom_hooks.ComplementaryLossSwitchHook.start_epoch=2'])
     ])
     assert result.returncode == 0, result.stderr[-3000:]
     rows = read_scalars(work_dir)
@@ -85,12 +87,16 @@ def test_tiny_training_run_lowers_the_loss(synthetic_root, tmp_path):
 
 def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
     work_dir = str(tmp_path / 'work')
-    result = run_tool(
-        ['bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
-         work_dir, '--cfg-options',
-         *train_args(synthetic_root, work_dir, epochs=1, batch_size=4)],
-        env={'PYTHON': sys.executable, 'PORT': '29517',
-             'CUDA_VISIBLE_DEVICES': ''})
+    result = run_tool([
+        'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
+        work_dir, '--cfg-options',
+        *train_args(synthetic_root, work_dir, epochs=1, batch_size=4)
+    ],
+                      env={
+                          'PYTHON': sys.executable,
+                          'PORT': '29517',
+                          'CUDA_VISIBLE_DEVICES': ''
+                      })
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]
     assert 'Distributed training: True' in log
@@ -102,10 +108,9 @@ def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
 
 def test_wrong_custom_import_fails_clearly(tmp_path):
     cfg = tmp_path / 'bad.py'
-    cfg.write_text(
-        f"_base_ = ['{TINY_CONFIG}']\n"
-        "custom_imports = dict(imports=['mmseg_cobra_typo'], "
-        'allow_failed_imports=False)\n')
+    cfg.write_text(f"_base_ = ['{TINY_CONFIG}']\n"
+                   "custom_imports = dict(imports=['mmseg_cobra_typo'], "
+                   'allow_failed_imports=False)\n')
     result = run_tool([sys.executable, 'tools/train.py', str(cfg)])
     assert result.returncode != 0
     assert 'custom_imports' in result.stderr
@@ -118,8 +123,7 @@ def test_wrong_custom_import_fails_clearly(tmp_path):
     ('test.py', ['cfg.py', 'ckpt.pth']),
 ])
 @pytest.mark.parametrize('flag', ['--local_rank', '--local-rank'])
-def test_both_local_rank_spellings_are_accepted(tool, argv, flag,
-                                                monkeypatch):
+def test_both_local_rank_spellings_are_accepted(tool, argv, flag, monkeypatch):
     import importlib.util
     spec = importlib.util.spec_from_file_location(
         'tool_' + tool[:-3], osp.join(REPO, 'tools', tool))
@@ -137,8 +141,11 @@ def test_show_dir_without_visualization_hook_is_refused_with_the_way_out(
         tmp_path):
     ckpt = tmp_path / 'any.pth'
     ckpt.write_bytes(b'')
-    result = run_tool([sys.executable, 'tools/test.py', TINY_CONFIG,
-                       str(ckpt), '--show-dir', str(tmp_path / 'vis')])
+    result = run_tool([
+        sys.executable, 'tools/test.py', TINY_CONFIG,
+        str(ckpt), '--show-dir',
+        str(tmp_path / 'vis')
+    ])
     assert result.returncode == 1
     assert 'has no "visualization" default hook' in result.stderr
     assert 'tools/visualize_cams.py' in result.stderr

@@ -15,18 +15,22 @@ class Payload:
     """Any class outside the allow-list (stands for arbitrary code)."""
 
     def __reduce__(self):
-        return (print, ('this must never run',))
+        return (print, ('this must never run', ))
 
 
 def test_mmengine_style_checkpoint_loads(tmp_path):
     buffer = HistoryBuffer()
     buffer.update(np.float64(0.5), 2)
     ckpt = dict(
-        meta=dict(epoch=1, iter=3, seed=np.int64(2022),
-                  dataset_meta=dict(classes=('a', 'b'))),
+        meta=dict(
+            epoch=1,
+            iter=3,
+            seed=np.int64(2022),
+            dataset_meta=dict(classes=('a', 'b'))),
         state_dict=collections.OrderedDict(w=torch.ones(2)),
-        message_hub=dict(log_scalars={'train/loss': buffer},
-                         runtime_info=dict(iter=3, lr=np.float32(0.1))))
+        message_hub=dict(
+            log_scalars={'train/loss': buffer},
+            runtime_info=dict(iter=3, lr=np.float32(0.1))))
     path = tmp_path / 'ok.pth'
     torch.save(ckpt, path)
     loaded = _load_checkpoint(str(path), map_location='cpu')
@@ -52,7 +56,9 @@ def test_missing_checkpoint_names_the_file(tmp_path):
 
 
 def test_getattr_is_limited_to_history_buffer_methods(tmp_path):
+
     class Sneaky:
+
         def __reduce__(self):
             # getattr(HistoryBuffer, '__init__'): allowed global, bad name
             return (getattr, (HistoryBuffer, '__init__'))

@@ -56,8 +56,8 @@ def test_crf_bgr_order_feeds_the_channels_reversed():
     labels = rng.integers(0, 3, (30, 40))
     np.testing.assert_array_equal(
         crf_from_labels(image, labels, n_labels=3, bgr=True),
-        crf_from_labels(np.ascontiguousarray(image[..., ::-1]), labels,
-                        n_labels=3))
+        crf_from_labels(
+            np.ascontiguousarray(image[..., ::-1]), labels, n_labels=3))
 
 
 def test_ir_label_confident_regions_and_unknown():
@@ -66,10 +66,10 @@ def test_ir_label_confident_regions_and_unknown():
     image[5:15, 5:15] = (200, 40, 40)  # the object
     image[15:20, 5:15] = (40, 180, 40)  # something else, weakly activated
     cam = np.zeros((1, 30, 30), np.float32)
-    cam[0, 5:15, 5:15] = 0.9   # confident object
+    cam[0, 5:15, 5:15] = 0.9  # confident object
     cam[0, 15:20, 5:15] = 0.2  # weak, uncertain
-    label = make_ir_label(image, cam, np.array([6]), bg_threshold=0.1,
-                          fg_threshold=0.5)
+    label = make_ir_label(
+        image, cam, np.array([6]), bg_threshold=0.1, fg_threshold=0.5)
     assert (label[7:13, 7:13] == 7).all()  # class 6 -> label 7
     assert (label[16:19, 7:13] == 255).all()  # between the thresholds
     assert (label[25:, :] == 0).all()

@@ -6,13 +6,18 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmseg.registry import MODELS
 
-from conftest import REPO
-from mmseg_cobra.utils.reference_checkpoints import (
-    ReferenceCheckpointError, manifest_from_state_dict, random_reference_state,
-    reference_cobra_to_cobra, reference_irn_to_irn, reference_kind)
+from mmseg_cobra.utils import reference_checkpoints as refckpt
+
+ReferenceCheckpointError = refckpt.ReferenceCheckpointError
+manifest_from_state_dict = refckpt.manifest_from_state_dict
+random_reference_state = refckpt.random_reference_state
+reference_cobra_to_cobra = refckpt.reference_cobra_to_cobra
+reference_irn_to_irn = refckpt.reference_irn_to_irn
+reference_kind = refckpt.reference_kind
 
 MANIFEST = osp.join(REPO, 'tests/data/reference_parity/manifest.json')
 COBRA_CONFIG = osp.join(REPO, 'configs/cobra/cobra_r152_deits_voc.py')
@@ -27,8 +32,10 @@ def manifest():
 
 @pytest.fixture(scope='module')
 def reference_states(manifest):
-    return {kind: random_reference_state(manifest[kind], seed)
-            for seed, kind in enumerate(('cnn', 'vit', 'irn'))}
+    return {
+        kind: random_reference_state(manifest[kind], seed)
+        for seed, kind in enumerate(('cnn', 'vit', 'irn'))
+    }
 
 
 def _full_size(config):
@@ -46,8 +53,9 @@ def test_manifest_describes_the_reference_files(manifest):
     assert cnn['stage1.0.weight'] == ([64, 3, 7, 7], 'resnet50.conv1.weight')
     assert cnn['newly_added.0.weight'][1] == 'classifier.weight'
     # ResNet-152: 3 + 8 + 36 + 3 bottlenecks
-    assert sum(1 for k in cnn if k.endswith('.conv3.weight')
-               and k.startswith('resnet50.')) == 50
+    assert sum(
+        1 for k in cnn
+        if k.endswith('.conv3.weight') and k.startswith('resnet50.')) == 50
     vit = {k: s for k, s, _ in manifest['vit']}
     assert vit['head.weight'] == [21, 384, 3, 3]
     assert vit['pos_embed'] == [1, 197, 384]
@@ -57,8 +65,7 @@ def test_manifest_describes_the_reference_files(manifest):
     assert irn['fc_dp7.4.running_mean'][1] == 'mean_shift.running_mean'
 
 
-def test_random_reference_state_is_deterministic_and_shares_aliases(
-        manifest):
+def test_random_reference_state_is_deterministic_and_shares_aliases(manifest):
     a = random_reference_state(manifest['cnn'], 3)
     b = random_reference_state(manifest['cnn'], 3)
     c = random_reference_state(manifest['cnn'], 4)
@@ -116,23 +123,27 @@ def test_wrong_files_are_refused_by_name(reference_states):
     cnn, vit, irn = (reference_states[k] for k in ('cnn', 'vit', 'irn'))
     assert (reference_kind(cnn), reference_kind(vit),
             reference_kind(irn)) == ('cnn', 'vit', 'irn')
-    with pytest.raises(ReferenceCheckpointError,
-                       match=r'tran\.pth.*should be the ViT.*it is the CNN'):
+    with pytest.raises(
+            ReferenceCheckpointError,
+            match=r'tran\.pth.*should be the ViT.*it is the CNN'):
         reference_cobra_to_cobra(cnn, cnn, 'cnn.pth', 'tran.pth')
-    with pytest.raises(ReferenceCheckpointError,
-                       match=r'cnn\.pth should be the CNN.*it is the ViT'):
+    with pytest.raises(
+            ReferenceCheckpointError,
+            match=r'cnn\.pth should be the CNN.*it is the ViT'):
         reference_cobra_to_cobra(vit, vit, 'cnn.pth', 'tran.pth')
-    with pytest.raises(ReferenceCheckpointError,
-                       match=r'x\.pth should be an IRN.*it is the CNN'):
+    with pytest.raises(
+            ReferenceCheckpointError,
+            match=r'x\.pth should be an IRN.*it is the CNN'):
         reference_irn_to_irn(cnn, 'x.pth')
     with pytest.raises(ReferenceCheckpointError, match='should be the CNN'):
         reference_cobra_to_cobra(irn, vit)
     bad_alias = dict(cnn)
-    bad_alias['stage1.0.weight'] = torch.zeros_like(bad_alias[
-        'stage1.0.weight'])
-    with pytest.raises(ReferenceCheckpointError,
-                       match="'stage1.0.weight' should be the same tensor as "
-                       "'resnet50.conv1.weight'"):
+    bad_alias['stage1.0.weight'] = torch.zeros_like(
+        bad_alias['stage1.0.weight'])
+    with pytest.raises(
+            ReferenceCheckpointError,
+            match="'stage1.0.weight' should be the same tensor as "
+            "'resnet50.conv1.weight'"):
         reference_cobra_to_cobra(bad_alias, vit)
     extra = dict(vit, **{'dist_token': torch.zeros(1, 1, 384)})
     with pytest.raises(ReferenceCheckpointError, match='dist_token'):
@@ -143,6 +154,6 @@ def test_wrong_files_are_refused_by_name(reference_states):
     coco_vit = dict(vit)
     coco_vit['head.weight'] = torch.zeros(81, 384, 3, 3)
     coco_vit['head.bias'] = torch.zeros(81)
-    with pytest.raises(ReferenceCheckpointError,
-                       match='21 CAM channels but .* has 81'):
+    with pytest.raises(
+            ReferenceCheckpointError, match='21 CAM channels but .* has 81'):
         reference_cobra_to_cobra(cnn, coco_vit)

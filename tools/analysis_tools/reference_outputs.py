@@ -1,6 +1,7 @@
 """Run the reference implementation on shared random weights; save its outputs.
 
-    python tools/analysis_tools/reference_outputs.py --reference-dir PATH/TO/Cobra
+    python tools/analysis_tools/reference_outputs.py \
+        --reference-dir PATH/TO/Cobra
         [--data-dir tests/data/reference_parity] [--seed 0]
 
 The bridge between this project and the reference implementation: its code
@@ -66,10 +67,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmseg_cobra.utils.reference_checkpoints import (  # noqa: E402
-    manifest_from_state_dict, random_reference_state)
+from mmseg_cobra.utils.reference_checkpoints import (manifest_from_state_dict,
+                                                     random_reference_state)
 
 DEFAULT_DATA_DIR = 'tests/data/reference_parity'
 #: the seed of each network's weights is ``--seed`` plus this offset
@@ -102,8 +104,8 @@ SOURCE_PATCHES = {
 }
 
 
-def load_patched(ref_dir: str, rel_path: str, module_name: str
-                 ) -> types.ModuleType:
+def load_patched(ref_dir: str, rel_path: str,
+                 module_name: str) -> types.ModuleType:
     """Import a reference file as ``module_name`` with its source patches."""
     path = osp.join(ref_dir, rel_path)
     with open(path) as f:
@@ -129,8 +131,7 @@ def patch_cuda() -> None:
     torch.cuda.device = lambda *args, **kwargs: contextlib.nullcontext()
     torch.cuda.device_count = lambda: 1
     if not hasattr(torch.sparse, 'FloatTensor'):  # removed in a later torch
-        torch.sparse.FloatTensor = lambda *args: torch.sparse_coo_tensor(
-            *args)
+        torch.sparse.FloatTensor = lambda *args: torch.sparse_coo_tensor(*args)
 
 
 def import_reference(ref_dir: str) -> Dict[str, types.ModuleType]:
@@ -150,8 +151,9 @@ def import_reference(ref_dir: str) -> Dict[str, types.ModuleType]:
     os.chdir(ref_dir)  # voc12.dataloader reads voc12/cls_labels.npy
     try:
         import net  # noqa: F401
-        modules = dict(vit_base=load_patched(
-            ref_dir, 'net/vision_transformer.py', 'net.vision_transformer'))
+        modules = dict(
+            vit_base=load_patched(ref_dir, 'net/vision_transformer.py',
+                                  'net.vision_transformer'))
         import net.deit_cam
         import net.resnet50
         import net.resnet50_cam
@@ -162,8 +164,10 @@ def import_reference(ref_dir: str) -> Dict[str, types.ModuleType]:
         net.resnet50.resnet152 = lambda pretrained=True, **kw: original(
             pretrained=False, **kw)
         modules.update(
-            deit_cam=net.deit_cam, resnet50_cam=net.resnet50_cam,
-            resnet50_irn=net.resnet50_irn, dataloader=voc12.dataloader,
+            deit_cam=net.deit_cam,
+            resnet50_cam=net.resnet50_cam,
+            resnet50_irn=net.resnet50_irn,
+            dataloader=voc12.dataloader,
             indexing=indexing)
         for rel in ('step/make_cam.py', 'step/cam_to_ir_label.py',
                     'step/make_sem_seg_labels_npy.py',
@@ -183,8 +187,9 @@ def build_networks(ref: Dict[str, types.ModuleType]):
     return dict(cnn=cnn, vit=vit, irn=irn)
 
 
-def load_images(data_dir: str) -> Tuple[List[str], Dict[str, np.ndarray],
-                                        Dict[str, np.ndarray]]:
+def load_images(
+    data_dir: str
+) -> Tuple[List[str], Dict[str, np.ndarray], Dict[str, np.ndarray]]:
     with open(osp.join(data_dir, 'labels.json')) as f:
         labels = json.load(f)
     ids = sorted(labels)
@@ -222,8 +227,8 @@ def normalised_attention_threshold(cam, num_classes, percentile=80):
     return np.percentile(attn / attn.max(), percentile)
 
 
-def run_reference(ref, nets, ids, images, multi_hot, work: str
-                  ) -> Dict[str, np.ndarray]:
+def run_reference(ref, nets, ids, images, multi_hot,
+                  work: str) -> Dict[str, np.ndarray]:
     """The reference's steps on the images; their outputs by key."""
     dl = ref['dataloader']
     for img_id in ids:  # labels of images outside VOC, by the integer key
@@ -231,22 +236,29 @@ def run_reference(ref, nets, ids, images, multi_hot, work: str
     voc_root = osp.join(work, 'voc')
     list_file = write_voc_root(voc_root, ids, images)
     args = argparse.Namespace(
-        root_out_dir=work, experiment_ver='ref', where_cam_from='cam',
-        ir_label_out_dir='ir_label', sem_seg_out_npy_dir='rw_npy',
-        sem_seg_out_png_dir='sem_seg', checkpoint_out_dir='ckpt',
-        voc12_root=voc_root, num_workers=0, beta=BETA, exp_times=EXP_TIMES)
-    for sub in ('cam', 'ir_label', 'ir_label_max', 'ir_label_fixed',
-                'rw_npy', 'sem_seg'):
+        root_out_dir=work,
+        experiment_ver='ref',
+        where_cam_from='cam',
+        ir_label_out_dir='ir_label',
+        sem_seg_out_npy_dir='rw_npy',
+        sem_seg_out_png_dir='sem_seg',
+        checkpoint_out_dir='ckpt',
+        voc12_root=voc_root,
+        num_workers=0,
+        beta=BETA,
+        exp_times=EXP_TIMES)
+    for sub in ('cam', 'ir_label', 'ir_label_max', 'ir_label_fixed', 'rw_npy',
+                'sem_seg'):
         os.makedirs(osp.join(work, 'ref', sub))
     out: Dict[str, np.ndarray] = {}
     with torch.no_grad():
         # 1. CAMs (make_cam)
-        msf = dl.VOC12ClassificationDatasetMSF(list_file, voc12_root=voc_root,
-                                               scales=SCALES)
+        msf = dl.VOC12ClassificationDatasetMSF(
+            list_file, voc12_root=voc_root, scales=SCALES)
         ref['make_cam']._work(0, nets['cnn'], nets['vit'], [msf], args)
         # 2. IR labels (cam_to_ir_label)
-        plain = dl.VOC12ImageDataset(list_file, voc12_root=voc_root,
-                                     img_normal=None, to_torch=False)
+        plain = dl.VOC12ImageDataset(
+            list_file, voc12_root=voc_root, img_normal=None, to_torch=False)
         ref['cam_to_ir_label']._work(0, [plain], args)
         # ... and again with the percentile taken on the max-normalised
         # attention (this project's default rule): the reference's step
@@ -257,13 +269,14 @@ def run_reference(ref, nets, ids, images, multi_hot, work: str
         step = ref['cam_to_ir_label']
         raw_rule = step.find_adaptive_thresholds
         try:
-            for sub, rule in (('ir_label_max',
-                               normalised_attention_threshold),
+            for sub, rule in (('ir_label_max', normalised_attention_threshold),
                               ('ir_label_fixed',
                                lambda *a, **k: FIXED_IR_THRESHOLD)):
                 step.find_adaptive_thresholds = rule
-                step._work(0, [plain], argparse.Namespace(
-                    **dict(vars(args), ir_label_out_dir=sub)))
+                step._work(
+                    0, [plain],
+                    argparse.Namespace(
+                        **dict(vars(args), ir_label_out_dir=sub)))
         finally:
             step.find_adaptive_thresholds = raw_rule
         # 3. boundary map, walk on the grid, walked maps at image size
@@ -272,10 +285,14 @@ def run_reference(ref, nets, ids, images, multi_hot, work: str
         for pack in single:
             img_id = pack['name']
             edge, _ = nets['irn'](torch.from_numpy(pack['img']))
-            cam = np.load(osp.join(work, 'ref', 'cam', img_id + '.npy'),
-                          allow_pickle=True).item()
+            cam = np.load(
+                osp.join(work, 'ref', 'cam', img_id + '.npy'),
+                allow_pickle=True).item()
             walk = ref['indexing'].propagate_to_edge(
-                cam['cam'], edge, beta=BETA, exp_times=EXP_TIMES,
+                cam['cam'],
+                edge,
+                beta=BETA,
+                exp_times=EXP_TIMES,
                 radius=WALK_RADIUS)
             out[f'{img_id}/boundary'] = edge[0].numpy()
             out[f'{img_id}/walk_grid'] = walk[:, 0].numpy()
@@ -283,27 +300,44 @@ def run_reference(ref, nets, ids, images, multi_hot, work: str
         # 4. final masks (gen_seg_label: 0.31 rule + CRF)
         ref['gen_seg_label'].run(None, args)
     for img_id in ids:
-        cam = np.load(osp.join(work, 'ref', 'cam', img_id + '.npy'),
-                      allow_pickle=True).item()
-        rw = np.load(osp.join(work, 'ref', 'rw_npy', img_id + '.npy'),
-                     allow_pickle=True).item()
+        cam = np.load(
+            osp.join(work, 'ref', 'cam', img_id + '.npy'),
+            allow_pickle=True).item()
+        rw = np.load(
+            osp.join(work, 'ref', 'rw_npy', img_id + '.npy'),
+            allow_pickle=True).item()
         out.update({
-            f'{img_id}/image': images[img_id],
-            f'{img_id}/label': multi_hot[img_id],
-            f'{img_id}/keys': cam['keys'].numpy(),
-            f'{img_id}/cam_cnn': cam['high_res_cnn'].numpy(),
-            f'{img_id}/cam_vit': cam['high_res_seed'].numpy(),
-            f'{img_id}/attn': cam['high_res_attn'].numpy(),
-            f'{img_id}/cam_vit_grid': cam['cam'].numpy(),
-            f'{img_id}/ir_label_raw': np.asarray(Image.open(osp.join(
-                work, 'ref', 'ir_label', img_id + '.png'))),
-            f'{img_id}/ir_label': np.asarray(Image.open(osp.join(
-                work, 'ref', 'ir_label_max', img_id + '.png'))),
-            f'{img_id}/ir_label_fixed': np.asarray(Image.open(osp.join(
-                work, 'ref', 'ir_label_fixed', img_id + '.png'))),
-            f'{img_id}/walk': rw['rw_up'],
-            f'{img_id}/mask': np.asarray(Image.open(osp.join(
-                work, 'ref', 'sem_seg', img_id + '.png'))),
+            f'{img_id}/image':
+            images[img_id],
+            f'{img_id}/label':
+            multi_hot[img_id],
+            f'{img_id}/keys':
+            cam['keys'].numpy(),
+            f'{img_id}/cam_cnn':
+            cam['high_res_cnn'].numpy(),
+            f'{img_id}/cam_vit':
+            cam['high_res_seed'].numpy(),
+            f'{img_id}/attn':
+            cam['high_res_attn'].numpy(),
+            f'{img_id}/cam_vit_grid':
+            cam['cam'].numpy(),
+            f'{img_id}/ir_label_raw':
+            np.asarray(
+                Image.open(osp.join(work, 'ref', 'ir_label',
+                                    img_id + '.png'))),
+            f'{img_id}/ir_label':
+            np.asarray(
+                Image.open(
+                    osp.join(work, 'ref', 'ir_label_max', img_id + '.png'))),
+            f'{img_id}/ir_label_fixed':
+            np.asarray(
+                Image.open(
+                    osp.join(work, 'ref', 'ir_label_fixed', img_id + '.png'))),
+            f'{img_id}/walk':
+            rw['rw_up'],
+            f'{img_id}/mask':
+            np.asarray(
+                Image.open(osp.join(work, 'ref', 'sem_seg', img_id + '.png'))),
         })
     return out
 
@@ -313,15 +347,21 @@ def main() -> None:
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='\n'.join(__doc__.splitlines()[1:]))
-    parser.add_argument('--reference-dir', required=True,
-                        help='checkout of the reference implementation')
-    parser.add_argument('--data-dir', default=DEFAULT_DATA_DIR,
-                        help='images/, labels.json, manifest.json; the '
-                        'outputs are written here')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the random weights')
-    parser.add_argument('--write-manifest', action='store_true',
-                        help='(re)write manifest.json from the reference')
+    parser.add_argument(
+        '--reference-dir',
+        required=True,
+        help='checkout of the reference implementation')
+    parser.add_argument(
+        '--data-dir',
+        default=DEFAULT_DATA_DIR,
+        help='images/, labels.json, manifest.json; the '
+        'outputs are written here')
+    parser.add_argument(
+        '--seed', type=int, default=0, help='seed of the random weights')
+    parser.add_argument(
+        '--write-manifest',
+        action='store_true',
+        help='(re)write manifest.json from the reference')
     args = parser.parse_args()
     ref_dir = osp.abspath(args.reference_dir)
     data_dir = osp.abspath(args.data_dir)
@@ -330,16 +370,18 @@ def main() -> None:
     nets = build_networks(ref)
     manifest_path = osp.join(data_dir, 'manifest.json')
     if args.write_manifest:
-        manifest = {k: manifest_from_state_dict(net.state_dict())
-                    for k, net in nets.items()}
+        manifest = {
+            k: manifest_from_state_dict(net.state_dict())
+            for k, net in nets.items()
+        }
         with open(manifest_path, 'w') as f:
             json.dump(manifest, f)
         print(f'wrote {manifest_path}')
     with open(manifest_path) as f:
         manifest = json.load(f)
     for kind, net in nets.items():
-        state = random_reference_state(
-            manifest[kind], args.seed + WEIGHT_SEED_OFFSET[kind])
+        state = random_reference_state(manifest[kind],
+                                       args.seed + WEIGHT_SEED_OFFSET[kind])
         net.load_state_dict(state, strict=True)
         net.eval()
     ids, images, multi_hot = load_images(data_dir)

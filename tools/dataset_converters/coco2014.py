@@ -42,8 +42,8 @@ def render_mask(ann_file_and_anns: tuple, out_dir: str) -> None:
         else:
             rle = seg
         m = mask_utils.decode(rle).astype(bool)
-        label_map[m] = 255 if ann.get('iscrowd', 0) else cat_to_label[
-            ann['category_id']]
+        label_map[m] = 255 if ann.get('iscrowd',
+                                      0) else cat_to_label[ann['category_id']]
     tmp = out_path + '.tmp.png'
     Image.fromarray(label_map).save(tmp)
     os.replace(tmp, out_path)
@@ -75,8 +75,8 @@ def convert_split(root: str, split: str, nproc: int, labels: dict) -> list:
             continue  # no usable image-level label
         labels[name] = vec
         ids.append(name)
-        tasks.append(((name, info['height'], info['width']), anns,
-                      cat_to_label))
+        tasks.append(
+            ((name, info['height'], info['width']), anns, cat_to_label))
     print(f'{split}2014: {len(ids)} images with objects')
     track_parallel_progress(
         partial(render_mask, out_dir=out_dir), tasks, nproc)

@@ -1,7 +1,8 @@
 """Write the image-level label file of a VOC-layout dataset from its masks.
 
     python tools/dataset_converters/labels_from_masks.py data/my_data \
-        --lists ImageSets/Segmentation/train.txt ImageSets/Segmentation/val.txt \
+        --lists ImageSets/Segmentation/train.txt \
+        ImageSets/Segmentation/val.txt \
         --gt-dir SegmentationClass --num-classes 2 [--out cls_labels.npy]
 
 For every image of the lists, the vector has one entry per foreground class
@@ -21,10 +22,11 @@ import numpy as np
 from mmengine.utils import ProgressBar
 from PIL import Image
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmseg_cobra.datasets.image_level_dataset import (  # noqa: E402
-    foreground_classes, load_id_list, multi_hot)
+from mmseg_cobra.datasets.image_level_dataset import (foreground_classes,
+                                                      load_id_list, multi_hot)
 
 
 def label_vector(mask_path: str, num_classes: int) -> np.ndarray:
@@ -44,13 +46,21 @@ def main() -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='\n'.join(__doc__.splitlines()[1:]))
     parser.add_argument('root')
-    parser.add_argument('--lists', nargs='+', required=True,
-                        help='image lists, relative to root')
-    parser.add_argument('--gt-dir', default='SegmentationClass',
-                        help='ground-truth masks under root')
+    parser.add_argument(
+        '--lists',
+        nargs='+',
+        required=True,
+        help='image lists, relative to root')
+    parser.add_argument(
+        '--gt-dir',
+        default='SegmentationClass',
+        help='ground-truth masks under root')
     parser.add_argument('--seg-map-suffix', default='.png')
-    parser.add_argument('--num-classes', type=int, required=True,
-                        help='foreground classes (background excluded)')
+    parser.add_argument(
+        '--num-classes',
+        type=int,
+        required=True,
+        help='foreground classes (background excluded)')
     parser.add_argument('--out', default='cls_labels.npy')
     args = parser.parse_args()
 
@@ -65,8 +75,7 @@ def main() -> None:
     bar = ProgressBar(len(ids))
     for img_id in ids:
         bar.update()
-        mask = osp.join(args.root, args.gt_dir,
-                        img_id + args.seg_map_suffix)
+        mask = osp.join(args.root, args.gt_dir, img_id + args.seg_map_suffix)
         if not osp.isfile(mask):
             missing.append(mask)
             continue
@@ -83,9 +92,8 @@ def main() -> None:
     np.save(tmp, labels)
     os.replace(tmp, out)
     empty = sum(not v.any() for v in labels.values())
-    print(f'wrote {out}: {len(labels)} images, {args.num_classes} classes'
-          + (f'; {empty} image(s) without any foreground class' if empty
-             else ''))
+    print(f'wrote {out}: {len(labels)} images, {args.num_classes} classes' + (
+        f'; {empty} image(s) without any foreground class' if empty else ''))
 
 
 if __name__ == '__main__':

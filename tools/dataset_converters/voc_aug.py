@@ -21,9 +21,10 @@ import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 from PIL import Image
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmseg_cobra.datasets.voc_cls import VOC_PALETTE  # noqa: E402
+from mmseg_cobra.datasets.voc_cls import VOC_PALETTE
 
 NUM_FG = 20
 
@@ -92,8 +93,9 @@ def main() -> None:
     if args.sbd_root:
         sbd_ids = read_ids(osp.join(args.sbd_root, 'train.txt')) + read_ids(
             osp.join(args.sbd_root, 'val.txt'))
-        tasks = [(osp.join(args.sbd_root, 'cls', i + '.mat'),
-                  osp.join(out_dir, i + '.png')) for i in sbd_ids]
+        tasks = [(osp.join(args.sbd_root, 'cls',
+                           i + '.mat'), osp.join(out_dir, i + '.png'))
+                 for i in sbd_ids]
         missing = [t[0] for t in tasks if not osp.isfile(t[0])]
         if missing:
             sys.exit(f'error: {len(missing)} SBD masks missing, e.g. '
@@ -105,8 +107,9 @@ def main() -> None:
         print('no --sbd-root: train_aug is VOC train only (1,464 images)')
     train_aug -= set(voc_val)
 
-    voc_masks = [(osp.join(root, 'SegmentationClass', i + '.png'),
-                  osp.join(out_dir, i + '.png')) for i in voc_train + voc_val]
+    voc_masks = [(osp.join(root, 'SegmentationClass',
+                           i + '.png'), osp.join(out_dir, i + '.png'))
+                 for i in voc_train + voc_val]
     missing = [t[0] for t in voc_masks if not osp.isfile(t[0])]
     if missing:
         sys.exit(f'error: {len(missing)} VOC masks missing, e.g. {missing[0]}')

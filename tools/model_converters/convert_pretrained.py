@@ -6,7 +6,8 @@
         deit_small_patch16_224-cd65a155.pth pretrain/deit_small_mmpretrain.pth
 
 then point the config at them:
-    --cfg-options model.cnn_backbone.init_cfg.checkpoint=pretrain/resnet152_mmpretrain.pth \
+    --cfg-options \
+    model.cnn_backbone.init_cfg.checkpoint=pretrain/resnet152_mmpretrain.pth \
                   model.vit_backbone.init_cfg.checkpoint=pretrain/deit_small_mmpretrain.pth
 """
 import argparse
@@ -16,9 +17,10 @@ import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmseg_cobra.utils.weight_conversion import (  # noqa: E402
+from mmseg_cobra.utils.weight_conversion import (
     timm_deit_to_mmpretrain, torchvision_resnet_to_mmpretrain)
 
 CONVERTERS = dict(

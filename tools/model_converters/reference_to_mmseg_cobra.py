@@ -25,13 +25,16 @@ import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmseg_cobra.utils.reference_checkpoints import (  # noqa: E402
-    ReferenceCheckpointError, reference_cobra_to_cobra, reference_irn_to_irn)
+from mmseg_cobra.utils.reference_checkpoints import (ReferenceCheckpointError,
+                                                     reference_cobra_to_cobra,
+                                                     reference_irn_to_irn)
 
-DEFAULT_CONFIGS = dict(cobra='configs/cobra/cobra_r152_deits_voc.py',
-                       irn='configs/irn/irn_r152_cobra_voc.py')
+DEFAULT_CONFIGS = dict(
+    cobra='configs/cobra/cobra_r152_deits_voc.py',
+    irn='configs/irn/irn_r152_cobra_voc.py')
 
 
 def _load(path: str) -> dict:
@@ -64,27 +67,31 @@ def main() -> None:
         epilog='\n'.join(__doc__.splitlines()[1:]))
     sub = parser.add_subparsers(dest='kind', required=True)
     cobra = sub.add_parser('cobra', help='stage-1 CNN + ViT files -> CoBra')
-    cobra.add_argument('--cnn', required=True,
-                       help='ep19_cnn_checkpoint.pth (CNN branch)')
-    cobra.add_argument('--vit', required=True,
-                       help='ep19_tran_checkpoint.pth (ViT branch)')
+    cobra.add_argument(
+        '--cnn', required=True, help='ep19_cnn_checkpoint.pth (CNN branch)')
+    cobra.add_argument(
+        '--vit', required=True, help='ep19_tran_checkpoint.pth (ViT branch)')
     cobra.add_argument('dst', help='output checkpoint')
     irn = sub.add_parser('irn', help='IRN boundary network -> IRNBoundary')
     irn.add_argument('src', help='IRN checkpoint (fc_edge*/fc_dp* keys)')
     irn.add_argument('dst', help='output checkpoint')
     for p in (cobra, irn):
-        p.add_argument('--config', default=None,
-                       help='config whose model must accept the result '
-                       '(default: the VOC config of the stage)')
-        p.add_argument('--no-check', action='store_true',
-                       help='skip building the model to check the result')
+        p.add_argument(
+            '--config',
+            default=None,
+            help='config whose model must accept the result '
+            '(default: the VOC config of the stage)')
+        p.add_argument(
+            '--no-check',
+            action='store_true',
+            help='skip building the model to check the result')
     args = parser.parse_args()
     try:
         if args.kind == 'cobra':
             state = reference_cobra_to_cobra(
                 _load(args.cnn), _load(args.vit), args.cnn, args.vit)
-            source = dict(cnn=osp.basename(args.cnn),
-                          vit=osp.basename(args.vit))
+            source = dict(
+                cnn=osp.basename(args.cnn), vit=osp.basename(args.vit))
         else:
             state = reference_irn_to_irn(_load(args.src), args.src)
             source = dict(irn=osp.basename(args.src))
@@ -100,9 +107,13 @@ def main() -> None:
                      'with --config (e.g. the COCO config for 81 classes).')
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     tmp = args.dst + '.tmp'
-    torch.save(dict(state_dict=state,
-                    meta=dict(converted_from='reference implementation',
-                              kind=args.kind, **source)), tmp)
+    torch.save(
+        dict(
+            state_dict=state,
+            meta=dict(
+                converted_from='reference implementation',
+                kind=args.kind,
+                **source)), tmp)
     os.replace(tmp, args.dst)
     print(f'{args.kind}: wrote {len(state)} tensors to {args.dst}')
 

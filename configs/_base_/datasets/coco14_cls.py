@@ -22,8 +22,7 @@ train_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='train.txt',
-        data_prefix=dict(
-            img_path='train2014', seg_map_path='mask/train2014'),
+        data_prefix=dict(img_path='train2014', seg_map_path='mask/train2014'),
         cls_label_file='cls_labels.npy',
         pipeline=train_pipeline))
 

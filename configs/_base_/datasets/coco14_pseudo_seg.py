@@ -61,8 +61,7 @@ val_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='val.txt',
-        data_prefix=dict(
-            img_path='val2014', seg_map_path='mask/val2014'),
+        data_prefix=dict(img_path='val2014', seg_map_path='mask/val2014'),
         image_labels=False,
         seg_map_required=True,
         pipeline=test_pipeline))

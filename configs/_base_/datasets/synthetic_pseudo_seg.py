@@ -14,8 +14,11 @@ synthetic = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(160, 160), ratio_range=(0.8, 1.2),
-         keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=(160, 160),
+        ratio_range=(0.8, 1.2),
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
@@ -51,15 +54,16 @@ tta_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(
         type='TestTimeAug',
-        transforms=[[
-            dict(type='Resize', scale_factor=r, keep_ratio=True)
-            for r in (0.75, 1.0, 1.25)
-        ],
-                    [
-                        dict(type='RandomFlip', prob=0., direction='horizontal'),
-                        dict(type='RandomFlip', prob=1., direction='horizontal')
-                    ], [dict(type='LoadAnnotations')],
-                    [dict(type='PackSegInputs')]])
+        transforms=[
+            [
+                dict(type='Resize', scale_factor=r, keep_ratio=True)
+                for r in (0.75, 1.0, 1.25)
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
+        ])
 ]
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

@@ -23,8 +23,7 @@ model = dict(
         frozen_stages=2,  # stem + stages 1-2 not trained (reference)
         norm_eval=True,  # BN statistics frozen
         init_cfg=dict(
-            type='Pretrained', checkpoint=resnet152_ckpt,
-            prefix='backbone.')),
+            type='Pretrained', checkpoint=resnet152_ckpt, prefix='backbone.')),
     vit_backbone=dict(
         type='ViTWithAttention',
         arch='deit-small',
@@ -42,16 +41,23 @@ model = dict(
             prefix='backbone.')),
     loss_cls=dict(type='MultiLabelSoftMarginLoss'),
     # lambda1 = 0.1; positive_term=False reproduces the reference code
-    loss_cam=dict(type='CAMConsistencyLoss', positive_term=True,
-                  loss_weight=0.1),
+    loss_cam=dict(
+        type='CAMConsistencyLoss', positive_term=True, loss_weight=0.1),
     # lambda2 = 0.1; k values from paper Table 4
     # SAP ranks patches by the raw CNN CAM logits (reference); 'prob' ranks
     # by the masked softmax
-    loss_sap=dict(type='SAPLoss', k_pos=20, k_neg=5, tau=0.1,
-                  loss_weight=0.1, rank_by='logit'),
-    loss_cap=dict(type='CAPLoss', k_pos=5, k_neg=20, tau=0.1,
-                  loss_weight=0.1),
+    loss_sap=dict(
+        type='SAPLoss',
+        k_pos=20,
+        k_neg=5,
+        tau=0.1,
+        loss_weight=0.1,
+        rank_by='logit'),
+    loss_cap=dict(type='CAPLoss', k_pos=5, k_neg=20, tau=0.1, loss_weight=0.1),
     # resize='pil_bicubic': each scale is the uint8 image rescaled by PIL
     # (the reference's input); 'bilinear' resizes the normalised tensor
-    test_cfg=dict(scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0), flip=True,
-                  resize='pil_bicubic', grid_stride=4))
+    test_cfg=dict(
+        scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0),
+        flip=True,
+        resize='pil_bicubic',
+        grid_stride=4))

@@ -17,8 +17,7 @@ model = dict(
         frozen_stages=4,  # IRN trains only its branches
         norm_eval=True,
         init_cfg=dict(
-            type='Pretrained', checkpoint=resnet152_ckpt,
-            prefix='backbone.')),
+            type='Pretrained', checkpoint=resnet152_ckpt, prefix='backbone.')),
     in_channels=(64, 256, 512, 1024, 2048),
     branch_channels=32,
     train_radius=10,
@@ -33,15 +32,26 @@ model = dict(
         # the stride-4 grid ('from_image': image-size seeds put on the grid)
         seed_grid='per_scale',
         # random walk (IRN)
-        radius=5, beta=10.0, exp_times=8,
+        radius=5,
+        beta=10.0,
+        exp_times=8,
         # walked maps resized straight to the image ('stride': IRN's x4 +
         # crop)
         walk_upsample='resize',
         # final mask: the reference's rule (per class >= theta*max + min,
         # background 0, argmax, denseCRF); mask_rule='irn' gives IRN's
         # (walk / global max, background score bg_threshold, argmax)
-        mask_rule='reference', theta=0.31, bg_threshold=0.25, crf=True,
-        crf_cfg=dict(iterations=10, gt_prob=0.7, gaussian_sxy=2,
-                     gaussian_compat=3, bilateral_sxy=45, bilateral_srgb=5,
-                     bilateral_compat=4, bgr=True),  # BGR: reference (cv2)
+        mask_rule='reference',
+        theta=0.31,
+        bg_threshold=0.25,
+        crf=True,
+        crf_cfg=dict(
+            iterations=10,
+            gt_prob=0.7,
+            gaussian_sxy=2,
+            gaussian_compat=3,
+            bilateral_sxy=45,
+            bilateral_srgb=5,
+            bilateral_compat=4,
+            bgr=True),  # BGR: reference (cv2)
         keep_walk=True))  # walked maps for WalkWriterHook / mask_report

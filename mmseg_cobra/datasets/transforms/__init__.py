@@ -7,6 +7,5 @@ from .random_rescale import RandomRescale
 
 __all__ = [
     'AffinityLabels', 'LoadSeed', 'PackWSSSInputs', 'RandomCropPad',
-    'RandomLongSideResize',
-    'RandomRescale'
+    'RandomLongSideResize', 'RandomRescale'
 ]

@@ -24,7 +24,9 @@ class AffinityLabels(BaseTransform):
         ignore_index (int): Unknown label.
     """
 
-    def __init__(self, radius: int = 10, stride: int = 4,
+    def __init__(self,
+                 radius: int = 10,
+                 stride: int = 4,
                  ignore_index: int = 255) -> None:
         self.radius = radius
         self.stride = stride

@@ -22,8 +22,7 @@ class LoadSeed(BaseTransform):
         num_classes (int, optional): Foreground classes expected.
     """
 
-    def __init__(self, source: str = 'fuse',
-                 num_classes: int = None) -> None:
+    def __init__(self, source: str = 'fuse', num_classes: int = None) -> None:
         self.source = source
         self.num_classes = num_classes
 

@@ -12,7 +12,8 @@ DEFAULT_META_KEYS = ('img_id', 'img_path', 'seg_map_path', 'ori_shape',
 class PackWSSSInputs(PackSegInputs):
     """``PackSegInputs`` that also packs the image-level label.
 
-    Adds ``data_sample.gt_label``: float tensor ``[num_fg_classes]`` (multi-hot,
+    Adds ``data_sample.gt_label``: float tensor ``[num_fg_classes]``
+    (multi-hot,
     background excluded) from ``results['gt_label']``, ``img_id`` to the
     meta information, and every key of ``data_keys`` present in the results
     as a tensor field of the data sample (e.g. ``aff_labels`` for IRN,
@@ -23,11 +24,12 @@ class PackWSSSInputs(PackSegInputs):
         data_keys (tuple): Array keys packed as tensor fields.
     """
 
-    def __init__(self,
-                 meta_keys: tuple = DEFAULT_META_KEYS,
-                 data_keys: tuple = ('gt_label', 'aff_labels', 'seed_cams',
-                                     'seed_cams_grid', 'seed_keys')
-                 ) -> None:
+    def __init__(
+        self,
+        meta_keys: tuple = DEFAULT_META_KEYS,
+        data_keys: tuple = ('gt_label', 'aff_labels', 'seed_cams',
+                            'seed_cams_grid', 'seed_keys')
+    ) -> None:
         super().__init__(meta_keys=meta_keys)
         self.data_keys = tuple(data_keys)
 

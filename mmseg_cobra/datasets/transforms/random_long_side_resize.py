@@ -6,7 +6,8 @@ from mmseg.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class RandomLongSideResize(BaseTransform):
-    """Rescale so the long side is a random integer in ``[min_size, max_size]``.
+    """Rescale so the long side is a random integer in
+    ``[min_size, max_size]``.
 
     The classifier augmentation of IRN and the CoBra paper (long side 320 to
     640, aspect ratio kept). mmcv's ``RandomResize`` samples the long and the
@@ -34,12 +35,11 @@ class RandomLongSideResize(BaseTransform):
         target = np.random.randint(self.min_size, self.max_size + 1)
         scale = target / max(h, w)
         new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-        results['img'] = mmcv.imresize(img, (new_w, new_h),
-                                       interpolation='bilinear')
+        results['img'] = mmcv.imresize(
+            img, (new_w, new_h), interpolation='bilinear')
         if 'gt_seg_map' in results:
             results['gt_seg_map'] = mmcv.imresize(
-                results['gt_seg_map'], (new_w, new_h),
-                interpolation='nearest')
+                results['gt_seg_map'], (new_w, new_h), interpolation='nearest')
         results['img_shape'] = (new_h, new_w)
         results['scale_factor'] = (new_w / w, new_h / h)
         return results

@@ -20,7 +20,8 @@ class RandomRescale(BaseTransform):
         interpolation (str): Image interpolation (``mmcv.imresize``).
     """
 
-    def __init__(self, ratio_range: tuple = (0.5, 1.5),
+    def __init__(self,
+                 ratio_range: tuple = (0.5, 1.5),
                  interpolation: str = 'bicubic') -> None:
         low, high = ratio_range
         if not 0 < low <= high:
@@ -32,8 +33,8 @@ class RandomRescale(BaseTransform):
         h, w = results['img'].shape[:2]
         ratio = np.random.uniform(*self.ratio_range)
         size = (max(1, round(w * ratio)), max(1, round(h * ratio)))
-        results['img'] = mmcv.imresize(results['img'], size,
-                                       interpolation=self.interpolation)
+        results['img'] = mmcv.imresize(
+            results['img'], size, interpolation=self.interpolation)
         if 'gt_seg_map' in results:
             results['gt_seg_map'] = mmcv.imresize(
                 results['gt_seg_map'], size, interpolation='nearest')

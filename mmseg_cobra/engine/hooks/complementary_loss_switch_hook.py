@@ -39,5 +39,6 @@ class ComplementaryLossSwitchHook(Hook):
         if enabled != self._last:
             print_log(
                 f'epoch {runner.epoch + 1}: complementary losses (cam, sap, '
-                f'cap) {"on" if enabled else "off"}', logger='current')
+                f'cap) {"on" if enabled else "off"}',
+                logger='current')
             self._last = enabled

@@ -15,6 +15,9 @@ class FaultInjectionHook(Hook):
 
     priority = 'LOWEST'  # after the checkpoint hook of the same iteration
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         fault_point('train_iter')

@@ -3,10 +3,11 @@ from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
 #: the per-iteration figures CoBra.loss logs -> the epoch records written
-RECORDS = dict(guide_cap_prec='guide/cap_same_class',
-               guide_cap_chance='guide/cap_chance',
-               guide_sap_prec='guide/sap_in_class',
-               guide_sap_chance='guide/sap_chance')
+RECORDS = dict(
+    guide_cap_prec='guide/cap_same_class',
+    guide_cap_chance='guide/cap_chance',
+    guide_sap_prec='guide/sap_in_class',
+    guide_sap_chance='guide/sap_chance')
 KEYS = tuple(RECORDS)
 
 
@@ -53,6 +54,10 @@ class GuideQualityHook(Hook):
             f'class {values["guide_cap_prec"]:.1f} % (chance '
             f'{values["guide_cap_chance"]:.1f} %), SAP positives in the '
             f'pseudo class {values["guide_sap_prec"]:.1f} % (chance '
-            f'{values["guide_sap_chance"]:.1f} %)', logger='current')
+            f'{values["guide_sap_chance"]:.1f} %)',
+            logger='current')
         runner.visualizer.add_scalars(
-            {RECORDS[k]: v for k, v in values.items()}, step=runner.epoch + 1)
+            {
+                RECORDS[k]: v
+                for k, v in values.items()
+            }, step=runner.epoch + 1)

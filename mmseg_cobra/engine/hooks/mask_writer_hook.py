@@ -23,21 +23,24 @@ class MaskWriterHook(OutputWriterHook):
     default_subdir = 'masks'
     suffix = '.png'
 
-    def after_test_iter(self,
-                        runner,
-                        batch_idx: int,
-                        data_batch: Optional[dict] = None,
-                        outputs: Optional[Sequence[SegDataSample]] = None
-                        ) -> None:
+    def after_test_iter(
+            self,
+            runner,
+            batch_idx: int,
+            data_batch: Optional[dict] = None,
+            outputs: Optional[Sequence[SegDataSample]] = None) -> None:
         palette = runner.test_dataloader.dataset.metainfo.get('palette')
         for sample in outputs or []:
             label = sample.pred_sem_seg.data[0].cpu().numpy()
             save_label_png(
                 label,
                 self.output_path(runner, self.image_id(sample.metainfo)),
-                palette, kind='mask')
+                palette,
+                kind='mask')
             self.num_written += 1
 
     def after_test(self, runner) -> None:
-        print_log(f'rank {runner.rank}: wrote {self.num_written} masks to '
-                  f'{self._dir(runner)}', logger='current')
+        print_log(
+            f'rank {runner.rank}: wrote {self.num_written} masks to '
+            f'{self._dir(runner)}',
+            logger='current')

@@ -17,9 +17,12 @@ def get_random_state() -> dict:
     np_state = np.random.get_state()
     state = dict(
         python=random.getstate(),
-        numpy=dict(name=np_state[0], key=np_state[1].tolist(),
-                   pos=int(np_state[2]), has_gauss=int(np_state[3]),
-                   cached_gaussian=float(np_state[4])),
+        numpy=dict(
+            name=np_state[0],
+            key=np_state[1].tolist(),
+            pos=int(np_state[2]),
+            has_gauss=int(np_state[3]),
+            cached_gaussian=float(np_state[4])),
         torch=torch.get_rng_state())
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state['cuda'] = torch.cuda.get_rng_state_all()
@@ -31,8 +34,8 @@ def set_random_state(state: dict) -> None:
     py = state['python']
     random.setstate((py[0], tuple(py[1]), py[2]))
     n = state['numpy']
-    np.random.set_state((n['name'], np.asarray(n['key'], np.uint32),
-                         n['pos'], n['has_gauss'], n['cached_gaussian']))
+    np.random.set_state((n['name'], np.asarray(n['key'], np.uint32), n['pos'],
+                         n['has_gauss'], n['cached_gaussian']))
     torch.set_rng_state(state['torch'])
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])
@@ -78,9 +81,10 @@ class RandomStateHook(Hook):
         self._start = checkpoint.get('random_state_start')
 
     def _log(self, runner, what: str) -> None:
-        print_log(f'random state restored from the checkpoint ({what}; '
-                  f'epoch {runner.epoch}, iteration {runner.iter})',
-                  logger='current')
+        print_log(
+            f'random state restored from the checkpoint ({what}; '
+            f'epoch {runner.epoch}, iteration {runner.iter})',
+            logger='current')
 
     def before_train_epoch(self, runner) -> None:
         if self._pending is None:
@@ -95,7 +99,9 @@ class RandomStateHook(Hook):
             # from, so the replay draws what that run drew
             set_random_state(self._start)
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         if self._pending is None:
             return

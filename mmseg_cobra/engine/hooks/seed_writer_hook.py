@@ -37,12 +37,12 @@ class SeedWriterHook(OutputWriterHook):
         self._written_ids = []
         print_log(f'writing seeds to {self._dir(runner)}', logger='current')
 
-    def after_test_iter(self,
-                        runner,
-                        batch_idx: int,
-                        data_batch: Optional[dict] = None,
-                        outputs: Optional[Sequence[SegDataSample]] = None
-                        ) -> None:
+    def after_test_iter(
+            self,
+            runner,
+            batch_idx: int,
+            data_batch: Optional[dict] = None,
+            outputs: Optional[Sequence[SegDataSample]] = None) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         for sample in outputs or []:
@@ -67,5 +67,7 @@ class SeedWriterHook(OutputWriterHook):
         manifest = osp.join(out_dir, f'.written_rank{runner.rank}.txt')
         with open(manifest, 'a') as f:
             f.writelines(i + '\n' for i in self._written_ids)
-        print_log(f'rank {runner.rank}: wrote {self.num_written} seeds to '
-                  f'{out_dir}', logger='current')
+        print_log(
+            f'rank {runner.rank}: wrote {self.num_written} seeds to '
+            f'{out_dir}',
+            logger='current')

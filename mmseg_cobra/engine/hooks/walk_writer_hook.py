@@ -27,19 +27,20 @@ class WalkWriterHook(OutputWriterHook):
     default_subdir = 'walks'
     suffix = '.npz'
 
-    def after_test_iter(self,
-                        runner,
-                        batch_idx: int,
-                        data_batch: Optional[dict] = None,
-                        outputs: Optional[Sequence[SegDataSample]] = None
-                        ) -> None:
+    def after_test_iter(
+            self,
+            runner,
+            batch_idx: int,
+            data_batch: Optional[dict] = None,
+            outputs: Optional[Sequence[SegDataSample]] = None) -> None:
         for sample in outputs or []:
             if 'walk_cams' not in sample:
                 raise RuntimeError(
                     'WalkWriterHook needs the walked maps: set '
                     'model.test_cfg.keep_walk=True (IRNBoundary)')
             save_walk(
-                self._dir(runner), self.image_id(sample.metainfo),
+                self._dir(runner),
+                self.image_id(sample.metainfo),
                 keys=sample.seed_keys.cpu().numpy(),
                 walk=sample.walk_cams.float().cpu().numpy(),
                 boundary=sample.boundary.float().cpu().numpy(),
@@ -47,5 +48,7 @@ class WalkWriterHook(OutputWriterHook):
             self.num_written += 1
 
     def after_test(self, runner) -> None:
-        print_log(f'rank {runner.rank}: wrote {self.num_written} walk files '
-                  f'to {self._dir(runner)}', logger='current')
+        print_log(
+            f'rank {runner.rank}: wrote {self.num_written} walk files '
+            f'to {self._dir(runner)}',
+            logger='current')

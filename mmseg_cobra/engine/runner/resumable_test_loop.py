@@ -53,8 +53,9 @@ class ResumableTestLoop(TestLoop):
             todo = self._pending(runner, dataset, writers)
             self.num_skipped = len(dataset) - len(todo)
             self.num_pending = len(todo)
-            self._out_dirs = sorted({w._dir(runner) for w in writers
-                                     if hasattr(w, '_dir')})
+            self._out_dirs = sorted(
+                {w._dir(runner)
+                 for w in writers if hasattr(w, '_dir')})
             if self.num_skipped:
                 print_log(
                     f'{self.num_skipped} of {len(dataset)} samples already '
@@ -75,7 +76,8 @@ class ResumableTestLoop(TestLoop):
             f'nothing left to do: all {self.num_skipped} samples are already '
             f'written in {", ".join(self._out_dirs)}. Score them with '
             'tools/eval_seeds.py (seeds) or tools/mask_report.py (masks); '
-            'delete outputs to recompute them.', logger='current')
+            'delete outputs to recompute them.',
+            logger='current')
         self.runner.call_hook('before_test')
         self.runner.call_hook('before_test_epoch')
         metrics: dict = {}
@@ -97,8 +99,10 @@ class ResumableTestLoop(TestLoop):
             metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
         else:
             metrics = {}
-            print_log('no sample has ground truth: outputs written, not '
-                      'scored', logger='current')
+            print_log(
+                'no sample has ground truth: outputs written, not '
+                'scored',
+                logger='current')
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         self.runner.call_hook('after_test')
         return metrics
@@ -112,11 +116,12 @@ class ResumableTestLoop(TestLoop):
             outputs = self.runner.model.test_step(data_batch)
         scored = [o for o in outputs if 'gt_sem_seg' in o]
         if scored:
-            self.evaluator.process(data_samples=scored,
-                                   data_batch=data_batch)
+            self.evaluator.process(data_samples=scored, data_batch=data_batch)
             self.num_scored += len(scored)
         self.runner.call_hook(
-            'after_test_iter', batch_idx=idx, data_batch=data_batch,
+            'after_test_iter',
+            batch_idx=idx,
+            data_batch=data_batch,
             outputs=outputs)
 
     @staticmethod

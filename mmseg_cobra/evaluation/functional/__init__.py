@@ -8,8 +8,7 @@ from .mask_eval import evaluate_label_dir
 
 __all__ = [
     'BoundaryPR', 'ConfusionSweep', 'metrics_from_confusion',
-    'miou_from_confusion',
-    'SEED_COMBINATIONS', 'attention_threshold', 'combine_grid_seeds',
-    'combine_seeds', 'confusion',
-    'evaluate_label_dir', 'label_maps_for_sweep', 'seeds_to_label'
+    'miou_from_confusion', 'SEED_COMBINATIONS', 'attention_threshold',
+    'combine_grid_seeds', 'combine_seeds', 'confusion', 'evaluate_label_dir',
+    'label_maps_for_sweep', 'seeds_to_label'
 ]

@@ -7,7 +7,6 @@ import torch.nn.functional as F
 from mmseg.evaluation.metrics import IoUMetric
 
 
-
 def metrics_from_confusion(conf: np.ndarray) -> Dict[str, np.ndarray]:
     """Per-class IoU, precision and recall (fractions) of a confusion matrix
     (rows ground truth), computed by mmseg's
@@ -17,7 +16,10 @@ def metrics_from_confusion(conf: np.ndarray) -> Dict[str, np.ndarray]:
     pred, label = conf.sum(dim=0), conf.sum(dim=1)
     with np.errstate(divide='ignore', invalid='ignore'):
         out = IoUMetric.total_area_to_metrics(
-            inter, pred + label - inter, pred, label,
+            inter,
+            pred + label - inter,
+            pred,
+            label,
             metrics=['mIoU', 'mFscore'])
     return {k: np.asarray(v, np.float64) for k, v in out.items()}
 
@@ -37,7 +39,9 @@ class ConfusionSweep:
         ignore_index (int): Ground-truth label to ignore.
     """
 
-    def __init__(self, values: Sequence[float], num_labels: int,
+    def __init__(self,
+                 values: Sequence[float],
+                 num_labels: int,
                  ignore_index: int = 255) -> None:
         self.values = tuple(float(v) for v in values)
         self.num_labels = num_labels
@@ -55,8 +59,10 @@ class ConfusionSweep:
 
     def miou(self) -> Dict[float, float]:
         """mIoU (%) per swept value."""
-        return {v: miou_from_confusion(c)
-                for v, c in zip(self.values, self.conf)}
+        return {
+            v: miou_from_confusion(c)
+            for v, c in zip(self.values, self.conf)
+        }
 
     def best(self) -> tuple:
         """``(value, mIoU)`` of the best swept value."""
@@ -78,9 +84,10 @@ class BoundaryPR:
         tolerance (int): Matching distance in cells.
     """
 
-    def __init__(self, thresholds: Sequence[float] = tuple(
-            np.round(np.arange(0.1, 1.0, 0.1), 2)), tolerance: int = 1
-                 ) -> None:
+    def __init__(self,
+                 thresholds: Sequence[float] = tuple(
+                     np.round(np.arange(0.1, 1.0, 0.1), 2)),
+                 tolerance: int = 1) -> None:
         self.thresholds = tuple(float(t) for t in thresholds)
         self.tolerance = tolerance
         # per threshold: matched predictions, predictions, found gt, gt
@@ -88,8 +95,8 @@ class BoundaryPR:
 
     def _dilate(self, x: torch.Tensor) -> torch.Tensor:
         k = 2 * self.tolerance + 1
-        return F.max_pool2d(x[None, None].float(), k, 1,
-                            self.tolerance)[0, 0] > 0
+        return F.max_pool2d(x[None, None].float(), k, 1, self.tolerance)[0,
+                                                                         0] > 0
 
     def add(self, boundary: torch.Tensor, gt_edge: torch.Tensor) -> None:
         gt_edge = gt_edge > 0
@@ -112,18 +119,20 @@ class BoundaryPR:
         return dict(per_threshold=rows, best_threshold=best, **rows[best])
 
 
-def confusion(pred: np.ndarray, gt: np.ndarray, num_labels: int,
+def confusion(pred: np.ndarray,
+              gt: np.ndarray,
+              num_labels: int,
               ignore_index: int = 255) -> np.ndarray:
     """Confusion matrix ``[num_labels, num_labels]`` (rows = ground truth)."""
     valid = gt != ignore_index
     idx = gt[valid].astype(np.int64) * num_labels + pred[valid]
-    return np.bincount(idx, minlength=num_labels**2).reshape(
-        num_labels, num_labels)
+    return np.bincount(
+        idx, minlength=num_labels**2).reshape(num_labels, num_labels)
 
 
-def label_maps_for_sweep(cams: np.ndarray, keys: np.ndarray,
-                         thresholds: Sequence[float]) -> Dict[float,
-                                                              np.ndarray]:
+def label_maps_for_sweep(
+        cams: np.ndarray, keys: np.ndarray,
+        thresholds: Sequence[float]) -> Dict[float, np.ndarray]:
     """:func:`seeds_to_label` for many thresholds, sharing the argmax."""
     if len(keys) == 0:
         zero = np.zeros(cams.shape[1:], np.uint8)

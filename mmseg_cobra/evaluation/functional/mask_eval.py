@@ -56,15 +56,15 @@ def evaluate_label_dir(pred_dir: str,
     if bar is not None:
         print()
     if scored == 0:
-        return dict(mIoU=float('nan'), per_class={}, scored=0,
-                    skipped=skipped)
+        return dict(mIoU=float('nan'), per_class={}, scored=0, skipped=skipped)
     with np.errstate(divide='ignore', invalid='ignore'):
         metrics = IoUMetric.total_area_to_metrics(
             *totals, metrics=['mIoU', 'mFscore'])
     return dict(
         mIoU=float(np.nanmean(metrics['IoU']) * 100),
         per_class={
-            name: dict(
+            name:
+            dict(
                 IoU=float(metrics['IoU'][k] * 100),
                 precision=float(metrics['Precision'][k] * 100),
                 recall=float(metrics['Recall'][k] * 100))

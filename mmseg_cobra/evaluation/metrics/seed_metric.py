@@ -108,8 +108,10 @@ class SeedMetric(BaseMetric):
                 img_id=sample.get('img_id'),
                 keys=sample['cam_keys'].cpu().numpy(),
                 attn=sample['attn_cls2patch']['data'][0].cpu().numpy(),
-                **{k: sample[k]['data'].float().cpu().numpy()
-                   for k in ('cam_cnn', 'cam_vit', 'cam_fuse')})
+                **{
+                    k: sample[k]['data'].float().cpu().numpy()
+                    for k in ('cam_cnn', 'cam_vit', 'cam_fuse')
+                })
             gt = sample['gt_sem_seg']['data'][0].cpu().numpy()
             self.add(seed, gt)
 
@@ -142,10 +144,13 @@ class SeedMetric(BaseMetric):
                 report[f'{source}/{mode}'] = dict(
                     threshold=columns[cols[best]][1],
                     mIoU=float(miou[best] * 100),
-                    sweep={str(columns[i][1]): float(m * 100)
-                           for i, m in zip(cols, miou)},
+                    sweep={
+                        str(columns[i][1]): float(m * 100)
+                        for i, m in zip(cols, miou)
+                    },
                     per_class={
-                        name: dict(
+                        name:
+                        dict(
                             IoU=float(sc['IoU'][k] * 100),
                             precision=float(sc['Precision'][k] * 100),
                             recall=float(sc['Recall'][k] * 100))
@@ -153,8 +158,7 @@ class SeedMetric(BaseMetric):
                     })
         self._print(report)
         if self.out_file:
-            os.makedirs(osp.dirname(osp.abspath(self.out_file)),
-                        exist_ok=True)
+            os.makedirs(osp.dirname(osp.abspath(self.out_file)), exist_ok=True)
             dump_json(report, self.out_file)
         return {key: round(value['mIoU'], 2) for key, value in report.items()}
 
@@ -163,23 +167,24 @@ class SeedMetric(BaseMetric):
         return metrics_from_confusion(conf)
 
     def _print(self, report: dict) -> None:
-        table = PrettyTable(field_names=['source', 'background', 'threshold',
-                                         'mIoU'])
+        table = PrettyTable(
+            field_names=['source', 'background', 'threshold', 'mIoU'])
         for key, value in report.items():
             source, mode = key.split('/')
             thr = value['threshold']
             table.add_row([
-                source, mode,
-                f'{thr:.2f}' if mode == 'fixed' else f'p{thr:g}',
+                source, mode, f'{thr:.2f}' if mode == 'fixed' else f'p{thr:g}',
                 f'{value["mIoU"]:.2f}'
             ])
-        print_log('seed mIoU (best threshold per source):\n' +
-                  table.get_string(), logger='current')
+        print_log(
+            'seed mIoU (best threshold per source):\n' + table.get_string(),
+            logger='current')
         best = max(report, key=lambda k: report[k]['mIoU'])
         per_class = PrettyTable(
             field_names=['class', 'IoU', 'precision', 'recall'])
         for name, v in report[best]['per_class'].items():
-            per_class.add_row([name] + [f'{v[k]:.2f}' for k in
-                                        ('IoU', 'precision', 'recall')])
-        print_log(f'per class, {best}:\n' + per_class.get_string(),
-                  logger='current')
+            per_class.add_row(
+                [name] +
+                [f'{v[k]:.2f}' for k in ('IoU', 'precision', 'recall')])
+        print_log(
+            f'per class, {best}:\n' + per_class.get_string(), logger='current')

@@ -43,7 +43,8 @@ class ViTWithAttention(VisionTransformer):
 
     POS_EMBED_RESIZE = ('scale_factor', 'size')
 
-    def __init__(self, pos_embed_resize: str = 'scale_factor',
+    def __init__(self,
+                 pos_embed_resize: str = 'scale_factor',
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'raw')
         patch_cfg = dict(kwargs.pop('patch_cfg', None) or {})
@@ -67,7 +68,9 @@ class ViTWithAttention(VisionTransformer):
         """
         if self.pos_embed_resize == 'size':
             return resize_pos_embed(
-                self.pos_embed, self.patch_resolution, grid,
+                self.pos_embed,
+                self.patch_resolution,
+                grid,
                 mode=self.interpolate_mode,
                 num_extra_tokens=self.num_extra_tokens)
         src_h, src_w = self.patch_resolution

@@ -95,8 +95,7 @@ class CoBra(BaseWSSSModel):
         # semantic-aware knowledge branch
         self.vit = MODELS.build(vit_backbone)
         vit_dim = self.vit.embed_dims
-        self.vit_cam_head = nn.Conv2d(
-            vit_dim, num_classes + 1, 3, padding=1)
+        self.vit_cam_head = nn.Conv2d(vit_dim, num_classes + 1, 3, padding=1)
         self.vit_proj_head = nn.Conv2d(vit_dim, proj_dim, 1, bias=False)
         # objective
         self.loss_cls = MODELS.build(loss_cls)
@@ -105,7 +104,8 @@ class CoBra(BaseWSSSModel):
         self.loss_cap = MODELS.build(loss_cap)
         self.complementary_losses_enabled = True
         self.test_cfg = dict(
-            scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0), flip=True,
+            scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0),
+            flip=True,
             resize='pil_bicubic')
         self.test_cfg.update(test_cfg or {})
         if self.test_cfg['resize'] not in self.PYRAMID_RESIZE:
@@ -200,8 +200,8 @@ class CoBra(BaseWSSSModel):
             dict: ``loss_cls_cnn``, ``loss_cls_vit`` and, once enabled,
             ``loss_cam``, ``loss_sap``, ``loss_cap`` (already weighted).
         """
-        labels = self._stack_labels(data_samples, self.num_classes).to(
-            inputs.device)
+        labels = self._stack_labels(data_samples,
+                                    self.num_classes).to(inputs.device)
         out = self.extract(inputs)
         cam_cnn, cam_vit = out['cam_cnn'], out['cam_vit']
         losses = dict(
@@ -231,9 +231,10 @@ class CoBra(BaseWSSSModel):
             normalize_patches(proj_cnn), out['patch_affinity'])
         if all('gt_sem_seg' in s for s in data_samples):
             gt = torch.stack([s.gt_sem_seg.data[0] for s in data_samples])
-            losses.update(self.guide_quality(
-                gt.to(inputs.device), out['patch_affinity'], rank_score,
-                pseudo_label, grid))
+            losses.update(
+                self.guide_quality(
+                    gt.to(inputs.device), out['patch_affinity'], rank_score,
+                    pseudo_label, grid))
         return losses
 
     @torch.no_grad()
@@ -281,8 +282,7 @@ class CoBra(BaseWSSSModel):
         num_labels = rank_score.shape[1]
         onehot = F.one_hot(patch_gt.clamp_max(num_labels - 1),
                            num_labels) * known[..., None]
-        freq = onehot.sum(1).float() / known.sum(1, keepdim=True).clamp(
-            min=1)
+        freq = onehot.sum(1).float() / known.sum(1, keepdim=True).clamp(min=1)
 
         def chance(target: Tensor) -> Tensor:
             # P(random known patch of the image has the label target[i])
@@ -354,8 +354,11 @@ class CoBra(BaseWSSSModel):
                  for s in self.test_cfg['scales']]
         if self.test_cfg.get('resize', 'pil_bicubic') == 'bilinear':
             return [
-                F.interpolate(image[None], size=size, mode='bilinear',
-                              align_corners=False) for size in sizes
+                F.interpolate(
+                    image[None],
+                    size=size,
+                    mode='bilinear',
+                    align_corners=False) for size in sizes
             ]
         mean, std = self._preprocessor_stats(image)
         pixels = (image * std + mean).round().clamp(0, 255).byte()
@@ -407,13 +410,21 @@ class CoBra(BaseWSSSModel):
                     value = value[:, None]
                 if self.test_cfg['flip']:
                     value = value[:1] + value[1:].flip(-1)
-                add(key, F.interpolate(value, size=(height, width),
-                                       mode='bilinear',
-                                       align_corners=False)[0])
-                if key != 'attn_cls2patch':
-                    add(key + '_grid', F.interpolate(
-                        value, size=grid, mode='bilinear',
+                add(
+                    key,
+                    F.interpolate(
+                        value,
+                        size=(height, width),
+                        mode='bilinear',
                         align_corners=False)[0])
+                if key != 'attn_cls2patch':
+                    add(
+                        key + '_grid',
+                        F.interpolate(
+                            value,
+                            size=grid,
+                            mode='bilinear',
+                            align_corners=False)[0])
         total['attn_cls2patch'] = total['attn_cls2patch'][0]
         return total
 
@@ -463,16 +474,19 @@ class CoBra(BaseWSSSModel):
                                               labels)
                 sample.set_field(PixelData(data=cam_cnn), 'cam_cnn' + suffix)
                 sample.set_field(PixelData(data=cam_vit), 'cam_vit' + suffix)
-                sample.set_field(PixelData(data=self.fuse(cam_cnn, cam_vit)),
-                                 'cam_fuse' + suffix)
+                sample.set_field(
+                    PixelData(data=self.fuse(cam_cnn, cam_vit)),
+                    'cam_fuse' + suffix)
             sample.attn_cls2patch = PixelData(
                 data=summed['attn_cls2patch'][None])
             sample.cam_keys = labels.nonzero().flatten()
             results.append(sample)
         return results
 
-    def _forward(self, inputs: Tensor,
-                 data_samples: Optional[Sequence[SegDataSample]] = None
-                 ) -> Dict[str, Tensor]:
+    def _forward(
+        self,
+        inputs: Tensor,
+        data_samples: Optional[Sequence[SegDataSample]] = None
+    ) -> Dict[str, Tensor]:
         """The training-time outputs of :meth:`extract`."""
         return self.extract(inputs)

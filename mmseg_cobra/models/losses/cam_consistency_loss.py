@@ -45,10 +45,16 @@ class CAMConsistencyLoss(nn.Module):
             Tensor: scalar loss.
         """
         # float32 under mixed precision: the mean runs over B x 21 x H x W
-        cnn = F.interpolate(full_precision(cam_cnn), size=out_size, mode='bilinear',
-                            align_corners=False)
-        vit = F.interpolate(full_precision(cam_vit), size=out_size, mode='bilinear',
-                            align_corners=False)
+        cnn = F.interpolate(
+            full_precision(cam_cnn),
+            size=out_size,
+            mode='bilinear',
+            align_corners=False)
+        vit = F.interpolate(
+            full_precision(cam_vit),
+            size=out_size,
+            mode='bilinear',
+            align_corners=False)
         diff = (cnn - vit).abs()  # [B, C+1, H, W]
         loss = diff.mean()
         if self.positive_term:
@@ -61,4 +67,3 @@ class CAMConsistencyLoss(nn.Module):
     @property
     def loss_name(self) -> str:
         return self._loss_name
-

@@ -19,7 +19,8 @@ class MultiLabelSoftMarginLoss(nn.Module):
         loss_name (str): Key under which the runner logs the loss.
     """
 
-    def __init__(self, loss_weight: float = 1.0,
+    def __init__(self,
+                 loss_weight: float = 1.0,
                  loss_name: str = 'loss_cls') -> None:
         super().__init__()
         self.loss_weight = loss_weight

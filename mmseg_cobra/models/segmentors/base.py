@@ -13,11 +13,12 @@ class BaseWSSSModel(BaseModel):
     Subclasses implement :meth:`loss`, :meth:`predict` and :meth:`_forward`.
     """
 
-    def forward(self,
-                inputs: Tensor,
-                data_samples: Optional[Sequence[SegDataSample]] = None,
-                mode: str = 'tensor') -> Union[Dict[str, Tensor],
-                                                List[SegDataSample], object]:
+    def forward(
+        self,
+        inputs: Tensor,
+        data_samples: Optional[Sequence[SegDataSample]] = None,
+        mode: str = 'tensor'
+    ) -> Union[Dict[str, Tensor], List[SegDataSample], object]:
         """mmengine entry point.
 
         Args:
@@ -41,12 +42,15 @@ class BaseWSSSModel(BaseModel):
         """Losses of a batch."""
 
     @abstractmethod
-    def predict(self, inputs: Tensor,
-                data_samples: Optional[Sequence[SegDataSample]] = None
-                ) -> List[SegDataSample]:
+    def predict(
+        self,
+        inputs: Tensor,
+        data_samples: Optional[Sequence[SegDataSample]] = None
+    ) -> List[SegDataSample]:
         """Predictions of a batch, in its data samples."""
 
     @abstractmethod
-    def _forward(self, inputs: Tensor,
+    def _forward(self,
+                 inputs: Tensor,
                  data_samples: Optional[Sequence[SegDataSample]] = None):
         """Raw network outputs (no post-processing)."""

@@ -46,15 +46,16 @@ class DenseCRFPostProcessor(BaseTTAModel):
 
     def _refine(self, sample: SegDataSample, probs: Tensor) -> SegDataSample:
         image = mmcv.imread(sample.img_path, channel_order='rgb')
-        refined = crf_from_probs(image, probs.float().cpu().numpy(),
-                                 **self.crf_cfg)
+        refined = crf_from_probs(image,
+                                 probs.float().cpu().numpy(), **self.crf_cfg)
         label = torch.from_numpy(refined.argmax(axis=0)).to(probs.device)
         sample.pred_sem_seg = PixelData(data=label[None])
         sample.seg_logits = PixelData(data=torch.from_numpy(refined))
         return sample
 
-    def merge_preds(self, data_samples_list: List[List[SegDataSample]]
-                    ) -> List[SegDataSample]:
+    def merge_preds(
+            self, data_samples_list: List[List[SegDataSample]]
+    ) -> List[SegDataSample]:
         """Average the augmentations' probabilities, then run the CRF."""
         merged = []
         for samples in data_samples_list:

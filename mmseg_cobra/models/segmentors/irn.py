@@ -37,15 +37,17 @@ from torch import Tensor
 from ...utils.crf import FINAL_CRF_CFG
 from ..utils import (boundary_to_affinity, full_precision, pair_differences,
                      pair_offsets, random_walk)
-from .base import BaseWSSSModel
 from ..utils.mask_rules import (MASK_RULES, WALK_UPSAMPLING, grid_size,
                                 seeds_to_grid, walk_to_label)
+from .base import BaseWSSSModel
 
 #: where the random walk's seeds on the stride-4 grid come from
 SEED_GRIDS = ('per_scale', 'from_image')
 
 
-def _branch_block(in_channels: int, out_channels: int, groups: int,
+def _branch_block(in_channels: int,
+                  out_channels: int,
+                  groups: int,
                   upsample: int = 1) -> nn.Sequential:
     """IRN's branch layer: 1x1 conv, GroupNorm, [x``upsample``], ReLU."""
     layers = [
@@ -54,8 +56,8 @@ def _branch_block(in_channels: int, out_channels: int, groups: int,
     ]
     if upsample > 1:
         layers.append(
-            nn.Upsample(scale_factor=upsample, mode='bilinear',
-                        align_corners=False))
+            nn.Upsample(
+                scale_factor=upsample, mode='bilinear', align_corners=False))
     layers.append(nn.ReLU(inplace=True))
     return nn.Sequential(*layers)
 
@@ -137,14 +139,22 @@ class IRNBoundary(BaseWSSSModel):
         self.aff_loss_weight = aff_loss_weight
         self.disp_loss_weight = disp_loss_weight
         self.test_cfg = dict(
-            pad_size=512, seed_grid='per_scale', radius=5, beta=10.0,
-            exp_times=8, walk_upsample='resize', mask_rule='reference',
-            theta=0.31, bg_threshold=0.25, crf=True, keep_walk=False,
+            pad_size=512,
+            seed_grid='per_scale',
+            radius=5,
+            beta=10.0,
+            exp_times=8,
+            walk_upsample='resize',
+            mask_rule='reference',
+            theta=0.31,
+            bg_threshold=0.25,
+            crf=True,
+            keep_walk=False,
             crf_cfg=dict(FINAL_CRF_CFG))
         self.test_cfg.update(test_cfg or {})
         for key, allowed in (('mask_rule', MASK_RULES),
-                             ('seed_grid', SEED_GRIDS),
-                             ('walk_upsample', WALK_UPSAMPLING)):
+                             ('seed_grid', SEED_GRIDS), ('walk_upsample',
+                                                         WALK_UPSAMPLING)):
             if self.test_cfg[key] not in allowed:
                 raise ValueError(f'test_cfg.{key} must be one of {allowed}, '
                                  f'got {self.test_cfg[key]!r}')
@@ -225,8 +235,8 @@ class IRNBoundary(BaseWSSSModel):
         """
         feats = self._features(inputs)
         boundary = torch.sigmoid(self._boundary(feats))[:, 0]
-        labels = torch.stack([s.aff_labels for s in data_samples]).to(
-            boundary.device).float()  # [B, 3, D, h, w]
+        labels = torch.stack([s.aff_labels for s in data_samples
+                              ]).to(boundary.device).float()  # [B, 3, D, h, w]
         if labels.shape[-2:] != boundary.shape[-2:]:
             raise ValueError(
                 f'affinity labels are {tuple(labels.shape[-2:])} but the '
@@ -288,7 +298,9 @@ class IRNBoundary(BaseWSSSModel):
         logits = self._crop_to(self.boundary_logits(batch)[:, 0], size)
         return torch.sigmoid((logits[0] + logits[1].flip(-1)) / 2)
 
-    def propagate(self, cams: Tensor, boundary: Tensor,
+    def propagate(self,
+                  cams: Tensor,
+                  boundary: Tensor,
                   grid: Optional[Tensor] = None) -> Tensor:
         """Random walk of an image's seeds over a stride-4 boundary map.
 
@@ -322,8 +334,7 @@ class IRNBoundary(BaseWSSSModel):
         mean = self.data_preprocessor.mean.to(image.device)
         std = self.data_preprocessor.std.to(image.device)
         rgb = (image * std + mean)[:, :height, :width]
-        return rgb.round().clamp(0, 255).byte().permute(1, 2,
-                                                        0).cpu().numpy()
+        return rgb.round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()
 
     def _grid_seeds(self, sample: SegDataSample,
                     device: torch.device) -> Optional[Tensor]:
@@ -348,8 +359,9 @@ class IRNBoundary(BaseWSSSModel):
         Each sample needs ``seed_cams`` ``[K, H, W]`` and ``seed_keys``
         ``[K]`` (0-based classes), from the ``LoadSeed`` transform, at the
         image's size, and, with ``test_cfg.seed_grid='per_scale'``,
-        ``seed_cams_grid`` ``[K, ceil(H/4), ceil(W/4)]``. Returns the samples with ``pred_sem_seg`` (``[1, H,
-        W]``, 0 background, ``k + 1`` for class k); with
+        ``seed_cams_grid`` ``[K, ceil(H/4), ceil(W/4)]``. Returns the
+        samples with ``pred_sem_seg`` (``[1, H, W]``, 0 background,
+        ``k + 1`` for class k); with
         ``test_cfg.keep_walk`` also ``walk_cams`` (``[K, h, w]``, the
         walked grid maps) and ``boundary`` (``[h, w]``).
         """
@@ -380,7 +392,8 @@ class IRNBoundary(BaseWSSSModel):
                 sample.boundary = boundary
         return list(data_samples)
 
-    def _forward(self, inputs: Tensor,
+    def _forward(self,
+                 inputs: Tensor,
                  data_samples: Optional[Sequence[SegDataSample]] = None):
         """Boundary logits ``[B, 1, H/4, W/4]`` (and, with the displacement
         branch, the displacement field ``[B, 2, H/4, W/4]``)."""

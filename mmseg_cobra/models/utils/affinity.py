@@ -50,10 +50,11 @@ def pair_differences(field: Tensor, radius: int) -> Tensor:
     return torch.stack([
         field - shift_field(field, dy, dx, 0.0)
         for dy, dx in pair_offsets(radius)
-    ], dim=2)
+    ],
+                       dim=2)
 
 
 __all__ = [
-    'boundary_to_affinity', 'pair_differences', 'pair_labels',
-    'pair_offsets', 'pair_paths', 'shift_field'
+    'boundary_to_affinity', 'pair_differences', 'pair_labels', 'pair_offsets',
+    'pair_paths', 'shift_field'
 ]

@@ -53,11 +53,16 @@ def seeds_to_grid(cams: Tensor, stride: int = 4) -> Tensor:
     padded = F.pad(cams[None], pad, mode='replicate') if any(pad) else \
         cams[None]
     return F.interpolate(
-        padded, scale_factor=1.0 / stride, mode='bilinear',
-        align_corners=False, recompute_scale_factor=False)[0, :, :h, :w]
+        padded,
+        scale_factor=1.0 / stride,
+        mode='bilinear',
+        align_corners=False,
+        recompute_scale_factor=False)[0, :, :h, :w]
 
 
-def grid_to_image(maps: Tensor, size: Sequence[int], stride: int = 4,
+def grid_to_image(maps: Tensor,
+                  size: Sequence[int],
+                  stride: int = 4,
                   mode: str = 'resize') -> Tensor:
     """Grid maps ``[K, h, w]`` -> ``[K, H, W]`` (bilinear).
 
@@ -67,13 +72,17 @@ def grid_to_image(maps: Tensor, size: Sequence[int], stride: int = 4,
     two differ by up to 3 pixels at the bottom/right edge).
     """
     if mode == 'resize':
-        return F.interpolate(maps[None], size=tuple(size), mode='bilinear',
-                             align_corners=False)[0]
+        return F.interpolate(
+            maps[None], size=tuple(size), mode='bilinear',
+            align_corners=False)[0]
     if mode != 'stride':
         raise ValueError(f'unknown walk upsampling {mode!r}; choose from '
                          f'{WALK_UPSAMPLING}')
     up = F.interpolate(
-        maps[None], scale_factor=stride, mode='bilinear', align_corners=False,
+        maps[None],
+        scale_factor=stride,
+        mode='bilinear',
+        align_corners=False,
         recompute_scale_factor=False)[0]
     return up[:, :size[0], :size[1]]
 
@@ -89,8 +98,9 @@ def irn_mask_rule(walked: Tensor, bg_threshold: float = 0.25) -> Tensor:
         Tensor: long ``[H, W]``, 0 background, ``k + 1`` for map k.
     """
     scores = walked / walked.max().clamp_min(1e-5)
-    return torch.cat([scores.new_full((1, *scores.shape[1:]), bg_threshold),
-                      scores]).argmax(dim=0)
+    return torch.cat(
+        [scores.new_full((1, *scores.shape[1:]), bg_threshold),
+         scores]).argmax(dim=0)
 
 
 def reference_mask_rule(walked: Tensor, theta: float = 0.31) -> Tensor:
@@ -125,8 +135,11 @@ def apply_mask_rule(walked: Tensor, rule: str, value: float) -> Tensor:
     raise ValueError(f'unknown mask rule {rule!r}; choose from {MASK_RULES}')
 
 
-def walk_to_label(walked: Tensor, keys: Tensor, size: Sequence[int],
-                  rule: str, value: float,
+def walk_to_label(walked: Tensor,
+                  keys: Tensor,
+                  size: Sequence[int],
+                  rule: str,
+                  value: float,
                   image: Optional[np.ndarray] = None,
                   crf_cfg: Optional[dict] = None,
                   upsample: str = 'resize') -> Tensor:
@@ -154,18 +167,22 @@ def walk_to_label(walked: Tensor, keys: Tensor, size: Sequence[int],
     """
     keys = torch.as_tensor(keys, device=walked.device).long()
     if len(keys) == 0:
-        return torch.zeros(tuple(size), dtype=torch.long,
-                           device=walked.device)
-    local = apply_mask_rule(grid_to_image(walked, size, mode=upsample),
-                            rule, value)
+        return torch.zeros(tuple(size), dtype=torch.long, device=walked.device)
+    local = apply_mask_rule(
+        grid_to_image(walked, size, mode=upsample), rule, value)
     if image is not None:
-        local = torch.from_numpy(crf_from_labels(
-            image, local.cpu().numpy(), n_labels=len(keys) + 1,
-            **(crf_cfg or FINAL_CRF_CFG))).to(walked.device)
+        local = torch.from_numpy(
+            crf_from_labels(
+                image,
+                local.cpu().numpy(),
+                n_labels=len(keys) + 1,
+                **(crf_cfg or FINAL_CRF_CFG))).to(walked.device)
     return torch.cat([keys.new_zeros(1), keys + 1])[local]
 
 
-def mask_from_walk(walk: dict, rule: str, value: float,
+def mask_from_walk(walk: dict,
+                   rule: str,
+                   value: float,
                    image: Optional[np.ndarray] = None,
                    crf_cfg: Optional[dict] = None,
                    upsample: str = 'resize') -> np.ndarray:
@@ -186,12 +203,13 @@ def mask_from_walk(walk: dict, rule: str, value: float,
     Returns:
         np.ndarray: uint8 ``[H, W]``, 0 background, ``k + 1`` for class k.
     """
-    return walk_to_label(torch.from_numpy(walk['walk']), walk['keys'],
-                         walk['image_size'], rule, value, image,
-                         crf_cfg, upsample).numpy().astype(np.uint8)
+    return walk_to_label(
+        torch.from_numpy(walk['walk']), walk['keys'], walk['image_size'], rule,
+        value, image, crf_cfg, upsample).numpy().astype(np.uint8)
 
 
-def boundary_from_labels(label: Tensor, stride: int = 4,
+def boundary_from_labels(label: Tensor,
+                         stride: int = 4,
                          ignore_index: int = 255) -> Tensor:
     """Oracle boundary map on the stride grid from a ground-truth label map.
 
@@ -213,5 +231,5 @@ def boundary_from_labels(label: Tensor, stride: int = 4,
     edge[:-1] |= dy
     edge[:, 1:] |= dx
     edge[:, :-1] |= dx
-    return F.max_pool2d(edge[None, None].float(), stride, stride,
-                        ceil_mode=True)[0, 0]
+    return F.max_pool2d(
+        edge[None, None].float(), stride, stride, ceil_mode=True)[0, 0]

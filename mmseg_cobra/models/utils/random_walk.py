@@ -22,7 +22,8 @@ from torch import Tensor
 from .affinity import boundary_to_affinity, pair_offsets, shift_field
 
 
-def sparse_transition(boundary: Tensor, radius: int = 5,
+def sparse_transition(boundary: Tensor,
+                      radius: int = 5,
                       beta: float = 10.0) -> Tuple[Tensor, Tensor, Tensor]:
     """Column-normalised transition matrix of one image, in COO form.
 
@@ -60,9 +61,10 @@ def sparse_transition(boundary: Tensor, radius: int = 5,
     return src, dst, weight / column_sum[dst]
 
 
-def stencil_transition(boundary: Tensor, radius: int = 5,
-                       beta: float = 10.0
-                       ) -> Tuple[List[Tuple[int, int]], Tensor]:
+def stencil_transition(
+        boundary: Tensor,
+        radius: int = 5,
+        beta: float = 10.0) -> Tuple[List[Tuple[int, int]], Tensor]:
     """The column-normalised transition matrix of one image as a stencil.
 
     Args:
@@ -94,8 +96,11 @@ def stencil_transition(boundary: Tensor, radius: int = 5,
     return offsets, weights if batched else weights[0]
 
 
-def random_walk(cams: Tensor, boundary: Tensor, radius: int = 5,
-                beta: float = 10.0, exp_times: int = 8) -> Tensor:
+def random_walk(cams: Tensor,
+                boundary: Tensor,
+                radius: int = 5,
+                beta: float = 10.0,
+                exp_times: int = 8) -> Tensor:
     """Propagate class maps with ``T^(2^exp_times)`` (IRN's random walk).
 
     The maps are first multiplied by ``1 - boundary``; then ``x <- x T`` is
@@ -125,18 +130,20 @@ def random_walk(cams: Tensor, boundary: Tensor, radius: int = 5,
                          f'{tuple(boundary.shape)}: give [K, H, W] with '
                          '[H, W], or [B, K, H, W] with [B, H, W]')
     h, w = cams.shape[-2:]
-    offsets, weights = stencil_transition(boundary.to(cams.dtype), radius,
-                                          beta)
+    offsets, weights = stencil_transition(
+        boundary.to(cams.dtype), radius, beta)
     # one weight map per offset, broadcast over the K maps
     weights = weights.unsqueeze(2) if batched else weights
     r = radius - 1  # the largest |dy|, |dx| of an offset
     x = cams * (1 - boundary).unsqueeze(-3)
     padded = x.new_zeros(*x.shape[:-2], h + 2 * r, w + 2 * r)
     out = torch.empty_like(x)
-    views = [padded[..., r + dy:r + dy + h, r + dx:r + dx + w]
-             for dy, dx in offsets]
-    weight_of = [weights[:, i] if batched else weights[i]
-                 for i in range(len(offsets))]
+    views = [
+        padded[..., r + dy:r + dy + h, r + dx:r + dx + w] for dy, dx in offsets
+    ]
+    weight_of = [
+        weights[:, i] if batched else weights[i] for i in range(len(offsets))
+    ]
     for _ in range(2**exp_times):
         padded[..., r:r + h, r:r + w] = x
         torch.mul(views[0], weight_of[0], out=out)
@@ -146,8 +153,11 @@ def random_walk(cams: Tensor, boundary: Tensor, radius: int = 5,
     return x
 
 
-def random_walk_sparse(cams: Tensor, boundary: Tensor, radius: int = 5,
-                       beta: float = 10.0, exp_times: int = 8) -> Tensor:
+def random_walk_sparse(cams: Tensor,
+                       boundary: Tensor,
+                       radius: int = 5,
+                       beta: float = 10.0,
+                       exp_times: int = 8) -> Tensor:
     """:func:`random_walk` with a COO matrix (gather + ``index_add_``).
 
     The earlier formulation: same result, several times slower on CPU

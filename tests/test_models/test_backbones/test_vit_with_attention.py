@@ -13,8 +13,7 @@ ARCH = dict(embed_dims=48, num_layers=2, num_heads=3, feedforward_channels=96)
 
 def build(**kwargs):
     torch.manual_seed(0)
-    model = ViTWithAttention(arch=ARCH, img_size=224, patch_size=16,
-                             **kwargs)
+    model = ViTWithAttention(arch=ARCH, img_size=224, patch_size=16, **kwargs)
     model.eval()
     with torch.no_grad():  # a position embedding that is not constant
         model.pos_embed.normal_()
@@ -44,17 +43,16 @@ def test_position_embedding_resized_as_dino():
     model = build()
     pos = model.pos_embed
     patch = pos[:, 1:].reshape(1, 14, 14, 48).permute(0, 3, 1, 2)
-    want = F.interpolate(patch, scale_factor=(11.1 / 14, 15.1 / 14),
-                         mode='bicubic')
-    want = torch.cat([pos[:, :1], want.permute(0, 2, 3, 1).reshape(
-        1, -1, 48)], dim=1)
-    torch.testing.assert_close(model.resized_pos_embed((11, 15), (181, 240)),
-                               want)
+    want = F.interpolate(
+        patch, scale_factor=(11.1 / 14, 15.1 / 14), mode='bicubic')
+    want = torch.cat(
+        [pos[:, :1], want.permute(0, 2, 3, 1).reshape(1, -1, 48)], dim=1)
+    torch.testing.assert_close(
+        model.resized_pos_embed((11, 15), (181, 240)), want)
     # pre-training grid and a square input: as is (the reference's test)
     assert model.resized_pos_embed((14, 14), (224, 224)) is pos
     # 14x14 from a non-square input is interpolated, as the reference does
-    assert not torch.equal(model.resized_pos_embed((14, 14), (224, 230)),
-                           pos)
+    assert not torch.equal(model.resized_pos_embed((14, 14), (224, 230)), pos)
     sized = build(pos_embed_resize='size')
     torch.testing.assert_close(
         sized.resized_pos_embed((11, 15), (181, 240)),
@@ -66,8 +64,12 @@ def test_position_embedding_resized_as_dino():
 def test_tokens_equal_mmpretrain_forward():
     """The explicit attention reproduces mmpretrain's layers exactly."""
     model = build()
-    plain = VisionTransformer(arch=ARCH, img_size=224, patch_size=16,
-                              out_type='raw', patch_cfg=dict(padding=0))
+    plain = VisionTransformer(
+        arch=ARCH,
+        img_size=224,
+        patch_size=16,
+        out_type='raw',
+        patch_cfg=dict(padding=0))
     plain.eval()
     plain.load_state_dict(model.state_dict())
     x = torch.randn(2, 3, 224, 224)

@@ -9,8 +9,10 @@ def test_l1_terms_against_direct_formula():
     cnn = torch.randn(2, 4, 3, 3, generator=g)
     vit = torch.randn(2, 4, 3, 3, generator=g)
     labels = torch.tensor([[1., 0., 0.], [0., 1., 1.]])
-    up = lambda x: F.interpolate(x, (12, 12), mode='bilinear',  # noqa: E731
-                                 align_corners=False)
+
+    def up(x):
+        return F.interpolate(x, (12, 12), mode='bilinear', align_corners=False)
+
     diff = (up(cnn) - up(vit)).abs()
     full = diff.mean()
     positive = torch.stack(

@@ -10,6 +10,7 @@ from mmseg_cobra.models.losses import CAPLoss, SAPLoss
 
 def _info_nce_direct(v, i, positives, negatives, tau):
     """Eq. 1/2 for one target patch, in plain Python floats."""
+
     def dot(a, b):
         return sum(x * y for x, y in zip(v[a], v[b]))
 
@@ -22,8 +23,8 @@ def _info_nce_direct(v, i, positives, negatives, tau):
 
 
 def _ranked(values, largest):
-    order = sorted(range(len(values)), key=lambda j: values[j],
-                   reverse=largest)
+    order = sorted(
+        range(len(values)), key=lambda j: values[j], reverse=largest)
     return order
 
 
@@ -58,8 +59,8 @@ def direct_cap(embed, affinity, k_pos, k_neg, tau):
 def inputs():
     g = torch.Generator().manual_seed(0)
     b, n, d, c = 2, 36, 16, 5
-    embed = F.normalize(torch.randn(b, n, d, generator=g, dtype=torch.float64),
-                        dim=2)
+    embed = F.normalize(
+        torch.randn(b, n, d, generator=g, dtype=torch.float64), dim=2)
     score = torch.rand(b, c, n, generator=g, dtype=torch.float64)
     pseudo = torch.randint(0, c, (b, n), generator=g)
     affinity = torch.rand(b, n, n, generator=g, dtype=torch.float64)
@@ -94,8 +95,9 @@ def test_sum_reduction_and_weight(inputs):
 
 def test_stable_at_tiny_temperature(inputs):
     embed, score, pseudo, affinity = inputs
-    for loss in (SAPLoss(tau=1e-4)(embed, score, pseudo),
-                 CAPLoss(tau=1e-4)(embed, affinity)):
+    for loss in (SAPLoss(tau=1e-4)(embed, score,
+                                   pseudo), CAPLoss(tau=1e-4)(embed,
+                                                              affinity)):
         assert torch.isfinite(loss)
 
 

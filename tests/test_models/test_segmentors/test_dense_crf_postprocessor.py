@@ -62,8 +62,8 @@ def test_tta_probabilities_are_averaged_before_the_crf(tmp_path):
     model = DenseCRFPostProcessor(FakeTTA(module=segmentor))
     assert model.tta and model.module is segmentor
     # two augmentations of a batch of one image
-    out = model.test_step(dict(inputs=[[0], [0]], data_samples=[[None],
-                                                                [None]]))
+    out = model.test_step(
+        dict(inputs=[[0], [0]], data_samples=[[None], [None]]))
     assert len(out) == 1 and out[0].pred_sem_seg.data.shape == (1, 40, 40)
     # a segmentor checkpoint loads into the wrapper unchanged
     from mmengine.runner.checkpoint import load_state_dict

@@ -1,12 +1,13 @@
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from conftest import REPO
-from mmseg_cobra.models.utils import pair_differences, pair_labels, pair_offsets
+from mmseg_cobra.models.utils import (pair_differences, pair_labels,
+                                      pair_offsets)
 
 
 def test_pair_differences():
@@ -28,8 +29,10 @@ def test_irn_losses_and_gradients():
     sample = SegDataSample()
     sample.aff_labels = torch.from_numpy(pair_labels(label, radius=5))
     losses = model.loss(torch.randn(1, 3, 64, 64), [sample])
-    assert set(losses) == {'loss_aff_bg', 'loss_aff_fg', 'loss_aff_neg',
-                           'loss_disp_fg', 'loss_disp_bg'}
+    assert set(losses) == {
+        'loss_aff_bg', 'loss_aff_fg', 'loss_aff_neg', 'loss_disp_fg',
+        'loss_disp_bg'
+    }
     sum(losses.values()).backward()
     for name in ('boundary_head.weight', 'disp_head.1.weight'):
         grad = dict(model.named_parameters())[name].grad
@@ -50,15 +53,17 @@ def _direct_irn_total(boundary, disp, label, radius):
     (bg_pos/2 + fg_pos/2 + neg)/2 + (dp_fg + dp_bg)/2, with IRN's paths."""
     import math
     h, w = label.shape
-    sums = dict(bg=[0.0, 0], fg=[0.0, 0], neg=[0.0, 0], dfg=[0.0, 0],
-                dbg=[0.0, 0])
+    sums = dict(
+        bg=[0.0, 0], fg=[0.0, 0], neg=[0.0, 0], dfg=[0.0, 0], dbg=[0.0, 0])
     offsets = [(0, x) for x in range(1, radius)] + [
-        (y, x) for y in range(1, radius) for x in range(-radius + 1, radius)
-        if x * x + y * y < radius * radius
+        (y, x) for y in range(1, radius)
+        for x in range(-radius + 1, radius) if x * x + y * y < radius * radius
     ]
     for dy, dx in offsets:
-        path = [(y, x) for y in range(min(0, dy), max(0, dy) + 1)
-                for x in range(min(0, dx), max(0, dx) + 1)
+        path = [(y, x) for y in range(min(0, dy),
+                                      max(0, dy) + 1)
+                for x in range(min(0, dx),
+                               max(0, dx) + 1)
                 if (dy * x - dx * y)**2 / (dy * dy + dx * dx) < 1]
         for y in range(h):
             for x in range(w):
@@ -68,8 +73,8 @@ def _direct_irn_total(boundary, disp, label, radius):
                 a, b = int(label[y, x]), int(label[ty, tx])
                 if a == 255 or b == 255:
                     continue
-                aff = 1 - max(float(boundary[y + py, x + px])
-                              for py, px in path)
+                aff = 1 - max(
+                    float(boundary[y + py, x + px]) for py, px in path)
                 if a == b:
                     key = 'bg' if a == 0 else 'fg'
                     sums[key][0] += -math.log(aff + 1e-5)
@@ -105,8 +110,11 @@ def test_irn_total_loss_is_irns_weighting():
     with torch.no_grad():
         losses = model.loss(x, [sample])
         logits, disp = model(x, mode='tensor')
-    want = _direct_irn_total(torch.sigmoid(logits[0, 0]).double(),
-                             disp[0].double(), label, radius=5)
+    want = _direct_irn_total(
+        torch.sigmoid(logits[0, 0]).double(),
+        disp[0].double(),
+        label,
+        radius=5)
     assert sum(losses.values()).item() == pytest.approx(want, rel=1e-4)
 
 
@@ -118,21 +126,24 @@ def test_boundary_branch_upsamples_before_relu():
     assert factors == [1, 1, 2, 4, 4]  # strides (1, 2, 2, 1) as IRN
     for block, factor in zip(model.boundary_convs, factors):
         kinds = [type(m) for m in block]
-        want = [nn.Conv2d, nn.GroupNorm] + (
-            [nn.Upsample] if factor > 1 else []) + [nn.ReLU]
+        want = [nn.Conv2d, nn.GroupNorm
+                ] + ([nn.Upsample] if factor > 1 else []) + [nn.ReLU]
         assert kinds == want
     # numerically: conv, GN, exact x4 bilinear, then ReLU
     block = model.boundary_convs[3]
     feat = torch.randn(1, block[0].in_channels, 4, 4)
     with torch.no_grad():
-        want = F.relu(F.interpolate(block[1](block[0](feat)), scale_factor=4,
-                                    mode='bilinear', align_corners=False))
+        want = F.relu(
+            F.interpolate(
+                block[1](block[0](feat)),
+                scale_factor=4,
+                mode='bilinear',
+                align_corners=False))
         assert torch.allclose(block(feat), want)
 
 
 def test_predict_geometry_pads_to_output_stride_and_crops():
-    model = _tiny_irn(crf=False, keep_walk=True,
-                      seed_grid='from_image').eval()
+    model = _tiny_irn(crf=False, keep_walk=True, seed_grid='from_image').eval()
     image = torch.randn(3, 50, 70)
     sample = SegDataSample()
     cams = torch.zeros(1, 50, 70)
@@ -149,8 +160,9 @@ def test_predict_geometry_pads_to_output_stride_and_crops():
     # the same as padding the image and its flip by hand (bottom/right,
     # to 64 x 80), cropping the logits to the grid, flipping one back
     pad = torch.nn.functional.pad
-    batch = torch.stack([pad(image, (0, 10, 0, 14)),
-                         pad(image.flip(-1), (0, 10, 0, 14))])
+    batch = torch.stack(
+        [pad(image, (0, 10, 0, 14)),
+         pad(image.flip(-1), (0, 10, 0, 14))])
     with torch.no_grad():
         logits = model.boundary_logits(batch)[:, 0, :13, :18]
     hand = torch.sigmoid((logits[0] + logits[1].flip(-1)) / 2)
@@ -181,8 +193,8 @@ def test_seed_grid_round_trip_keeps_edges_in_place():
 def test_mask_rules_against_direct_evaluation():
     from mmseg_cobra.models.utils import irn_mask_rule, reference_mask_rule
     g = torch.Generator().manual_seed(0)
-    walked = torch.rand(3, 6, 7, generator=g) * torch.tensor(
-        [1.0, 0.5, 2.0])[:, None, None]
+    walked = torch.rand(
+        3, 6, 7, generator=g) * torch.tensor([1.0, 0.5, 2.0])[:, None, None]
     got_ref = reference_mask_rule(walked, 0.31)
     got_irn = irn_mask_rule(walked, 0.25)
     peak = float(walked.max())
@@ -194,12 +206,11 @@ def test_mask_rules_against_direct_evaluation():
                 thr = 0.31 * float(walked[c].max()) + float(walked[c].min())
                 kept.append(v if v >= thr else 0.0)
             scores = [0.0] + kept
-            assert got_ref[y, x] == max(range(4), key=lambda i: (
-                scores[i], -i))
-            scores = [0.25] + [float(walked[c, y, x]) / peak
-                               for c in range(3)]
-            assert got_irn[y, x] == max(range(4), key=lambda i: (
-                scores[i], -i))
+            assert got_ref[y, x] == max(
+                range(4), key=lambda i: (scores[i], -i))
+            scores = [0.25] + [float(walked[c, y, x]) / peak for c in range(3)]
+            assert got_irn[y, x] == max(
+                range(4), key=lambda i: (scores[i], -i))
 
 
 def test_random_crop_pad_places_small_images_on_mean_colour():
@@ -233,8 +244,10 @@ def test_boundary_map_on_irns_512_canvas(size, canvas):
     height, width = size
     image = torch.randn(3, height, width)
     pad = (0, canvas[1] - width, 0, canvas[0] - height)
-    batch = torch.stack([torch.nn.functional.pad(image, pad),
-                         torch.nn.functional.pad(image.flip(-1), pad)])
+    batch = torch.stack([
+        torch.nn.functional.pad(image, pad),
+        torch.nn.functional.pad(image.flip(-1), pad)
+    ])
     grid = (-(-height // 4), -(-width // 4))
     with torch.no_grad():
         boundary = model.boundary_map(image)
@@ -261,8 +274,9 @@ def test_walk_starts_from_the_seed_stage_grid_maps():
     sample.seed_cams = cams
     sample.seed_keys = torch.tensor([2])
     model = _tiny_irn(crf=False, keep_walk=True).eval()
-    with pytest.raises(ValueError, match="x.jpg has no grid maps.*"
-                       "seed_grid='from_image'"):
+    with pytest.raises(
+            ValueError, match="x.jpg has no grid maps.*"
+            "seed_grid='from_image'"):
         model.predict(image[None], [sample])
     sample.seed_cams_grid = grid
     with torch.no_grad():
@@ -282,15 +296,13 @@ def test_walk_upsampling_resize_and_stride():
     from mmseg_cobra.models.utils import grid_to_image
     maps = torch.rand(2, 13, 18)
     resized = grid_to_image(maps, (50, 70))
-    want = torch.nn.functional.interpolate(maps[None], size=(50, 70),
-                                           mode='bilinear',
-                                           align_corners=False)[0]
+    want = torch.nn.functional.interpolate(
+        maps[None], size=(50, 70), mode='bilinear', align_corners=False)[0]
     torch.testing.assert_close(resized, want)
     strided = grid_to_image(maps, (50, 70), mode='stride')
-    want = torch.nn.functional.interpolate(maps[None], scale_factor=4,
-                                           mode='bilinear',
-                                           align_corners=False)[0, :, :50,
-                                                                 :70]
+    want = torch.nn.functional.interpolate(
+        maps[None], scale_factor=4, mode='bilinear',
+        align_corners=False)[0, :, :50, :70]
     torch.testing.assert_close(strided, want)
     with pytest.raises(ValueError, match='walk upsampling'):
         grid_to_image(maps, (50, 70), mode='nearest')

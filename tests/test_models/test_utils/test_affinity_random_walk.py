@@ -18,8 +18,7 @@ def test_offsets_cover_each_pair_once():
 
 
 def test_pair_labels_on_hand_made_map():
-    label = np.array([[0, 0, 1, 1],
-                      [0, 255, 1, 2]], np.uint8)
+    label = np.array([[0, 0, 1, 1], [0, 255, 1, 2]], np.uint8)
     out = pair_labels(label, radius=2)
     offsets = pair_offsets(2)
     right = offsets.index((0, 1))
@@ -65,8 +64,8 @@ def test_random_walk_spreads_inside_and_not_across_a_boundary():
     assert (left > 1e-3).float().mean() > 0.9  # spread over its region
     assert right.max() < 1e-6  # nothing crossed the wall
     # without the wall it does cross
-    free = random_walk(cams, torch.zeros(h, w), radius=3, beta=10,
-                       exp_times=6)[0]
+    free = random_walk(
+        cams, torch.zeros(h, w), radius=3, beta=10, exp_times=6)[0]
     assert free[:, 7:].min() > 1e-3
 
 
@@ -93,8 +92,8 @@ def test_pair_paths_are_irns_at_radius_5_and_10():
     # IRN's paths are wider than a rasterised line: 7.1 cells on average
     mean_len = np.mean([len(p) for p in pair_paths(5)])
     assert 7.0 < mean_len < 7.2
-    assert set(pair_paths(5)[pair_offsets(5).index((1, 1))]) == {
-        (0, 0), (0, 1), (1, 0), (1, 1)}
+    assert set(pair_paths(5)[pair_offsets(5).index(
+        (1, 1))]) == {(0, 0), (0, 1), (1, 0), (1, 1)}
 
 
 def test_one_pixel_diagonal_wall_separates_diagonal_pairs():
@@ -135,12 +134,15 @@ def _dense_irn_walk(cams, boundary, radius, beta, exp_times):
                     if (dy, dx) not in paths:
                         paths[(dy, dx)] = [
                             (py, px)
-                            for py in range(min(0, dy), max(0, dy) + 1)
-                            for px in range(min(0, dx), max(0, dx) + 1)
+                            for py in range(min(0, dy),
+                                            max(0, dy) + 1)
+                            for px in range(min(0, dx),
+                                            max(0, dx) + 1)
                             if (dy * px - dx * py)**2 / (dy * dy + dx * dx) < 1
                         ]
-                    peak = max(float(boundary[y + py, x + px])
-                               for py, px in paths[(dy, dx)])
+                    peak = max(
+                        float(boundary[y + py, x + px])
+                        for py, px in paths[(dy, dx)])
                     a[y * w + x, ty * w + tx] = (1 - peak)**beta
     t = a / a.sum(dim=0, keepdim=True)
     for _ in range(exp_times):
@@ -160,11 +162,11 @@ def test_stencil_walk_equals_dense_irn_formula(wall):
         boundary[4, 2:5] = 0.9
     cams = torch.rand(2, h, w, generator=g)
     want = _dense_irn_walk(cams, boundary, radius=5, beta=10, exp_times=4)
-    got = random_walk(cams.double(), boundary.double(), radius=5, beta=10,
-                      exp_times=4)
+    got = random_walk(
+        cams.double(), boundary.double(), radius=5, beta=10, exp_times=4)
     assert torch.allclose(got, want, rtol=1e-9, atol=1e-12)
-    old = random_walk_sparse(cams.double(), boundary.double(), radius=5,
-                             beta=10, exp_times=4)
+    old = random_walk_sparse(
+        cams.double(), boundary.double(), radius=5, beta=10, exp_times=4)
     assert torch.allclose(old, want, rtol=1e-9, atol=1e-12)
     # float32 stays within 1e-5 relative
     got32 = random_walk(cams, boundary, radius=5, beta=10, exp_times=4)
@@ -180,7 +182,9 @@ def test_batched_walk_equals_one_image_at_a_time():
     assert batched.shape == (3, 2, 12, 15)
     for b in range(3):
         torch.testing.assert_close(
-            batched[b], random_walk(cams[b], boundary[b], exp_times=4),
-            rtol=0, atol=1e-6)
+            batched[b],
+            random_walk(cams[b], boundary[b], exp_times=4),
+            rtol=0,
+            atol=1e-6)
     with pytest.raises(ValueError, match=r'\[B, K, H, W\] with \[B, H, W\]'):
         random_walk(cams, boundary[0])
