@@ -14,8 +14,9 @@ class PackWSSSInputs(PackSegInputs):
 
     Adds ``data_sample.gt_label``: float tensor ``[num_fg_classes]``
     (multi-hot, background excluded) from ``results['gt_label']``,
-    ``img_id`` to the meta information, and every key of ``data_keys`` present in the results
-    as a tensor field of the data sample (e.g. ``aff_labels`` for IRN,
+    ``img_id`` to the meta information, and every key of ``data_keys``
+    present in the results as a tensor field of the data sample (e.g.
+    ``aff_labels`` for IRN,
     ``seed_cams`` / ``seed_cams_grid`` / ``seed_keys`` for mask inference).
 
     Args:
