@@ -71,3 +71,20 @@ def label_samples(labels):
         sample.gt_label = torch.tensor(row, dtype=torch.float32)
         out.append(sample)
     return out
+
+
+def direct_miou(preds, gts, num_labels, ignore_index=255):
+    """mIoU (%) over images, written out directly: per class, pixels in both
+    over pixels in either (ignored pixels left out), averaged over the
+    classes present in a prediction or the truth."""
+    import numpy as np
+    ious = []
+    for c in range(num_labels):
+        inter = union = 0
+        for pred, gt in zip(preds, gts):
+            valid = gt != ignore_index
+            inter += np.sum((pred == c) & (gt == c) & valid)
+            union += np.sum(((pred == c) | (gt == c)) & valid)
+        if union:
+            ious.append(inter / union)
+    return 100 * float(np.mean(ious))

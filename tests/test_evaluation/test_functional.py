@@ -2,25 +2,12 @@
 import numpy as np
 import pytest
 import torch
+from conftest import direct_miou
 
 from mmseg_cobra.evaluation.functional import (BoundaryPR, ConfusionSweep,
                                                confusion, label_maps_for_sweep,
                                                miou_from_confusion,
                                                seeds_to_label)
-
-
-def direct_miou(preds, gts, num_labels, ignore=255):
-    """mIoU (%) over images, classes present in prediction or truth."""
-    ious = []
-    for c in range(num_labels):
-        inter = union = 0
-        for p, g in zip(preds, gts):
-            valid = g != ignore
-            inter += np.sum((p == c) & (g == c) & valid)
-            union += np.sum(((p == c) | (g == c)) & valid)
-        if union:
-            ious.append(inter / union)
-    return 100 * float(np.mean(ious))
 
 
 def test_confusion_counts_pairs_and_ignores():

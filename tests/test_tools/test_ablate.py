@@ -6,8 +6,12 @@ import sys
 from conftest import REPO, run_tool
 
 from mmseg_cobra.datasets import generate_synthetic_voc
+from mmseg_cobra.engine.hooks.guide_quality_hook import RECORDS
+from mmseg_cobra.utils.records import last_scalars
 
 CONFIG = osp.join(REPO, 'configs/ablation/table3_synthetic.py')
+
+GUIDE_KEYS = tuple(RECORDS.values())
 
 
 def test_table_marks_best_mean_and_spread():
@@ -72,9 +76,17 @@ def test_ablation_runs_variants_and_resumes(tmp_path):
     rows = json.load(open(osp.join(work, 'ablation.json')))
     assert len(rows) == 4
     for row in rows:
+        run = osp.join(work, row['variant'], f"seed{row['seed']}")
+        report = json.load(open(osp.join(run, 'seed_eval.json')))
         for source in ('cnn', 'vit', 'fuse'):
-            assert 0 < row[f'{source}_swept'] <= 100
-            assert row[f'{source}_common'] <= row[f'{source}_swept'] + 1e-6
+            # the run's best fixed threshold, and the common one, as swept
+            sweep = report[f'{source}/fixed']['sweep']
+            assert row[f'{source}_swept'] == max(sweep.values())
+            common = [v for k, v in sweep.items() if float(k) == 0.5]
+            assert row[f'{source}_common'] == common[0]
+        if 'guide' in row:  # GuideQualityHook's record of the last epoch
+            last = last_scalars(osp.join(run, 'cobra'), GUIDE_KEYS[0])
+            assert row['guide'] == [last[k] for k in GUIDE_KEYS]
     # the complementary losses ran only in 'all': its guide figures exist
     assert all('guide' in r for r in rows if r['variant'] == 'all')
     assert not any('guide' in r for r in rows if r['variant'] == 'cls_only')

@@ -11,9 +11,13 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, TINY_CONFIG, run_tool
+from conftest import REPO, TINY_CONFIG, direct_miou, run_tool
 from mmengine.config import Config
 from mmseg.registry import MODELS
+from PIL import Image
+
+from mmseg_cobra.utils.seed_io import load_seed
+from mmseg_cobra.utils.seed_labels import combine_seeds, seeds_to_label
 
 SCALES = '[0.5,0.75,1.0,1.25,1.5,1.75,2.0]'
 
@@ -29,16 +33,13 @@ def checkpoint(tmp_path_factory):
     return path
 
 
-def test_args(root, work_dir, extra=()):
+def seed_test_args(root, work_dir, extra=()):
     return [
         '--work-dir', work_dir, '--cfg-options',
         'test_dataloader.dataset.data_root=' + root,
         'test_dataloader.num_workers=0', f'model.test_cfg.scales={SCALES}',
         *extra
     ]
-
-
-test_args.__test__ = False
 
 
 def seed_files(work_dir):
@@ -49,7 +50,7 @@ def test_seeds_resume_after_kill(synthetic_root, checkpoint, tmp_path):
     work_dir = str(tmp_path / 'work')
     cmd = [
         sys.executable, 'tools/test.py', TINY_CONFIG, checkpoint,
-        *test_args(synthetic_root, work_dir)
+        *seed_test_args(synthetic_root, work_dir)
     ]
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
     proc = subprocess.Popen(
@@ -74,7 +75,7 @@ def test_seeds_resume_after_kill(synthetic_root, checkpoint, tmp_path):
 
     result = run_tool([
         sys.executable, 'tools/test.py', TINY_CONFIG, checkpoint,
-        *test_args(synthetic_root, work_dir)
+        *seed_test_args(synthetic_root, work_dir)
     ])
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
@@ -92,7 +93,7 @@ def test_seeds_resume_after_kill(synthetic_root, checkpoint, tmp_path):
     # the pipeline recorded the stage) finishes with a message, not an error
     result = run_tool([
         sys.executable, 'tools/test.py', TINY_CONFIG, checkpoint,
-        *test_args(synthetic_root, work_dir)
+        *seed_test_args(synthetic_root, work_dir)
     ])
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
@@ -105,7 +106,8 @@ def test_dist_test_two_ranks_write_disjoint_halves(synthetic_root, checkpoint,
                                                    tmp_path):
     work_dir = str(tmp_path / 'work')
     result = run_tool([
-        'bash', 'tools/dist_test.sh', TINY_CONFIG, checkpoint, '2', *test_args(
+        'bash', 'tools/dist_test.sh', TINY_CONFIG, checkpoint, '2',
+        *seed_test_args(
             synthetic_root, work_dir, extra=['model.test_cfg.scales=[1.0]'])
     ],
                       env={
@@ -127,7 +129,8 @@ def test_dist_test_two_ranks_write_disjoint_halves(synthetic_root, checkpoint,
 def test_eval_seeds_tool_and_bad_files(synthetic_root, checkpoint, tmp_path):
     work_dir = str(tmp_path / 'work')
     result = run_tool([
-        sys.executable, 'tools/test.py', TINY_CONFIG, checkpoint, *test_args(
+        sys.executable, 'tools/test.py', TINY_CONFIG, checkpoint,
+        *seed_test_args(
             synthetic_root, work_dir, extra=['model.test_cfg.scales=[1.0]'])
     ])
     assert result.returncode == 0, result.stderr[-3000:]
@@ -154,6 +157,23 @@ def test_eval_seeds_tool_and_bad_files(synthetic_root, checkpoint, tmp_path):
     assert bad1 in log and 'made for 20 classes' in log
     report = json.load(open(out))
     assert report['_images']['scored'] == 22
+    # every source's best fixed threshold, scored again here directly on
+    # the 22 good seed files
+    good = [f for f in files if f not in files[:2]]
+    seeds = [load_seed(f) for f in good]
+    gts = [
+        np.asarray(
+            Image.open(
+                osp.join(synthetic_root, 'SegmentationClassAug',
+                         osp.basename(f)[:-4] + '.png'))) for f in good
+    ]
     for source in ('cnn', 'vit', 'mean', 'max', 'fuse'):
-        assert 0 <= report[f'{source}/fixed']['mIoU'] <= 100
+        fixed = report[f'{source}/fixed']
+        preds = [
+            seeds_to_label(
+                combine_seeds(seed, source), seed['keys'], fixed['threshold'])
+            for seed in seeds
+        ]
+        assert fixed['mIoU'] == pytest.approx(
+            direct_miou(preds, gts, 5), abs=1e-6)
         assert 'per_class' in report[f'{source}/dynamic']

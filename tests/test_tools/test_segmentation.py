@@ -8,9 +8,11 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, run_tool
+from conftest import REPO, direct_miou, run_tool
 from mmengine.config import Config
 from PIL import Image
+
+from mmseg_cobra.utils.records import load_test_metrics
 
 DEEPLAB = osp.join(REPO, 'configs/seg/deeplabv3plus_r18_synthetic.py')
 SEGFORMER = osp.join(REPO, 'configs/seg/segformer_mit_tiny_synthetic.py')
@@ -50,8 +52,19 @@ def options(root, masks, iters=30, extra=()):
     ]
 
 
-def miou(log):
-    return float(log.split('mIoU: ')[-1].split()[0])
+def scored_predictions(pred_dir, root):
+    """mIoU (%) of the prediction PNGs IoUMetric wrote (``output_dir``)
+    against the ground truth, computed here."""
+    preds, gts = [], []
+    for path in sorted(glob.glob(osp.join(pred_dir, '*.png'))):
+        preds.append(np.asarray(Image.open(path)))
+        gts.append(
+            np.asarray(
+                Image.open(
+                    osp.join(root, 'SegmentationClassAug',
+                             osp.basename(path)))))
+    assert len(preds) == 8  # the val split
+    return direct_miou(preds, gts, 5)
 
 
 @pytest.mark.parametrize(
@@ -72,16 +85,23 @@ def test_train_on_pseudo_masks_and_test_with_and_without_crf(
     assert rows[-1]['loss'] < rows[0]['loss']
     ckpt = osp.join(work_dir, 'iter_30.pth')
     scores = {}
-    for flags in ([], ['--crf'], ['--tta', '--crf']):
+    for i, flags in enumerate(([], ['--crf'], ['--tta', '--crf'])):
+        test_dir = str(tmp_path / f'test{i}')
+        pred_dir = str(tmp_path / f'pred{i}')
         result = run_tool([
             sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
-            str(tmp_path / 'test'), *flags,
-            *options(synthetic_root, pseudo_masks)
+            test_dir, *flags, *options(
+                synthetic_root,
+                pseudo_masks,
+                extra=[f'test_evaluator.output_dir={pred_dir}'])
         ])
         log = result.stdout + result.stderr
         assert result.returncode == 0, log[-3000:]
-        scores[' '.join(flags)] = miou(log)
-    assert all(0 <= v <= 100 for v in scores.values()), scores
+        # the recorded metric is the one of the predictions written
+        scores[' '.join(flags)] = load_test_metrics(test_dir)['mIoU']
+        assert scores[' '.join(flags)] == pytest.approx(
+            scored_predictions(pred_dir, synthetic_root), abs=0.01)
+    assert len(scores) == 3
 
 
 def test_missing_pseudo_masks_are_counted_before_training(
