@@ -14,10 +14,21 @@ LINT_ENV = $(ENV_ROOT)/lint-$(shell cat requirements/dev.txt | sha256sum | cut -
 env:
 	@tools/setup_env.sh
 
+# the whole suite (what CI runs), two test processes at a time: most tests
+# drive the tools in single-threaded subprocesses (OMP_NUM_THREADS=1), so
+# two of them fill the 2 cores of the CI machine
+PYTEST_WORKERS ?= 2
 test:
 	@venv="$$(tools/setup_env.sh | tail -n 1)" && \
 	PYTHONPATH=$(CURDIR) PATH="$$venv/bin:$$PATH" \
-	python -m pytest -q tests $(PYTEST_ARGS)
+	python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup tests $(PYTEST_ARGS)
+
+# the edit-test loop: everything but the tests marked slow (real training
+# runs, the pipeline, the wheel), in one process
+test-fast:
+	@venv="$$(tools/setup_env.sh | tail -n 1)" && \
+	PYTHONPATH=$(CURDIR) PATH="$$venv/bin:$$PATH" \
+	python -m pytest -q -m "not slow" tests $(PYTEST_ARGS)
 
 # flake8, isort and yapf (requirements/dev.txt) in their own small
 # environment: the checks of OpenMMLab's pre-commit, as one command

@@ -14,6 +14,12 @@ from mmengine.registry import init_default_scope
 import mmseg_cobra  # noqa: F401
 
 init_default_scope('mmseg')
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # `make test` runs two test processes on two cores: one thread each for
+    # the in-process tests (the tools' subprocesses get OMP_NUM_THREADS=1
+    # from run_tool)
+    import torch
+    torch.set_num_threads(1)
 from mmseg_cobra.datasets import generate_synthetic_voc
 
 TINY_CONFIG = osp.join(REPO, 'configs/cobra/cobra_r18_vittiny_synthetic.py')

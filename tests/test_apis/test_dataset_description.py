@@ -74,6 +74,8 @@ def _datasets(cfg):
     return out
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 @pytest.mark.parametrize('role,config', [
     ('cobra', 'configs/cobra/cobra_r18_vittiny_synthetic.py'),
     ('cobra', 'configs/cobra/cobra_r152_deits_voc.py'),
@@ -131,6 +133,7 @@ def test_description_reaches_every_dataset_and_head(my_data, role, config):
             assert cfg.model.auxiliary_head.num_classes == 3
 
 
+@pytest.mark.slow
 def test_good_description_is_checked_and_counted(my_data):
     desc = normalise_description(description(my_data))
     assert validate_description(desc) == dict(train=12, eval=12, val=6)
@@ -195,6 +198,7 @@ def test_typo_key_is_refused():
         normalise_description(dict(data_root='x', mask_folder='y'))
 
 
+@pytest.mark.slow
 def test_pipeline_stops_before_any_stage_on_a_wrong_description(
         my_data, tmp_path):
     """Through tools/run_pipeline.py: exit 1, the message, nothing run."""
@@ -231,6 +235,7 @@ def test_pipeline_stops_before_any_stage_on_a_wrong_description(
     assert tuple(cobra.train_dataloader.dataset.metainfo.classes) == CLASSES
 
 
+@pytest.mark.slow
 def test_readme_own_dataset_example(my_data, tmp_path):
     """The config of README "Your own dataset", as written there."""
     readme = open(osp.join(REPO, 'README.md')).read()
@@ -255,6 +260,7 @@ def test_readme_own_dataset_example(my_data, tmp_path):
                                                                   'cat', 'dog')
 
 
+@pytest.mark.slow
 def test_changed_description_is_refused_after_a_finished_stage(
         my_data, tmp_path):
     work = str(tmp_path / 'work')

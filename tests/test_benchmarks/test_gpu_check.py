@@ -3,7 +3,10 @@ GPU check cannot rot before a GPU arrives."""
 import json
 import sys
 
+import pytest
 from conftest import run_tool
+
+pytestmark = pytest.mark.slow
 
 
 def test_gpu_check_runs_every_part_on_cpu(tmp_path):

@@ -13,6 +13,8 @@ import sys
 import pytest
 from conftest import REPO, run_tool
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('wheel')]
+
 
 @pytest.fixture(scope='module')
 def installed(tmp_path_factory):

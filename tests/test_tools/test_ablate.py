@@ -3,6 +3,7 @@ import json
 import os.path as osp
 import sys
 
+import pytest
 from conftest import REPO, run_tool
 
 from mmseg_cobra.datasets import generate_synthetic_voc
@@ -36,6 +37,7 @@ def test_table_marks_best_mean_and_spread():
     assert '70.0 / 50.0' in line_b and '80.0 / 40.0' in line_b
 
 
+@pytest.mark.slow
 def test_ablation_runs_variants_and_resumes(tmp_path):
     root = str(tmp_path / 'data')
     generate_synthetic_voc(

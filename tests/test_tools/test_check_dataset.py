@@ -65,6 +65,7 @@ def test_check_sample_finds_each_kind_of_bad_file(root):
     assert check_sample((img_id, img, mask, False), 5)[1] == problems[:1]
 
 
+@pytest.mark.slow
 def test_check_dataset_tool_names_every_bad_file(root):
     names = ids(root)
     truncate(osp.join(root, 'JPEGImages', names[1] + '.jpg'))
@@ -107,6 +108,7 @@ def test_check_dataset_tool_names_every_bad_file(root):
     assert osp.isfile(osp.join(work, 'epoch_1.pth'))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('case', [
     'missing image', 'label file of another '
     'dataset', 'label file missing an image', 'empty image list'
@@ -151,6 +153,7 @@ def _save_checkpoint(config, path):
         path)
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_model_is_refused(root, tmp_path):
     """An IRN checkpoint given to the CoBra config stops the seed run before
     any seed is written (mmengine alone would load it with warnings and
@@ -188,6 +191,7 @@ def test_checkpoint_of_another_model_is_refused(root, tmp_path):
         result.stderr
 
 
+@pytest.mark.slow
 def test_wrong_custom_imports_is_named(tmp_path):
     cfg = tmp_path / 'typo.py'
     cfg.write_text(f"_base_ = ['{TINY_CONFIG}']\n"
@@ -206,6 +210,7 @@ def test_wrong_custom_imports_is_named(tmp_path):
     assert "this project's module is 'mmseg_cobra'" in result.stderr
 
 
+@pytest.mark.slow
 def test_pipeline_skips_bad_images_and_counts_them(root, tmp_path):
     """skip_bad_images=True in a pipeline config: the corrupt image is left
     out of training and seeds, every other image gets its seed, and the

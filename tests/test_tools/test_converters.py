@@ -10,6 +10,8 @@ import torch
 from conftest import TINY_CONFIG, run_tool
 from PIL import Image
 
+pytestmark = pytest.mark.slow
+
 
 def _write_voc(root):
     voc = osp.join(root, 'VOC2012')

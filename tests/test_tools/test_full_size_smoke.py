@@ -19,6 +19,8 @@ from PIL import Image, ImageDraw
 
 from mmseg_cobra.datasets import generate_synthetic_voc
 
+pytestmark = pytest.mark.slow
+
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
           'mask_eval', 'final_masks', 'seg', 'seg_eval')
 

@@ -15,6 +15,8 @@ from PIL import Image
 
 from mmseg_cobra.utils.records import load_test_metrics
 
+pytestmark = pytest.mark.slow
+
 IRN_CONFIG = osp.join(REPO, 'configs/irn/irn_r18_synthetic.py')
 
 

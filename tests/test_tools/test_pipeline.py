@@ -19,6 +19,8 @@ from mmseg_cobra.utils.records import load_test_metrics
 from mmseg_cobra.utils.seed_io import load_seed
 from mmseg_cobra.utils.seed_labels import seeds_to_label
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('pipeline_reference')]
+
 CONFIG = osp.join(REPO, 'configs/pipeline/synthetic_demo.py')
 # 3 classes, renamed: the configs say 4; the pipeline's one dataset
 # description has to reach every stage (heads, metrics, label vectors)

@@ -19,6 +19,8 @@ from PIL import Image
 from mmseg_cobra.utils.seed_io import load_seed
 from mmseg_cobra.utils.seed_labels import combine_seeds, seeds_to_label
 
+pytestmark = pytest.mark.slow
+
 SCALES = '[0.5,0.75,1.0,1.25,1.5,1.75,2.0]'
 
 

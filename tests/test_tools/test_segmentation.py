@@ -67,6 +67,7 @@ def scored_predictions(pred_dir, root):
     return direct_miou(preds, gts, 5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     'config', [DEEPLAB, SEGFORMER], ids=['deeplabv3plus', 'segformer'])
 def test_train_on_pseudo_masks_and_test_with_and_without_crf(
@@ -104,6 +105,7 @@ def test_train_on_pseudo_masks_and_test_with_and_without_crf(
     assert len(scores) == 3
 
 
+@pytest.mark.slow
 def test_missing_pseudo_masks_are_counted_before_training(
         synthetic_root, pseudo_masks, tmp_path):
     masks = str(tmp_path / 'masks')

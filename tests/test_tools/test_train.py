@@ -32,6 +32,7 @@ def read_scalars(work_dir):
     return [r for r in rows if 'loss' in r]
 
 
+@pytest.mark.slow
 def test_train_save_and_resume(synthetic_root, tmp_path):
     work_dir = str(tmp_path / 'work')
     first = run_tool([
@@ -56,6 +57,7 @@ def test_train_save_and_resume(synthetic_root, tmp_path):
     assert iters[-3:] == [4, 5, 6]
 
 
+@pytest.mark.slow
 def test_tiny_training_run_lowers_the_loss(synthetic_root, tmp_path):
     work_dir = str(tmp_path / 'work')
     result = run_tool([
@@ -85,6 +87,7 @@ def test_tiny_training_run_lowers_the_loss(synthetic_root, tmp_path):
     assert cls(rows[-1]) < cls(rows[0])
 
 
+@pytest.mark.slow
 def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
     work_dir = str(tmp_path / 'work')
     result = run_tool([
@@ -106,6 +109,7 @@ def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
     assert [r['iter'] for r in read_scalars(work_dir)] == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_wrong_custom_import_fails_clearly(tmp_path):
     cfg = tmp_path / 'bad.py'
     cfg.write_text(f"_base_ = ['{TINY_CONFIG}']\n"
@@ -137,6 +141,7 @@ def test_both_local_rank_spellings_are_accepted(tool, argv, flag, monkeypatch):
     assert os.environ['LOCAL_RANK'] == '3'
 
 
+@pytest.mark.slow
 def test_show_dir_without_visualization_hook_is_refused_with_the_way_out(
         tmp_path):
     ckpt = tmp_path / 'any.pth'

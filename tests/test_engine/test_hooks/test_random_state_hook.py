@@ -109,6 +109,7 @@ def _same(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('loop,workers', [('iteration', 0), ('epoch', 0),
                                           ('iteration', 2), ('epoch', 2)])
 def test_killed_and_resumed_training_equals_uninterrupted(
