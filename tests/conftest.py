@@ -94,3 +94,34 @@ def direct_miou(preds, gts, num_labels, ignore_index=255):
         if union:
             ious.append(inter / union)
     return 100 * float(np.mean(ious))
+
+
+#: Measured seconds (2 cores, two test processes) of the longest tests, by
+#: node id prefix. `make test` hands tests to its two processes in this
+#: order, longest first, so that no long test starts last and runs alone.
+LONGEST_FIRST = (
+    ('tests/test_tools/test_pipeline.py', 600),  # one xdist group
+    ('tests/test_tools/test_full_size_smoke.py::test_voc', 300),
+    ('tests/test_tools/test_full_size_smoke.py::test_coco', 250),
+    ('tests/test_configs/test_package_configs.py', 110),  # one group
+    ('tests/test_tools/test_ablate.py::test_ablation', 95),
+    ('tests/test_engine/test_hooks/test_random_state_hook.py', 90),
+    ('tests/test_tools/test_masks.py::test_ir_labels_irn', 75),
+    ('tests/test_tools/test_segmentation.py::test_train', 60),
+    ('tests/test_tools/test_check_dataset.py::test_pipeline', 47),
+    ('tests/test_benchmarks', 40),
+    ('tests/test_apis/test_reference_parity.py', 40),  # one group
+    ('tests/test_tools/test_model_converters.py', 35),  # one group
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest tests first (see LONGEST_FIRST); the rest keep their order."""
+
+    def cost(item):
+        for prefix, seconds in LONGEST_FIRST:
+            if item.nodeid.startswith(prefix):
+                return -seconds
+        return 0
+
+    items.sort(key=cost)  # stable: equal costs keep the collection order

@@ -30,7 +30,7 @@ dataset of it and every head's class count), :func:`validate_description`
 checks it before any stage runs and names the file and the fix.
 """
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -146,7 +146,31 @@ def validate_description(desc: dict, max_named: int = 5) -> Dict[str, int]:
     Raises:
         DescriptionError: On the first problem found.
     """
-    classes, palette = desc['classes'], desc['palette']
+    _check_classes(desc['classes'], desc['palette'])
+    root = desc['data_root']
+    if not osp.isdir(root):
+        raise DescriptionError(
+            f'dataset.data_root {root} does not exist: set it to the '
+            'directory that holds the images and lists')
+    ids = {
+        split: _check_image_list(desc, split, max_named)
+        for split in ('train', 'eval', 'val')
+    }
+    outside = sorted(set(ids['eval']) - set(ids['train']))
+    if outside:
+        raise DescriptionError(
+            f'{len(outside)} image(s) of dataset.eval '
+            f'({desc["eval"]["ann_file"]}) are not in dataset.train '
+            f'({desc["train"]["ann_file"]}), e.g. {outside[:max_named]}: '
+            'seeds and masks are made for the train images only')
+    for split in ('eval', 'val'):
+        _check_masks(desc, split, ids[split], max_named)
+    _check_label_file(desc, ids['train'], max_named)
+    return {split: len(split_ids) for split, split_ids in ids.items()}
+
+
+def _check_classes(classes: Sequence[str], palette) -> None:
+    """Background first, no duplicates, one RGB colour per class."""
     if len(classes) < 2:
         raise DescriptionError(
             f'dataset.classes={classes!r}: needs the background and at least '
@@ -156,7 +180,7 @@ def validate_description(desc: dict, max_named: int = 5) -> Dict[str, int]:
             f'dataset.classes starts with {classes[0]!r}: list the '
             "background first ('background', then the foreground classes); "
             'masks use 0 for background')
-    dup = sorted({c for c in classes if classes.count(c) > 1})
+    dup = sorted({c for c in classes if list(classes).count(c) > 1})
     if dup:
         raise DescriptionError(f'dataset.classes names {dup} twice')
     if palette is None:
@@ -169,56 +193,49 @@ def validate_description(desc: dict, max_named: int = 5) -> Dict[str, int]:
             f'dataset.palette has {len(palette)} colour(s) for '
             f'{len(classes)} classes: give one [R, G, B] (0-255) per class, '
             'background first')
-    root = desc['data_root']
-    if not osp.isdir(root):
+
+
+def _check_image_list(desc: dict, split: str, max_named: int) -> List[str]:
+    """The ids of ``split``'s list; the list exists, is not empty and every
+    image it names exists."""
+    s = desc[split]
+    path = osp.join(desc['data_root'], s['ann_file'])
+    if not osp.isfile(path):
         raise DescriptionError(
-            f'dataset.data_root {root} does not exist: set it to the '
-            'directory that holds the images and lists')
-    counts, ids = {}, {}
-    for split in ('train', 'eval', 'val'):
-        s = desc[split]
-        path = osp.join(root, s['ann_file'])
-        if not osp.isfile(path):
-            raise DescriptionError(
-                f'dataset.{split}.ann_file: image list {path} does not '
-                'exist; write one image id per line')
-        ids[split] = load_id_list(path)
-        if not ids[split]:
-            raise DescriptionError(
-                f'dataset.{split}.ann_file: image list {path} is empty')
-        img_dir = osp.join(root, s['img_dir'])
-        missing = _missing(ids[split], img_dir, desc['img_suffix'])
-        if missing:
-            raise DescriptionError(
-                f'{len(missing)} of {len(ids[split])} images listed in {path} '
-                f'are not in {img_dir} (e.g. '
-                f'{", ".join(missing[:max_named])}): fix the list, '
-                'dataset.img_dir or dataset.img_suffix')
-        counts[split] = len(ids[split])
-    outside = sorted(set(ids['eval']) - set(ids['train']))
-    if outside:
+            f'dataset.{split}.ann_file: image list {path} does not '
+            'exist; write one image id per line')
+    ids = load_id_list(path)
+    if not ids:
         raise DescriptionError(
-            f'{len(outside)} image(s) of dataset.eval '
-            f'({desc["eval"]["ann_file"]}) are not in dataset.train '
-            f'({desc["train"]["ann_file"]}), e.g. {outside[:max_named]}: '
-            'seeds and masks are made for the train images only')
-    for split in ('eval', 'val'):
-        if desc[split]['mask_dir'] is None:
-            raise DescriptionError(
-                f'dataset.{split}.mask_dir is None: the {split} images are '
-                'scored, so they need masks (only dataset.train may go '
-                'without)')
-        mask_dir = osp.join(root, desc[split]['mask_dir'])
-        missing = _missing(ids[split], mask_dir, desc['seg_map_suffix'])
-        if missing:
-            raise DescriptionError(
-                f'{len(missing)} of {len(ids[split])} masks of dataset.'
-                f'{split} are not in {mask_dir} (e.g. '
-                f'{", ".join(missing[:max_named])}): the {split} images are '
-                f'scored against them; fix dataset.{split}.mask_dir or '
-                'dataset.seg_map_suffix')
-    _check_label_file(desc, ids['train'], max_named)
-    return counts
+            f'dataset.{split}.ann_file: image list {path} is empty')
+    img_dir = osp.join(desc['data_root'], s['img_dir'])
+    missing = _missing(ids, img_dir, desc['img_suffix'])
+    if missing:
+        raise DescriptionError(
+            f'{len(missing)} of {len(ids)} images listed in {path} '
+            f'are not in {img_dir} (e.g. '
+            f'{", ".join(missing[:max_named])}): fix the list, '
+            'dataset.img_dir or dataset.img_suffix')
+    return ids
+
+
+def _check_masks(desc: dict, split: str, ids: List[str],
+                 max_named: int) -> None:
+    """A scored split (eval, val) has a mask for every image."""
+    if desc[split]['mask_dir'] is None:
+        raise DescriptionError(
+            f'dataset.{split}.mask_dir is None: the {split} images are '
+            'scored, so they need masks (only dataset.train may go '
+            'without)')
+    mask_dir = osp.join(desc['data_root'], desc[split]['mask_dir'])
+    missing = _missing(ids, mask_dir, desc['seg_map_suffix'])
+    if missing:
+        raise DescriptionError(
+            f'{len(missing)} of {len(ids)} masks of dataset.'
+            f'{split} are not in {mask_dir} (e.g. '
+            f'{", ".join(missing[:max_named])}): the {split} images are '
+            f'scored against them; fix dataset.{split}.mask_dir or '
+            'dataset.seg_map_suffix')
 
 
 def _check_label_file(desc: dict, train_ids: List[str],

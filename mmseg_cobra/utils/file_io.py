@@ -21,9 +21,11 @@ def atomic_write(path: str, kind: Optional[str] = None) -> Iterator[str]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` when
     the block finishes, remove it when the block raises.
 
-    The temporary name keeps ``path``'s extension (``np.savez``, PIL and
-    ``Config.dump`` choose their format from it) and carries the process
-    id (two writers of the same file never share a temporary).
+    The temporary is a hidden file (``.<name>.<pid>.tmp<ext>``): it keeps
+    ``path``'s extension (PIL and ``Config.dump`` choose their format from
+    it), carries the process id (two writers of the same file never share
+    a temporary), and its leading dot keeps it out of ``*.npz``-style globs
+    of the folder.
 
     Args:
         path (str): Final destination; its directory is created.
@@ -35,9 +37,11 @@ def atomic_write(path: str, kind: Optional[str] = None) -> Iterator[str]:
     Yields:
         str: The temporary path to write.
     """
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    ext = osp.splitext(path)[1]
-    tmp = f'{path}.{os.getpid()}.tmp{ext}'
+    folder, name = osp.split(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    ext = osp.splitext(name)[1]
+    # hidden (a leading dot): ``*.npz`` / ``*.png`` globs never see it
+    tmp = osp.join(folder, f'.{name}.{os.getpid()}.tmp{ext}')
     try:
         yield tmp
         if kind:

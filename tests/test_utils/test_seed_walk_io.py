@@ -1,5 +1,6 @@
 """Seed and walk files: round trips, validation, atomic writes."""
 import os
+import os.path as osp
 
 import numpy as np
 import pytest
@@ -87,6 +88,7 @@ def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path):
     with pytest.raises(RuntimeError):
         with atomic_write(path) as tmp:
             assert tmp.endswith('.json') and tmp != path
+            assert osp.basename(tmp).startswith('.')  # out of globs
             with open(tmp, 'w') as f:
                 f.write('half')
             raise RuntimeError('killed')
