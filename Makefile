@@ -16,12 +16,14 @@ env:
 
 # the whole suite (what CI runs), two test processes at a time: most tests
 # drive the tools in single-threaded subprocesses (OMP_NUM_THREADS=1), so
-# two of them fill the 2 cores of the CI machine
+# two of them fill the 2 cores of the CI machine. A test file is one unit
+# (its module fixtures are made once), handed out in the order of
+# tests/conftest.py (longest first)
 PYTEST_WORKERS ?= 2
 test:
 	@venv="$$(tools/setup_env.sh | tail -n 1)" && \
 	PYTHONPATH=$(CURDIR) PATH="$$venv/bin:$$PATH" \
-	python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup tests $(PYTEST_ARGS)
+	python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder tests $(PYTEST_ARGS)
 
 # the edit-test loop: everything but the tests marked slow (real training
 # runs, the pipeline, the wheel), in one process

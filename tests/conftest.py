@@ -96,27 +96,33 @@ def direct_miou(preds, gts, num_labels, ignore_index=255):
     return 100 * float(np.mean(ious))
 
 
-#: Measured seconds (2 cores, two test processes) of the longest tests, by
-#: node id prefix. `make test` hands tests to its two processes in this
-#: order, longest first, so that no long test starts last and runs alone.
+#: Measured seconds (2 cores, two test processes) of the longest test
+#: files. `make test` hands whole files to its two processes
+#: (``--dist loadfile``: a file's module fixtures are made once) in this
+#: order, longest first, so that no long file starts last and runs alone.
 LONGEST_FIRST = (
-    ('tests/test_tools/test_pipeline.py', 600),  # one xdist group
-    ('tests/test_tools/test_full_size_smoke.py::test_voc', 300),
-    ('tests/test_tools/test_full_size_smoke.py::test_coco', 250),
-    ('tests/test_configs/test_package_configs.py', 110),  # one group
-    ('tests/test_tools/test_ablate.py::test_ablation', 95),
+    ('tests/test_tools/test_pipeline.py', 460),
+    ('tests/test_tools/test_full_size_smoke_coco.py', 210),
+    ('tests/test_tools/test_full_size_smoke_voc.py', 130),
+    ('tests/test_configs/test_package_configs.py', 110),
+    ('tests/test_tools/test_pipeline_without_masks.py', 100),
+    ('tests/test_tools/test_ablate.py', 95),
     ('tests/test_engine/test_hooks/test_random_state_hook.py', 90),
-    ('tests/test_tools/test_masks.py::test_ir_labels_irn', 75),
-    ('tests/test_tools/test_segmentation.py::test_train', 60),
-    ('tests/test_tools/test_check_dataset.py::test_pipeline', 47),
-    ('tests/test_benchmarks', 40),
-    ('tests/test_apis/test_reference_parity.py', 40),  # one group
-    ('tests/test_tools/test_model_converters.py', 35),  # one group
+    ('tests/test_tools/test_check_dataset.py', 90),
+    ('tests/test_tools/test_masks.py', 85),
+    ('tests/test_tools/test_segmentation.py', 65),
+    ('tests/test_tools/test_train.py', 55),
+    ('tests/test_apis/test_reference_parity.py', 45),
+    ('tests/test_tools/test_seeds.py', 45),
+    ('tests/test_benchmarks', 35),
+    ('tests/test_tools/test_model_converters.py', 30),
+    ('tests/test_apis/test_dataset_description.py', 30),
 )
 
 
 def pytest_collection_modifyitems(config, items):
-    """Longest tests first (see LONGEST_FIRST); the rest keep their order."""
+    """Longest files first (see LONGEST_FIRST); the rest keep their
+    order."""
 
     def cost(item):
         for prefix, seconds in LONGEST_FIRST:

@@ -17,7 +17,7 @@ from mmseg_cobra.apis.reference_parity import (PARITY_ROWS,
                                                load_reference_outputs,
                                                parity_table)
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('parity_table')]
+pytestmark = pytest.mark.slow
 
 DATA = osp.join(REPO, 'tests/data/reference_parity')
 COBRA_CONFIG = osp.join(REPO, 'configs/cobra/cobra_r152_deits_voc.py')

@@ -13,7 +13,7 @@ import sys
 import pytest
 from conftest import REPO, run_tool
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('wheel')]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope='module')

@@ -14,7 +14,7 @@ from conftest import REPO, run_tool
 from mmseg_cobra.datasets import generate_synthetic_voc
 from mmseg_cobra.utils.reference_checkpoints import random_reference_state
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('reference_files')]
+pytestmark = pytest.mark.slow
 
 TOOL = 'tools/model_converters/reference_to_mmseg_cobra.py'
 MANIFEST = osp.join(REPO, 'tests/data/reference_parity/manifest.json')

@@ -1,4 +1,8 @@
-"""Full-size smoke: the VOC and COCO pipeline configs, every stage, at full
+"""Helpers of the full-size smoke tests (``test_full_size_smoke_voc.py``,
+``test_full_size_smoke_coco.py``, one file each so that `make test` runs
+them in its two processes at once).
+
+Full-size smoke: the VOC and COCO pipeline configs, every stage, at full
 model size (ResNet-152 + DeiT-S, IRN R152, DeepLabV3+ R101, SegFormer
 MiT-B2), pretrained loading off, a couple of iterations per stage, on
 datasets the test writes (COCO: ``instances_*2014.json`` converted by
@@ -14,12 +18,8 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, run_tool
+from conftest import run_tool
 from PIL import Image, ImageDraw
-
-from mmseg_cobra.datasets import generate_synthetic_voc
-
-pytestmark = pytest.mark.slow
 
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
           'mask_eval', 'final_masks', 'seg', 'seg_eval')
@@ -137,50 +137,3 @@ def _check_outputs(work, root, ids, num_fg, summary):
         assert set(np.unique(mask)) <= {0, 255, *(positive + 1)}
     assert summary['seg_eval']['seg_miou'] == pytest.approx(
         load_test_metrics(osp.join(work, 'seg_eval'))['mIoU'])
-
-
-def test_coco2014_pipeline_end_to_end_at_full_size(tmp_path):
-    """COCO: converter, then every stage of configs/pipeline/cobra_coco.py
-    with DeepLabV3+ R101 (the VOC run covers SegFormer MiT-B2)."""
-    pytest.importorskip('pycocotools')
-    root = str(tmp_path / 'coco2014')
-    write_coco2014(root)
-    result = run_tool([
-        sys.executable, 'tools/dataset_converters/coco2014.py', root,
-        '--nproc', '1'
-    ])
-    assert result.returncode == 0, result.stderr
-    with open(osp.join(root, 'train.txt')) as f:
-        ids = f.read().split()
-    assert len(ids) == 4
-    work = str(tmp_path / 'work')
-    summary, out = _run_pipeline(
-        osp.join(REPO, 'configs/pipeline/cobra_coco.py'), work, [
-            f'dataset.data_root={root}',
-            'cfg_options.seg.model.pretrained=None',
-        ])
-    assert '80 foreground classes; train 4 images' in out
-    _check_outputs(work, root, ids, 80, summary)
-
-
-def test_voc_pipeline_end_to_end_at_full_size(tmp_path):
-    """VOC: every stage of configs/pipeline/cobra_voc.py, SegFormer MiT-B2
-    for stage 4 (the COCO run covers DeepLabV3+ R101)."""
-    root = str(tmp_path / 'VOC2012')
-    ids = generate_synthetic_voc(
-        root,
-        num_train=4,
-        num_val=2,
-        num_classes=20,
-        image_size=(96, 128),
-        seed=0)['train_aug']
-    work = str(tmp_path / 'work')
-    summary, out = _run_pipeline(
-        osp.join(REPO, 'configs/pipeline/cobra_voc.py'), work, [
-            f'dataset.data_root={root}',
-            'dataset.val.mask_dir=SegmentationClassAug',
-            'seg_config=configs/seg/segformer_mitb2_cobra_voc.py',
-            'cfg_options.seg.model.backbone.init_cfg=None',
-        ])
-    assert '20 foreground classes; train 4 images' in out
-    _check_outputs(work, root, ids, 20, summary)
