@@ -70,6 +70,7 @@ from PIL import Image
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from mmseg_cobra.utils.file_io import atomic_write
 from mmseg_cobra.utils.reference_checkpoints import (manifest_from_state_dict,
                                                      random_reference_state)
 
@@ -392,9 +393,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     out['seed'] = np.array(args.seed)
     dst = osp.join(data_dir, 'reference_outputs.npz')
-    tmp = dst + '.tmp.npz'
-    np.savez_compressed(tmp, **out)
-    os.replace(tmp, dst)
+    with atomic_write(dst) as tmp:
+        np.savez_compressed(tmp, **out)
     print(f'\nwrote {dst}: {len(ids)} images, {len(out)} arrays')
 
 

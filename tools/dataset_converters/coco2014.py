@@ -21,6 +21,11 @@ import numpy as np
 from mmengine.utils import track_parallel_progress
 from PIL import Image
 
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmseg_cobra.utils.file_io import atomic_write
+
 NUM_FG = 80
 
 
@@ -44,9 +49,8 @@ def render_mask(ann_file_and_anns: tuple, out_dir: str) -> None:
         m = mask_utils.decode(rle).astype(bool)
         label_map[m] = 255 if ann.get('iscrowd',
                                       0) else cat_to_label[ann['category_id']]
-    tmp = out_path + '.tmp.png'
-    Image.fromarray(label_map).save(tmp)
-    os.replace(tmp, out_path)
+    with atomic_write(out_path) as tmp:
+        Image.fromarray(label_map).save(tmp)
 
 
 def convert_split(root: str, split: str, nproc: int, labels: dict) -> list:

@@ -14,7 +14,6 @@ partial file. A mask with a class id above ``--num-classes`` stops the run
 with the file named (the class count or the mask is wrong).
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -27,6 +26,7 @@ sys.path.insert(0,
 
 from mmseg_cobra.datasets.image_level_dataset import (foreground_classes,
                                                       load_id_list, multi_hot)
+from mmseg_cobra.utils.file_io import atomic_write
 
 
 def label_vector(mask_path: str, num_classes: int) -> np.ndarray:
@@ -88,9 +88,8 @@ def main() -> None:
         sys.exit(f'error: {len(missing)} of {len(ids)} masks are missing, '
                  f'e.g. {missing[0]}: fix --gt-dir or the lists')
     out = osp.join(args.root, args.out)
-    tmp = out + '.tmp.npy'
-    np.save(tmp, labels)
-    os.replace(tmp, out)
+    with atomic_write(out) as tmp:
+        np.save(tmp, labels)
     empty = sum(not v.any() for v in labels.values())
     print(f'wrote {out}: {len(labels)} images, {args.num_classes} classes' + (
         f'; {empty} image(s) without any foreground class' if empty else ''))

@@ -25,6 +25,7 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmseg_cobra.datasets.voc_cls import VOC_PALETTE
+from mmseg_cobra.utils.file_io import atomic_write
 
 NUM_FG = 20
 
@@ -40,9 +41,8 @@ def save_png(mask: np.ndarray, path: str) -> None:
     png = Image.fromarray(mask.astype(np.uint8), mode='P')
     palette = np.asarray(VOC_PALETTE, np.uint8).flatten().tolist()
     png.putpalette(palette + [224, 224, 192] * (256 - len(VOC_PALETTE)))
-    tmp = path + '.tmp.png'
-    png.save(tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        png.save(tmp)
 
 
 def convert_sbd(task: tuple) -> None:
@@ -56,9 +56,8 @@ def convert_sbd(task: tuple) -> None:
 
 def copy_voc(task: tuple) -> None:
     src, dst = task
-    tmp = dst + '.tmp.png'
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    with atomic_write(dst) as tmp:
+        shutil.copyfile(src, tmp)
 
 
 def label_of(path: str) -> np.ndarray:

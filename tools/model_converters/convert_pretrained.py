@@ -11,7 +11,6 @@ then point the config at them:
                   model.vit_backbone.init_cfg.checkpoint=pretrain/deit_small_mmpretrain.pth
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -20,6 +19,7 @@ import torch
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from mmseg_cobra.utils.file_io import atomic_write
 from mmseg_cobra.utils.weight_conversion import (
     timm_deit_to_mmpretrain, torchvision_resnet_to_mmpretrain)
 
@@ -41,10 +41,8 @@ def main() -> None:
     # plain tensors only: weights_only keeps foreign pickles out
     state = torch.load(args.src, map_location='cpu', weights_only=True)
     converted = CONVERTERS[args.kind](state)
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    tmp = args.dst + '.tmp'
-    torch.save(dict(state_dict=converted), tmp)
-    os.replace(tmp, args.dst)
+    with atomic_write(args.dst) as tmp:
+        torch.save(dict(state_dict=converted), tmp)
     print(f'{args.kind}: wrote {len(converted)} tensors to {args.dst}')
 
 

@@ -19,7 +19,6 @@ written. A file given in the wrong place (the ViT file as ``--cnn``, a
 CoBra file as IRN) is refused by name.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -28,6 +27,7 @@ import torch
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from mmseg_cobra.utils.file_io import atomic_write
 from mmseg_cobra.utils.reference_checkpoints import (ReferenceCheckpointError,
                                                      reference_cobra_to_cobra,
                                                      reference_irn_to_irn)
@@ -105,16 +105,14 @@ def main() -> None:
             sys.exit(f'error: the converted weights do not fit {config}: '
                      f'{exc}\nGive the config of the model they came from '
                      'with --config (e.g. the COCO config for 81 classes).')
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    tmp = args.dst + '.tmp'
-    torch.save(
-        dict(
-            state_dict=state,
-            meta=dict(
-                converted_from='reference implementation',
-                kind=args.kind,
-                **source)), tmp)
-    os.replace(tmp, args.dst)
+    with atomic_write(args.dst) as tmp:
+        torch.save(
+            dict(
+                state_dict=state,
+                meta=dict(
+                    converted_from='reference implementation',
+                    kind=args.kind,
+                    **source)), tmp)
     print(f'{args.kind}: wrote {len(state)} tensors to {args.dst}')
 
 
