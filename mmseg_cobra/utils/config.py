@@ -117,8 +117,9 @@ def merge_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
 
     ``custom_hooks.SeedWriterHook.out_dir=DIR`` sets ``out_dir`` of the
     config's ``SeedWriterHook`` wherever it stands in ``custom_hooks``
-    (mmengine only addresses list items by index, ``custom_hooks.1.out_dir``,
-    which silently hits another hook once one is inserted before it).
+    (mmengine only addresses list items by position,
+    ``custom_hooks.<i>.out_dir``, which silently hits another hook once one
+    is inserted before it).
     """
     plain, by_type = {}, []
     for key, value in cfg_options.items():
