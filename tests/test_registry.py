@@ -6,9 +6,9 @@ import mmseg_cobra  # noqa: F401
 
 
 def test_components_are_registered():
-    for name in ('CoBra', 'ViTWithAttention', 'MultiLabelSoftMarginLoss',
-                 'CAMConsistencyLoss', 'SAPLoss', 'CAPLoss', 'IRNBoundary',
-                 'DenseCRFPostProcessor'):
+    for name in ('CoBra', 'ViTWithAttention', 'ResNetWithStem',
+                 'MultiLabelSoftMarginLoss', 'CAMConsistencyLoss', 'SAPLoss',
+                 'CAPLoss', 'IRNBoundary', 'DenseCRFPostProcessor'):
         assert MODELS.get(name) is not None, name
     for name in ('VOCClsDataset', 'COCOClsDataset', 'ImageLevelSegDataset'):
         assert DATASETS.get(name) is not None, name
