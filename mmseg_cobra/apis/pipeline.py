@@ -27,6 +27,15 @@ from .tools import tool_path
 
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
           'mask_eval', 'final_masks', 'seg', 'seg_eval')
+#: what each stage's record must hold; a record without it was written by
+#: an older version of the pipeline and the stage runs again (its tool
+#: finds its outputs and only redoes what the record lacks)
+RECORD_KEYS = dict(
+    classifier=('checkpoint', ),
+    seed_eval=('seed_fuse', 'seed_fuse_threshold'),
+    mask_eval=('mask_miou', 'chosen', 'rows', 'boundary_F'),
+    final_masks=('mask_dir', ),
+    seg_eval=('seg_miou', ))
 #: where the package's source tree is: the checkout (tools run there, as
 #: before) or, installed, the directory above the package
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -559,6 +568,11 @@ class CoBraPipeline:
         with open(path) as f:
             return json.load(f)
 
+    def _outdated(self, stage: str) -> List[str]:
+        """The keys of :data:`RECORD_KEYS` a finished stage's record lacks."""
+        record = self._done(stage)
+        return [k for k in RECORD_KEYS.get(stage, ()) if k not in record]
+
     def run(self, stages=STAGES) -> dict:
         """Run ``stages`` in order, skipping finished ones; write summary."""
         self.prepare()
@@ -567,8 +581,17 @@ class CoBraPipeline:
                 continue
             state = osp.join(self.state_dir, stage + '.json')
             if osp.isfile(state):
-                print(f'[pipeline] {stage}: done before, skipped', flush=True)
-                continue
+                missing = self._outdated(stage)
+                if not missing:
+                    print(
+                        f'[pipeline] {stage}: done before, skipped',
+                        flush=True)
+                    continue
+                print(
+                    f'[pipeline] {stage}: its record {state} was written by '
+                    f'an older version (no {", ".join(missing)}): running '
+                    'it again',
+                    flush=True)
             print(
                 f'[pipeline] {stage}: running (log: '
                 f'{osp.join(self.work_dir, "logs", stage + ".log")})',
@@ -602,16 +625,16 @@ class CoBraPipeline:
             # equal footing: every row swept the same way on the same images
             ev = results['mask_eval']
             for row, label in ROW_LABELS.items():
-                r = ev['rows'].get(row)
+                r = ev.get('rows', {}).get(row)
                 if r is None or row.startswith('seed_') and row != \
                         'seed_fuse':
                     continue
                 rows.append((f'{label}, swept ({RULE_VALUE[r["rule"]]} '
                              f'{r["best"]:.2f})', r['mIoU']))
             for row in ('seed_fuse', 'walk_irn'):
-                if row in ev['rows']:
+                if row in ev.get('rows', {}):
                     rows.append((f'{ROW_LABELS[row]}, bg 0.25 (IRN default)',
-                                 ev['rows'][row]['at_default']))
+                                 ev.get('rows', {})[row]['at_default']))
             rows.append(('mask mIoU (IRN config defaults)', ev['mask_miou']))
         if 'seg_eval' in results:
             rows.append(('segmentation mIoU', results['seg_eval']['seg_miou']))
