@@ -27,7 +27,8 @@ from ..models.utils.mask_rules import mask_from_walk
 from ..utils.crf import FINAL_CRF_CFG, crf_from_labels
 from ..utils.ir_label import ir_thresholds, make_ir_label, save_label_png
 from ..utils.seed_io import SeedFileError, load_seed, seed_path
-from ..utils.seed_labels import combine_seeds, seeds_to_label
+from ..utils.seed_labels import (combine_seeds, seeds_to_label,
+                                 to_dataset_labels)
 from ..utils.walk_io import load_walk, walk_path
 
 #: Status of an image whose label was written by this run.
@@ -228,8 +229,16 @@ class SeedCRFMaskWriter(LabelWriter):
                 local.astype(np.int64),
                 n_labels=len(keys) + 1,
                 **self.crf_cfg)
-        lookup = np.concatenate([[0], keys + 1]).astype(np.uint8)
-        return lookup[local], None
+        return to_dataset_labels(local, keys), None
+
+
+def _skipped(status: Dict[str, str]) -> Dict[str, str]:
+    """The images that got no label, with the reason."""
+    return {
+        k: v
+        for k, v in status.items()
+        if v not in (WRITTEN, EXISTS) and not v.startswith(NO_FOREGROUND)
+    }
 
 
 def report_status(status: Dict[str, str]) -> Dict[str, str]:
@@ -237,11 +246,7 @@ def report_status(status: Dict[str, str]) -> Dict[str, str]:
     the first reasons) and how many labels got no confident foreground;
     return the skipped ones."""
     no_fg = {k: v for k, v in status.items() if v.startswith(NO_FOREGROUND)}
-    skipped = {
-        k: v
-        for k, v in status.items()
-        if v not in (WRITTEN, EXISTS) and k not in no_fg
-    }
+    skipped = _skipped(status)
     written = sum(v == WRITTEN for v in status.values()) + len(no_fg)
     existing = sum(v == EXISTS for v in status.values())
     print(f'\nwritten {written}, already there {existing}, '
@@ -266,10 +271,7 @@ def exit_code(status: Dict[str, str], allow_skipped: bool = False) -> int:
     """The tools' one exit convention: 0 when every image has its label
     (or skipped images are allowed and at least one label exists), 1
     otherwise."""
-    skipped = [
-        k for k, v in status.items()
-        if v not in (WRITTEN, EXISTS) and not v.startswith(NO_FOREGROUND)
-    ]
+    skipped = _skipped(status)
     if not skipped:
         return 0
     return 0 if allow_skipped and len(skipped) < len(status) else 1

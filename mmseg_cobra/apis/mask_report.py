@@ -45,7 +45,8 @@ from ..models.utils import (apply_mask_rule, boundary_from_labels,
                             walk_to_label)
 from ..utils.crf import FINAL_CRF_CFG
 from ..utils.seed_io import SeedFileError, load_seed, seed_path
-from ..utils.seed_labels import combine_grid_seeds, combine_seeds
+from ..utils.seed_labels import (combine_grid_seeds, combine_seeds,
+                                 to_dataset_labels)
 from ..utils.walk_io import load_walk, walk_path
 
 #: Background scores swept for the seeds and IRN's rule.
@@ -72,12 +73,6 @@ ROW_LABELS = {
 }
 
 
-def _local_to_global(local: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Labels over an image's own maps (0 bg, k + 1 the k-th map) to
-    dataset labels."""
-    return np.concatenate([[0], keys + 1]).astype(np.uint8)[local]
-
-
 def rule_label_maps(walked: torch.Tensor, rule: str,
                     keys: np.ndarray) -> List[np.ndarray]:
     """Label maps of walked image-size maps for every swept value of
@@ -86,7 +81,7 @@ def rule_label_maps(walked: torch.Tensor, rule: str,
         zero = np.zeros(walked.shape[1:], np.uint8)
         return [zero] * len(RULE_SWEEP[rule])
     return [
-        _local_to_global(apply_mask_rule(walked, rule, v).numpy(), keys)
+        to_dataset_labels(apply_mask_rule(walked, rule, v).numpy(), keys)
         for v in RULE_SWEEP[rule]
     ]
 

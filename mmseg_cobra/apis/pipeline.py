@@ -624,17 +624,18 @@ class CoBraPipeline:
         if 'mask_eval' in results:
             # equal footing: every row swept the same way on the same images
             ev = results['mask_eval']
+            scored = ev.get('rows', {})  # none in an older version's record
             for row, label in ROW_LABELS.items():
-                r = ev.get('rows', {}).get(row)
+                r = scored.get(row)
                 if r is None or row.startswith('seed_') and row != \
                         'seed_fuse':
                     continue
                 rows.append((f'{label}, swept ({RULE_VALUE[r["rule"]]} '
                              f'{r["best"]:.2f})', r['mIoU']))
             for row in ('seed_fuse', 'walk_irn'):
-                if row in ev.get('rows', {}):
+                if row in scored:
                     rows.append((f'{ROW_LABELS[row]}, bg 0.25 (IRN default)',
-                                 ev.get('rows', {})[row]['at_default']))
+                                 scored[row]['at_default']))
             rows.append(('mask mIoU (IRN config defaults)', ev['mask_miou']))
         if 'seg_eval' in results:
             rows.append(('segmentation mIoU', results['seg_eval']['seg_miou']))

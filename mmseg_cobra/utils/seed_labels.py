@@ -83,3 +83,13 @@ def seeds_to_label(cams: np.ndarray, keys: np.ndarray,
     label = (np.asarray(keys)[best] + 1).astype(np.uint8)
     label[cams.max(axis=0) <= bg_threshold] = 0
     return label
+
+
+def to_dataset_labels(local: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Labels over an image's own maps (0 background, ``k + 1`` the k-th
+    map) to dataset labels (0 background, ``c + 1`` for class ``keys[k]``).
+
+    Returns:
+        np.ndarray: uint8, ``local``'s shape.
+    """
+    return np.concatenate([[0], np.asarray(keys) + 1]).astype(np.uint8)[local]
