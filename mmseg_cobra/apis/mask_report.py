@@ -40,8 +40,8 @@ from ..datasets.dataset_tools import dataset_from_config
 from ..evaluation.functional import (BoundaryPR, ConfusionSweep, confusion,
                                      evaluate_label_dir, label_maps_for_sweep,
                                      miou_from_confusion)
-from ..models.utils import (apply_mask_rule, boundary_from_labels,
-                            grid_to_image, random_walk, seeds_to_grid,
+from ..models.utils import (boundary_from_labels, grid_to_image,
+                            mask_rule_sweep, random_walk, seeds_to_grid,
                             walk_to_label)
 from ..utils.crf import FINAL_CRF_CFG
 from ..utils.seed_io import SeedFileError, load_seed, seed_path
@@ -81,8 +81,8 @@ def rule_label_maps(walked: torch.Tensor, rule: str,
         zero = np.zeros(walked.shape[1:], np.uint8)
         return [zero] * len(RULE_SWEEP[rule])
     return [
-        to_dataset_labels(apply_mask_rule(walked, rule, v).numpy(), keys)
-        for v in RULE_SWEEP[rule]
+        to_dataset_labels(label.numpy(), keys)
+        for label in mask_rule_sweep(walked, rule, RULE_SWEEP[rule])
     ]
 
 

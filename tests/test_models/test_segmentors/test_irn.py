@@ -306,3 +306,24 @@ def test_walk_upsampling_resize_and_stride():
     torch.testing.assert_close(strided, want)
     with pytest.raises(ValueError, match='walk upsampling'):
         grid_to_image(maps, (50, 70), mode='nearest')
+
+
+@pytest.mark.parametrize('rule', ['irn', 'reference'])
+def test_mask_rule_sweep_equals_the_rule_at_every_value(rule):
+    """The report's all-values-at-once sweep gives each value's labels
+    exactly, ties included (quantised maps, a map of zeros, equal maps)."""
+    from mmseg_cobra.models.utils import apply_mask_rule, mask_rule_sweep
+    g = torch.Generator().manual_seed(1)
+    walked = (torch.rand(4, 9, 11, generator=g) * 8).round() / 8
+    walked[1] = walked[0]  # equal maps: ties go to the lower index
+    walked[3] = 0  # a class the walk never reached
+    values = [i / 20 for i in range(1, 20)] + [0.31]
+    swept = mask_rule_sweep(walked, rule, values)
+    assert len(swept) == len(values)
+    for v, label in zip(values, swept):
+        assert torch.equal(label, apply_mask_rule(walked, rule, v)), v
+    # one class: the single-map case of most images
+    for v, label in zip(values, mask_rule_sweep(walked[2:3], rule, values)):
+        assert torch.equal(label, apply_mask_rule(walked[2:3], rule, v)), v
+    with pytest.raises(ValueError, match='unknown mask rule'):
+        mask_rule_sweep(walked, 'otsu', values)
