@@ -20,16 +20,17 @@ _NAMES = ('RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'DATASETS',
           'LOG_PROCESSORS', 'INFERENCERS')
 
 
-def _child(parent: Registry) -> Registry:
+def _child(parent: Registry, *extra: str) -> Registry:
     existing = parent.children.get(SCOPE)
     # importing this package registers its components (in the parents);
     # the parent's own locations too, since a lookup that falls through to
-    # the parent does not trigger the parent's lazy import
+    # the parent does not trigger the parent's lazy import; ``extra``: the
+    # modules this package imports only on first use
     return existing if existing is not None else Registry(
         parent.name,
         parent=parent,
         scope=SCOPE,
-        locations=[SCOPE, *parent._locations])
+        locations=[SCOPE, *extra, *parent._locations])
 
 
 RUNNERS = _child(_mmseg_registry.RUNNERS)
@@ -39,7 +40,8 @@ HOOKS = _child(_mmseg_registry.HOOKS)
 DATASETS = _child(_mmseg_registry.DATASETS)
 DATA_SAMPLERS = _child(_mmseg_registry.DATA_SAMPLERS)
 TRANSFORMS = _child(_mmseg_registry.TRANSFORMS)
-MODELS = _child(_mmseg_registry.MODELS)
+# the mmpretrain-based backbones (mmseg_cobra.models imports them lazily)
+MODELS = _child(_mmseg_registry.MODELS, 'mmseg_cobra.models.backbones')
 MODEL_WRAPPERS = _child(_mmseg_registry.MODEL_WRAPPERS)
 WEIGHT_INITIALIZERS = _child(_mmseg_registry.WEIGHT_INITIALIZERS)
 OPTIMIZERS = _child(_mmseg_registry.OPTIMIZERS)

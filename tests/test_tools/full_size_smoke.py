@@ -4,7 +4,7 @@ them in its two processes at once).
 
 Full-size smoke: the VOC and COCO pipeline configs, every stage, at full
 model size (ResNet-152 + DeiT-S, IRN R152, DeepLabV3+ R101, SegFormer
-MiT-B2), pretrained loading off, a couple of iterations per stage, on
+MiT-B2), pretrained loading off, one epoch or iteration per training stage, on
 datasets the test writes (COCO: ``instances_*2014.json`` converted by
 tools/dataset_converters/coco2014.py).
 
@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
           'mask_eval', 'final_masks', 'seg', 'seg_eval')
 
-# pretrained loading off, one epoch / two iterations, small batches
+# pretrained loading off, one epoch / one iteration, small batches
 SMOKE = [
     'nproc_cpu=1',
     'cfg_options.classifier.model.cnn_backbone.init_cfg=None',
@@ -44,9 +44,9 @@ SMOKE = [
     'cfg_options.irn.train_dataloader.num_workers=0',
     'cfg_options.irn.train_dataloader.persistent_workers=False',
     'cfg_options.irn.test_dataloader.num_workers=0',
-    'cfg_options.seg.train_cfg.max_iters=2',
-    'cfg_options.seg.train_cfg.val_interval=2',
-    'cfg_options.seg.default_hooks.checkpoint.interval=2',
+    'cfg_options.seg.train_cfg.max_iters=1',
+    'cfg_options.seg.train_cfg.val_interval=1',
+    'cfg_options.seg.default_hooks.checkpoint.interval=1',
     'cfg_options.seg.train_dataloader.batch_size=2',
     'cfg_options.seg.train_dataloader.num_workers=0',
     'cfg_options.seg.train_dataloader.persistent_workers=False',

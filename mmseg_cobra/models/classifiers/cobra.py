@@ -87,6 +87,8 @@ class CoBra(BaseWSSSModel):
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.num_classes = num_classes
         self.cnn_channels = cnn_channels
+        from .. import backbones  # noqa: F401 (registers ViTWithAttention)
+
         # class-aware knowledge branch
         self.cnn = MODELS.build(cnn_backbone)
         self.cnn_cam_head = nn.Conv2d(

@@ -119,6 +119,7 @@ class IRNBoundary(BaseWSSSModel):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        from .. import backbones  # noqa: F401 (registers ResNetWithStem)
         self.backbone = MODELS.build(backbone)
         # cumulative stride of each depth: stem + max-pool = 4, then stages
         strides = [4]
