@@ -25,15 +25,89 @@ from mmseg_cobra.datasets import generate_synthetic_voc
 TINY_CONFIG = osp.join(REPO, 'configs/cobra/cobra_r18_vittiny_synthetic.py')
 
 
-def run_tool(args, cwd=None, timeout=900, env=None):
-    """Run a command from the repo; return the CompletedProcess."""
+class _ToolZygote:
+    """This test process's warm tool runner (``tests/tool_zygote.py``)."""
+
+    def __init__(self, env):
+        self.pythonpath = env['PYTHONPATH']
+        self.proc = subprocess.Popen(
+            [sys.executable,
+             osp.join(REPO, 'tests', 'tool_zygote.py')],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=REPO,
+            env=env,
+            text=True)
+        ready = self.proc.stdout.readline()
+        assert ready == 'ready\n', 'the tool zygote did not start'
+
+    def run(self, args, cwd, env, timeout):
+        import json
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            out, err = osp.join(tmp, 'stdout'), osp.join(tmp, 'stderr')
+            self.proc.stdin.write(
+                json.dumps(
+                    dict(
+                        script=args[1],
+                        args=list(args[2:]),
+                        cwd=cwd,
+                        env=env,
+                        stdout=out,
+                        stderr=err,
+                        timeout=timeout)) + '\n')
+            self.proc.stdin.flush()
+            answer = json.loads(self.proc.stdout.readline())
+            if answer.get('timeout'):
+                raise subprocess.TimeoutExpired(args, timeout)
+            with open(out) as f_out, open(err) as f_err:
+                return subprocess.CompletedProcess(args, answer['returncode'],
+                                                   f_out.read(), f_err.read())
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+_zygote = None
+
+
+def _run_in_zygote(args, cwd, env, timeout):
+    global _zygote
+    if _zygote is None:
+        import atexit
+        _zygote = _ToolZygote(env)
+        atexit.register(_zygote.close)
+    return _zygote.run(args, cwd, env, timeout)
+
+
+def run_tool(args, cwd=None, timeout=900, env=None, fresh=False):
+    """Run a command from the repo; return the CompletedProcess.
+
+    ``python TOOL.py ARGS`` runs in a child forked from this test process's
+    warm tool runner (``tests/tool_zygote.py``: torch, mmcv, mmengine, mmseg
+    and mmpretrain already imported, ``mmseg_cobra`` not), which saves the
+    2.5-3.5 s of imports a fresh interpreter spends before the tool starts;
+    the tool runs as ``python TOOL.py`` would otherwise (own session,
+    working directory, environment, ``sys.argv``, exit status). Anything
+    else, a changed ``PYTHONPATH`` (the installed-wheel tests) or
+    ``fresh=True`` gets a fresh process. The stages a pipeline run starts
+    are always fresh processes.
+    """
     full_env = dict(os.environ)
     full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get('PYTHONPATH', '')
     full_env.setdefault('OMP_NUM_THREADS', '1')
     full_env.update(env or {})
+    cwd = cwd or REPO
+    if not fresh and len(args) > 1 and args[0] == sys.executable \
+            and args[1].endswith('.py') \
+            and 'PYTHONPATH' not in (env or {}) \
+            and (_zygote is None
+                 or _zygote.pythonpath == full_env['PYTHONPATH']):
+        return _run_in_zygote(args, cwd, full_env, timeout)
     return subprocess.run(
         args,
-        cwd=cwd or REPO,
+        cwd=cwd,
         env=full_env,
         capture_output=True,
         text=True,
