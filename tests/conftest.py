@@ -175,22 +175,23 @@ def direct_miou(preds, gts, num_labels, ignore_index=255):
 #: (``--dist loadfile``: a file's module fixtures are made once) in this
 #: order, longest first, so that no long file starts last and runs alone.
 LONGEST_FIRST = (
-    ('tests/test_tools/test_pipeline.py', 460),
-    ('tests/test_tools/test_full_size_smoke_coco.py', 210),
-    ('tests/test_tools/test_full_size_smoke_voc.py', 130),
-    ('tests/test_configs/test_package_configs.py', 110),
-    ('tests/test_tools/test_pipeline_without_masks.py', 100),
-    ('tests/test_tools/test_ablate.py', 95),
-    ('tests/test_engine/test_hooks/test_random_state_hook.py', 90),
-    ('tests/test_tools/test_check_dataset.py', 90),
-    ('tests/test_tools/test_masks.py', 85),
-    ('tests/test_tools/test_segmentation.py', 65),
-    ('tests/test_tools/test_train.py', 55),
+    ('tests/test_tools/test_pipeline.py', 355),
+    ('tests/test_tools/test_full_size_smoke_coco.py', 170),
+    ('tests/test_tools/test_full_size_smoke_voc.py', 115),
+    ('tests/test_tools/test_pipeline_without_masks.py', 90),
+    ('tests/test_configs/test_package_configs.py', 85),
+    ('tests/test_tools/test_ablate.py', 75),
+    ('tests/test_tools/test_check_dataset.py', 60),
+    ('tests/test_engine/test_hooks/test_random_state_hook.py', 55),
     ('tests/test_apis/test_reference_parity.py', 45),
-    ('tests/test_tools/test_seeds.py', 45),
-    ('tests/test_benchmarks', 35),
-    ('tests/test_tools/test_model_converters.py', 30),
-    ('tests/test_apis/test_dataset_description.py', 30),
+    ('tests/test_tools/test_masks.py', 40),
+    ('tests/test_benchmarks', 40),
+    ('tests/test_tools/test_seeds.py', 35),
+    ('tests/test_tools/test_segmentation.py', 32),
+    ('tests/test_tools/test_train.py', 30),
+    ('tests/test_tools/test_model_converters.py', 15),
+    ('tests/test_registry.py', 10),
+    ('tests/test_apis/test_dataset_description.py', 10),
 )
 
 

@@ -15,8 +15,7 @@ def test_gpu_check_runs_every_part_on_cpu(tmp_path):
         sys.executable, 'benchmarks/gpu_check.py', '--device', 'cpu', '--out',
         out
     ],
-                      timeout=900,
-                      env=dict(OMP_NUM_THREADS='2'))
+                      timeout=900)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     print(result.stdout)
     res = json.load(open(out))

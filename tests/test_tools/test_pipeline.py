@@ -5,12 +5,11 @@ import json
 import os
 import os.path as osp
 import signal
-import subprocess
 import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, run_tool
+from conftest import run_tool
 from PIL import Image
 from pipeline_args import CLASSES, CONFIG, reduced
 
@@ -178,19 +177,12 @@ def test_pipeline_killed_anywhere_finishes_like_an_uninterrupted_run(
     work = str(tmp_path / 'work')
     state = osp.join(work, '.stages')
     for fault, stage in FAULTS:
-        env = dict(
-            os.environ,
-            PYTHONPATH=REPO,
-            OMP_NUM_THREADS='1',
-            MMSEG_COBRA_FAULT=fault)
-        proc = subprocess.run(
+        # the pipeline runs in its own session (run_tool), its stages in
+        # its process group
+        proc = run_tool(
             _command(data_root, work),
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            start_new_session=True)
+            env=dict(MMSEG_COBRA_FAULT=fault),
+            timeout=900)
         out = proc.stdout + proc.stderr
         # SIGKILL took the whole process group, the pipeline included
         assert proc.returncode == -signal.SIGKILL, (fault, out[-3000:])

@@ -1,10 +1,8 @@
 """RandomStateHook: a training killed mid-way and resumed ends with the same
 weights as an uninterrupted one (iteration- and epoch-based loops)."""
-import os
 import os.path as osp
 import random
 import signal
-import subprocess
 import sys
 
 import numpy as np
@@ -84,19 +82,7 @@ def _weights(work):
 
 
 def _killed_then_resumed(args, work, fault):
-    env = dict(
-        os.environ,
-        PYTHONPATH=REPO,
-        OMP_NUM_THREADS='1',
-        MMSEG_COBRA_FAULT=fault)
-    proc = subprocess.run(
-        args,
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        start_new_session=True)
+    proc = run_tool(args, env=dict(MMSEG_COBRA_FAULT=fault), timeout=600)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert osp.isfile(osp.join(work, 'last_checkpoint'))
     # tools/train.py CONFIG --work-dir DIR --resume ...
