@@ -175,7 +175,11 @@ def direct_miou(preds, gts, num_labels, ignore_index=255):
 #: (``--dist loadfile``: a file's module fixtures are made once) in this
 #: order, longest first, so that no long file starts last and runs alone.
 LONGEST_FIRST = (
-    ('tests/test_tools/test_pipeline.py', 355),
+    ('tests/test_tools/test_pipeline_killed.py', 245),
+    # second, though shorter: it makes the shared reference run
+    # (pipeline_reference.py), which the killed runs need only at their end,
+    # in the other process at once
+    ('tests/test_tools/test_pipeline.py', 244),
     ('tests/test_tools/test_full_size_smoke_coco.py', 170),
     ('tests/test_tools/test_full_size_smoke_voc.py', 115),
     ('tests/test_tools/test_pipeline_without_masks.py', 90),

@@ -1,19 +1,18 @@
-"""tools/run_pipeline.py: every stage on a small synthetic set; killed
-anywhere (fault injection, see mmseg_cobra/utils/fault.py) it finishes with
-the same files as an uninterrupted run."""
+"""tools/run_pipeline.py: every stage on a small synthetic set, a second
+run with nothing to do, given checkpoints (the run killed anywhere is
+test_pipeline_killed.py)."""
 import json
 import os
 import os.path as osp
-import signal
-import sys
 
 import numpy as np
 import pytest
 from conftest import run_tool
 from PIL import Image
-from pipeline_args import CLASSES, CONFIG, reduced
+from pipeline_args import CLASSES
+from pipeline_reference import STAGES, command, pipeline_data
+from pipeline_reference import reference_run as shared_reference_run
 
-from mmseg_cobra.datasets import generate_synthetic_voc
 from mmseg_cobra.evaluation import evaluate_label_dir
 
 pytestmark = pytest.mark.slow
@@ -38,33 +37,16 @@ def chance_miou(root, split, tmp_path):
         show_progress=False)['mIoU']
 
 
-STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
-          'mask_eval', 'final_masks', 'seg', 'seg_eval')
-
-
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('pipeline_data'))
-    generate_synthetic_voc(
-        root, num_train=32, num_val=16, num_classes=3, seed=1)
-    return root
-
-
-def _command(root, work):
-    return [
-        sys.executable, 'tools/run_pipeline.py', CONFIG, '--work-dir', work,
-        *reduced(root)
-    ]
+    return pipeline_data(tmp_path_factory)
 
 
 @pytest.fixture(scope='module')
-def reference_run(data_root, tmp_path_factory):
-    """The pipeline run once, uninterrupted."""
-    work = str(tmp_path_factory.mktemp('reference') / 'work')
-    result = run_tool(_command(data_root, work), timeout=1500)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out[-3000:]
-    return work, out
+def reference_run(tmp_path_factory):
+    """The pipeline run once, uninterrupted (shared with
+    test_pipeline_killed.py)."""
+    return shared_reference_run(tmp_path_factory)
 
 
 def test_pipeline_runs_every_stage(reference_run, data_root, tmp_path):
@@ -90,134 +72,10 @@ def test_pipeline_runs_every_stage(reference_run, data_root, tmp_path):
     for name in CLASSES[1:]:
         assert name in open(osp.join(work, 'logs', 'seg_eval.log')).read()
     # a second run has nothing to do
-    result = run_tool(_command(data_root, work), timeout=600)
+    result = run_tool(command(data_root, work), timeout=600)
     assert result.returncode == 0
     for stage in STAGES:
         assert f'{stage}: done before, skipped' in result.stdout
-
-
-# (fault, stage it hits): spread over every stage, including mid-epoch
-# training kills, kills after the last output file of a stage and before the
-# stage is recorded, and kills in the middle of writing seeds, IR labels,
-# walks and masks
-FAULTS = [
-    ('train_iter@10', 'classifier'),  # epoch 3 of 4: resumes from epoch 2
-    ('seed@5', 'seeds'),
-    ('seed.partial@4', 'seeds'),
-    ('stage_done.seeds', 'seeds'),
-    ('stage_done.seed_eval', 'seed_eval'),
-    ('ir_label.partial@4', 'ir_labels'),
-    ('stage_done.ir_labels', 'ir_labels'),
-    ('train_iter@6', 'irn'),  # epoch 2 of 10
-    ('walk.partial@3', 'masks'),
-    ('mask@12', 'masks'),
-    ('stage_done.masks', 'masks'),
-    ('stage_done.mask_eval', 'mask_eval'),
-    ('final_mask.partial@5', 'final_masks'),
-    ('train_iter@70', 'seg'),  # resumes from iteration 50
-    ('stage_done.seg', 'seg'),
-    ('stage_done.seg_eval', 'seg_eval'),
-]
-OUTPUTS = {
-    'seeds': '.npz',
-    'walks': '.npz',
-    'ir_labels': '.png',
-    'masks': '.png',
-    'final_masks': '.png'
-}
-
-
-def _read_output(path):
-    if path.endswith('.npz'):
-        with np.load(path) as z:  # a partial file raises here
-            return {k: z[k] for k in z.files}
-    with Image.open(path) as img:
-        img.load()  # a truncated PNG raises here
-        return np.asarray(img)
-
-
-def _outputs(work):
-    """Every output file under its final name, read in full."""
-    files = {}
-    for sub, ext in OUTPUTS.items():
-        d = osp.join(work, sub)
-        for name in sorted(os.listdir(d)) if osp.isdir(d) else []:
-            if name.endswith(ext) and '.tmp' not in name:
-                files[f'{sub}/{name}'] = _read_output(osp.join(d, name))
-    return files
-
-
-def _same(a, b):
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return np.array_equal(a, b)
-
-
-def _summary(work):
-    """The summary without times, memory and this run's paths."""
-    text = open(osp.join(work, 'summary.json')).read().replace(work, 'WORK')
-    summary = json.loads(text)
-    for result in summary.values():
-        result.pop('seconds', None)
-        result.pop('peak_rss_mb', None)
-    return summary
-
-
-def _state_dict(work, sub):
-    import torch
-    with open(osp.join(work, sub, 'last_checkpoint')) as f:
-        ckpt = torch.load(
-            f.read().strip(), map_location='cpu', weights_only=False)
-    return ckpt['state_dict']
-
-
-def test_pipeline_killed_anywhere_finishes_like_an_uninterrupted_run(
-        reference_run, data_root, tmp_path):
-    ref_work, _ = reference_run
-    work = str(tmp_path / 'work')
-    state = osp.join(work, '.stages')
-    for fault, stage in FAULTS:
-        # the pipeline runs in its own session (run_tool), its stages in
-        # its process group
-        proc = run_tool(
-            _command(data_root, work),
-            env=dict(MMSEG_COBRA_FAULT=fault),
-            timeout=900)
-        out = proc.stdout + proc.stderr
-        # SIGKILL took the whole process group, the pipeline included
-        assert proc.returncode == -signal.SIGKILL, (fault, out[-3000:])
-        log = open(osp.join(work, 'logs', stage + '.log')).read() \
-            if not fault.startswith('stage_done') else out
-        assert f'[fault injection] {fault.split("@")[0]}' in log, fault
-        assert not osp.isfile(osp.join(state, stage + '.json')), fault
-        for before in STAGES[:STAGES.index(stage)]:
-            assert osp.isfile(osp.join(state, before + '.json')), fault
-        _outputs(work)  # nothing under a final name is partial
-        if fault.endswith('.partial@' + fault.split('@')[-1]):
-            kind = fault.split('.')[0]
-            sub = dict(
-                seed='seeds',
-                ir_label='ir_labels',
-                walk='walks',
-                final_mask='final_masks')[kind]
-            assert any('.tmp' in n for n in os.listdir(osp.join(work, sub)))
-    result = run_tool(_command(data_root, work), timeout=900)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-
-    ref, got = _outputs(ref_work), _outputs(work)
-    assert ref.keys() == got.keys()
-    differ = sorted(k for k in ref if not _same(ref[k], got[k]))
-    assert not differ, f'{len(differ)} files differ, e.g. {differ[:5]}'
-    for sub in ('cobra', 'irn', 'seg'):
-        a, b = _state_dict(ref_work, sub), _state_dict(work, sub)
-        assert a.keys() == b.keys()
-        assert all(torch_equal(a[k], b[k]) for k in a), sub
-    assert _summary(work) == _summary(ref_work)
-
-
-def torch_equal(a, b):
-    import torch
-    return torch.equal(a, b)
 
 
 def test_pipeline_from_given_checkpoints(reference_run, data_root, tmp_path):
@@ -230,13 +88,13 @@ def test_pipeline_from_given_checkpoints(reference_run, data_root, tmp_path):
     work = str(tmp_path / 'work')
     missing = str(tmp_path / 'missing.pth')
     result = run_tool(
-        _command(data_root, work) +
+        command(data_root, work) +
         [f'classifier_checkpoint={missing}', '--stages', 'classifier'])
     assert result.returncode != 0
     assert f'classifier_checkpoint {missing} does not exist' in (
         result.stdout + result.stderr)
     result = run_tool(
-        _command(data_root, work) + [
+        command(data_root, work) + [
             f'classifier_checkpoint={cobra_ckpt}', '--stages', 'classifier',
             'seeds'
         ],
