@@ -20,9 +20,7 @@ import numpy as np
 import pytest
 from conftest import run_tool
 from PIL import Image, ImageDraw
-
-STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
-          'mask_eval', 'final_masks', 'seg', 'seg_eval')
+from pipeline_args import STAGES
 
 # pretrained loading off, one epoch / one iteration, small batches
 SMOKE = [

@@ -8,6 +8,10 @@ CONFIG = osp.join(REPO, 'configs/pipeline/synthetic_demo.py')
 # 3 classes, renamed: the configs say 4; the pipeline's one dataset
 # description has to reach every stage (heads, metrics, label vectors)
 CLASSES = ('background', 'apple', 'brick', 'cone')
+#: Every stage a finished pipeline run has recorded, written out here (not
+#: imported from the package) so that a dropped stage fails the tests.
+STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
+          'mask_eval', 'final_masks', 'seg', 'seg_eval')
 
 
 def reduced(root):

@@ -17,9 +17,6 @@ from pipeline_args import CONFIG, reduced
 
 from mmseg_cobra.datasets import generate_synthetic_voc
 
-STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
-          'mask_eval', 'final_masks', 'seg', 'seg_eval')
-
 
 def _shared(tmp_path_factory, name):
     base = tmp_path_factory.getbasetemp()

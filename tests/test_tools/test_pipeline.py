@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import run_tool
 from PIL import Image
-from pipeline_args import CLASSES
-from pipeline_reference import STAGES, command, pipeline_data
+from pipeline_args import CLASSES, STAGES
+from pipeline_reference import command, pipeline_data
 from pipeline_reference import reference_run as shared_reference_run
 
 from mmseg_cobra.evaluation import evaluate_label_dir

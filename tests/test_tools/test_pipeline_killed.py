@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from conftest import run_tool
 from PIL import Image
-from pipeline_reference import STAGES, command, pipeline_data, reference_run
+from pipeline_args import STAGES
+from pipeline_reference import command, pipeline_data, reference_run
 
 pytestmark = pytest.mark.slow
 
