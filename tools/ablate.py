@@ -30,6 +30,7 @@ from mmengine.config import Config, ConfigDict, DictAction
 
 from mmseg_cobra.apis import (CoBraPipeline, PipelineError,
                               prepare_synthetic_data, resolve_config_path)
+from mmseg_cobra.apis.launchers import StageLauncher
 from mmseg_cobra.engine.hooks.guide_quality_hook import RECORDS
 from mmseg_cobra.utils.file_io import dump_json, write_text
 from mmseg_cobra.utils.records import last_scalars
@@ -55,8 +56,11 @@ def run_one(cfg: Config, variant: str, options: dict, seed: int,
                 },
                 seeds=dict(cfg.get('seed_options', {})))))
     out = osp.join(work_dir, variant, f'seed{seed}')
-    pipeline = CoBraPipeline(run_cfg, out, cfg.get('launcher', 'none'),
-                             cfg.get('nproc', 1))
+    launch = StageLauncher(
+        cfg.get('launcher', 'none'),
+        nproc=cfg.get('nproc', 1),
+        python=sys.executable)
+    pipeline = CoBraPipeline(run_cfg, out, launch)
     dump_json(
         dict(variant=variant, seed=seed, options=options),
         osp.join(out, 'variant.json'))

@@ -13,13 +13,18 @@ Prints, for every seed source (cnn, vit, mean, max, fuse) and background rule
 its mIoU, then per-class IoU / precision / recall; writes the full report as
 JSON (``--out``, default ``SEED_DIR/../seed_eval.json``). Seed files that are
 missing, truncated or made for another dataset are listed and skipped.
+With ``--launcher pytorch|slurm`` (one rank per node) each rank scores its
+share of the images (image ``i`` on rank ``i % world``); the confusion
+counts are summed and rank 0 writes the report, equal to one process's.
 """
 import argparse
 import json
 import os.path as osp
 import sys
+from typing import Dict, List, Sequence
 
 import numpy as np
+from mmengine.dist import get_rank
 from mmengine.utils import ProgressBar
 from PIL import Image
 
@@ -28,9 +33,12 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.datasets import VOC_CLASSES
 from mmseg_cobra.evaluation import SeedMetric
-from mmseg_cobra.utils import load_config_or_exit
+from mmseg_cobra.utils import (add_launcher_args, export_local_rank,
+                               load_config_or_exit, shutdown_dist)
 from mmseg_cobra.utils.file_io import dump_json
 from mmseg_cobra.utils.seed_io import SeedFileError, load_seed, seed_path
+from mmseg_cobra.utils.sharding import (first_by_index, gather_on_rank0,
+                                        init_cpu_stage, shard)
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,7 +64,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--sources', nargs='+', default=['cnn', 'vit', 'mean', 'max', 'fuse'])
     parser.add_argument('--out', help='JSON report path')
-    return parser.parse_args()
+    add_launcher_args(parser)
+    args = parser.parse_args()
+    export_local_rank(args.local_rank)
+    return args
 
 
 def resolve_data(args):
@@ -76,27 +87,21 @@ def resolve_data(args):
     return root, ann, gt_dir, tuple(classes)
 
 
-def main() -> None:
-    args = parse_args()
-    if not osp.isdir(args.seed_dir):
-        sys.exit(f'error: seed directory {args.seed_dir} does not exist')
-    root, ann_file, gt_dir, classes = resolve_data(args)
-    if not osp.isfile(ann_file):
-        sys.exit(f'error: image list {ann_file} does not exist')
-    with open(ann_file) as f:
-        ids = [x.strip() for x in f if x.strip()]
-    metric = SeedMetric(sources=args.sources)
-    metric.dataset_meta = dict(classes=classes)
+def score_shard(metric: SeedMetric, ids: List[str], seed_dir: str, gt_dir: str,
+                classes: Sequence[str]) -> Dict[str, str]:
+    """Add this rank's images to ``metric``; returns the skipped ones
+    (id -> reason)."""
     skipped = {}
-    bar = ProgressBar(len(ids))
+    bar = ProgressBar(len(ids)) if get_rank() == 0 else None
     for img_id in ids:
-        bar.update()
+        if bar is not None:
+            bar.update()
         gt_path = osp.join(gt_dir, img_id + '.png')
         if not osp.isfile(gt_path):
             skipped[img_id] = f'ground truth {gt_path} missing'
             continue
         gt = np.asarray(Image.open(gt_path))
-        path = seed_path(args.seed_dir, img_id)
+        path = seed_path(seed_dir, img_id)
         if not osp.isfile(path):
             skipped[img_id] = f'seed {path} missing'
             continue
@@ -107,15 +112,49 @@ def main() -> None:
             skipped[img_id] = str(exc)
             continue
         metric.add(seed, gt)
-    print()
+    if bar is not None:
+        print()
+    return skipped
+
+
+def main() -> None:
+    args = parse_args()
+    if not osp.isdir(args.seed_dir):
+        sys.exit(f'error: seed directory {args.seed_dir} does not exist')
+    root, ann_file, gt_dir, classes = resolve_data(args)
+    if not osp.isfile(ann_file):
+        sys.exit(f'error: image list {ann_file} does not exist')
+    with open(ann_file) as f:
+        ids = [x.strip() for x in f if x.strip()]
+    init_cpu_stage(args.launcher)
+    metric = SeedMetric(sources=args.sources)
+    metric.dataset_meta = dict(classes=classes)
+    skipped = score_shard(metric, shard(ids), args.seed_dir, gt_dir, classes)
+    metric.merge_ranks()
+    parts = gather_on_rank0(skipped)
+    if get_rank() == 0:
+        order = {img_id: i for i, img_id in enumerate(ids)}
+        skipped = first_by_index(parts, order, None)
+        print_skipped(skipped, len(ids))
+    if metric.num_images == 0:  # on every rank (the counts are summed)
+        sys.exit('error: no seed could be scored')
+    if get_rank() == 0:
+        write_report(args, metric, skipped)
+    shutdown_dist()
+
+
+def print_skipped(skipped: Dict[str, str], num_ids: int) -> None:
     if skipped:
-        print(f'WARNING: {len(skipped)} of {len(ids)} images skipped:')
+        print(f'WARNING: {len(skipped)} of {num_ids} images skipped:')
         for img_id, why in list(skipped.items())[:20]:
             print(f'  {img_id}: {why}')
         if len(skipped) > 20:
             print(f'  ... and {len(skipped) - 20} more (all in the JSON)')
-    if metric.num_images == 0:
-        sys.exit('error: no seed could be scored')
+
+
+def write_report(args: argparse.Namespace, metric: SeedMetric,
+                 skipped: Dict[str, str]) -> None:
+    """Print the scores and write the JSON report (rank 0)."""
     metric.out_file = args.out or osp.join(
         osp.dirname(osp.abspath(args.seed_dir)), 'seed_eval.json')
     scores = metric.summarize()

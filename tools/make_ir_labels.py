@@ -25,9 +25,11 @@ from mmengine.config import DictAction
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_cobra  # noqa: F401
-from mmseg_cobra.apis.label_writers import IRLabelWriter, exit_code
+from mmseg_cobra.apis.label_writers import IRLabelWriter
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config, image_tasks
-from mmseg_cobra.utils import load_config_or_exit
+from mmseg_cobra.utils import (add_launcher_args, export_local_rank,
+                               load_config_or_exit, shutdown_dist)
+from mmseg_cobra.utils.sharding import init_cpu_stage
 
 
 def main() -> None:
@@ -42,7 +44,9 @@ def main() -> None:
         action='store_true',
         help='exit 0 when some images were skipped')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_launcher_args(parser)
     args = parser.parse_args()
+    export_local_rank(args.local_rank)
     cfg = load_config_or_exit(args.config, args.cfg_options)
     ir_cfg = dict(cfg.ir_label_cfg)
     if not osp.isdir(ir_cfg['seed_dir']):
@@ -54,7 +58,10 @@ def main() -> None:
                            len(dataset.metainfo['classes']) - 1,
                            dataset.metainfo['palette'])
     print(f'IR labels for {len(tasks)} images -> {ir_cfg["out_dir"]}')
-    sys.exit(exit_code(writer.run(tasks, args.nproc), args.allow_skipped))
+    init_cpu_stage(args.launcher)
+    summary = writer.run(tasks, args.nproc)
+    shutdown_dist()
+    sys.exit(summary.exit_code(args.allow_skipped))
 
 
 if __name__ == '__main__':

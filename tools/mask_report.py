@@ -30,20 +30,26 @@ ground-truth class edges on the stride-4 grid (precision / recall / F,
 1-cell tolerance, swept threshold). The chosen mask rule value (the best
 swept value of the config's ``model.test_cfg.mask_rule``) is printed and
 written to the JSON report (``chosen``), where the pipeline reads it. The
-work is done by :class:`mmseg_cobra.apis.MaskReport`.
+work is done by :class:`mmseg_cobra.apis.MaskReport`; with ``--launcher
+pytorch|slurm`` (one rank per node) each rank scores its share of the
+images (image ``i`` on rank ``i % world``) and rank 0 writes the report,
+equal to a one-process run's.
 """
 import argparse
 import os.path as osp
 import sys
 
 from mmengine.config import DictAction
+from mmengine.dist import get_rank
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.apis.mask_report import MaskReport, format_report
-from mmseg_cobra.utils import load_config_or_exit
+from mmseg_cobra.utils import (add_launcher_args, export_local_rank,
+                               load_config_or_exit, shutdown_dist)
 from mmseg_cobra.utils.file_io import dump_json
+from mmseg_cobra.utils.sharding import init_cpu_stage
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,7 +68,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--masks', nargs='*', default=[], metavar='NAME=DIR')
     parser.add_argument('--out', help='JSON report path')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_launcher_args(parser)
     args = parser.parse_args()
+    export_local_rank(args.local_rank)
     if args.oracle and not args.seeds:
         parser.error('--oracle walks the seeds: give --seeds')
     if args.crf and not args.walks:
@@ -76,15 +84,18 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cfg = load_config_or_exit(args.config, args.cfg_options)
+    init_cpu_stage(args.launcher)
     report = MaskReport(cfg, args.data_root, args.seeds, args.walks,
                         args.oracle, args.crf, args.source)
     try:
         result = report.run(dict(m.split('=', 1) for m in args.masks))
     except RuntimeError as exc:
         sys.exit(f'error: {exc}')
-    print(format_report(result))
-    if args.out:
-        dump_json(result, args.out)
+    if get_rank() == 0:
+        print(format_report(result))
+        if args.out:
+            dump_json(result, args.out)
+    shutdown_dist()
 
 
 if __name__ == '__main__':

@@ -24,11 +24,13 @@ from mmengine.config import DictAction
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_cobra  # noqa: F401
-from mmseg_cobra.apis.label_writers import WalkMaskWriter, exit_code
+from mmseg_cobra.apis.label_writers import WalkMaskWriter
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config, image_tasks
 from mmseg_cobra.models.utils import MASK_RULES
-from mmseg_cobra.utils import load_config_or_exit
+from mmseg_cobra.utils import (add_launcher_args, export_local_rank,
+                               load_config_or_exit, shutdown_dist)
 from mmseg_cobra.utils.crf import FINAL_CRF_CFG
+from mmseg_cobra.utils.sharding import init_cpu_stage
 
 
 def main() -> None:
@@ -56,7 +58,9 @@ def main() -> None:
         action='store_true',
         help='exit 0 when some images were skipped')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_launcher_args(parser)
     args = parser.parse_args()
+    export_local_rank(args.local_rank)
     cfg = load_config_or_exit(args.config, args.cfg_options)
     if args.ann_file:
         cfg.test_dataloader.dataset.ann_file = args.ann_file
@@ -74,7 +78,10 @@ def main() -> None:
     writer = WalkMaskWriter(args.walk_dir, args.out_dir, rule, value, crf_cfg,
                             dataset.metainfo['palette'],
                             test_cfg.get('walk_upsample', 'resize'))
-    sys.exit(exit_code(writer.run(tasks, args.nproc), args.allow_skipped))
+    init_cpu_stage(args.launcher)
+    summary = writer.run(tasks, args.nproc)
+    shutdown_dist()
+    sys.exit(summary.exit_code(args.allow_skipped))
 
 
 if __name__ == '__main__':

@@ -2,7 +2,8 @@
 
     python tools/run_pipeline.py configs/pipeline/cobra_voc.py \
         [--work-dir DIR] [--stages classifier seeds ...] \
-        [--launcher pytorch --nproc 4]
+        [--launcher {none,pytorch,slurm}] [--nproc G] \
+        [--nnodes N --node-rank R --master-addr A --master-port P]
 
 Stages, in order: classifier (tools/train.py on the CoBra config), seeds
 (tools/test.py: multi-scale CAMs of every training image), seed_eval
@@ -18,8 +19,24 @@ skipped when the command is run again, an interrupted one resumes. The
 summary (seed, mask and segmentation mIoU, time per stage) is printed and
 written to DIR/summary.md and DIR/summary.json; each stage's log is in
 DIR/logs/.
+
+Launchers (docs: "Running on a cluster"):
+  none     every stage in one process (CPU stages: a pool of nproc_cpu).
+  pytorch  torchrun, G processes per node (--nproc) for training/testing,
+           one rank per node for the CPU stages (images sharded over the
+           nodes, each with its pool). Several nodes: run the same command
+           on every node with --nnodes N --node-rank R --master-addr A
+           --master-port P (or NNODES, NODE_RANK, MASTER_ADDR, PORT, as
+           tools/dist_train.sh); node 0 drives, the others join. The work
+           dir (and data) must be on a file system every node shares.
+  slurm    inside an allocation (sbatch/salloc): one command; every stage
+           runs through srun over the allocation (G tasks per node from
+           --nproc or SLURM_NTASKS_PER_NODE; SRUN_ARGS added to srun).
+A second driver on a work dir in use is refused, naming the holder; the
+lock of a killed run is taken over, so the same command resumes it.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
@@ -28,9 +45,66 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import Config, DictAction
 
 from mmseg_cobra.apis import (STAGES, CoBraPipeline, PipelineError,
-                              prepare_synthetic_data, resolve_config_path,
-                              resolve_pipeline_dataset)
+                              resolve_config_path, resolve_pipeline_dataset)
 from mmseg_cobra.apis.dataset_description import DescriptionError
+from mmseg_cobra.apis.launchers import (PIPELINE_LAUNCHERS, LaunchError,
+                                        StageLauncher)
+from mmseg_cobra.apis.work_dir_lock import JobError, WorkDirLocked
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def add_launch_args(parser: argparse.ArgumentParser) -> None:
+    """The launcher flags (defaults from the environment variables of
+    tools/dist_train.sh)."""
+    parser.add_argument(
+        '--launcher', choices=PIPELINE_LAUNCHERS, default='none')
+    parser.add_argument(
+        '--nproc',
+        type=int,
+        help='processes per node of the training/testing stages (one per '
+        'GPU; default 1, under slurm SLURM_NTASKS_PER_NODE)')
+    parser.add_argument(
+        '--nnodes',
+        type=int,
+        default=_env_int('NNODES', 1),
+        help='nodes of a --launcher pytorch job (env NNODES)')
+    parser.add_argument(
+        '--node-rank',
+        type=int,
+        default=os.environ.get('NODE_RANK'),
+        help='this node (0 drives; env NODE_RANK)')
+    parser.add_argument(
+        '--master-addr',
+        default=os.environ.get('MASTER_ADDR', '127.0.0.1'),
+        help='node 0\'s address (env MASTER_ADDR)')
+    parser.add_argument(
+        '--master-port',
+        type=int,
+        default=_env_int('PORT', 29500),
+        help='rendezvous port of the stages; the driver also listens on '
+        'the next one (env PORT)')
+    parser.add_argument(
+        '--join-timeout',
+        type=float,
+        default=600.0,
+        help='seconds a joining node waits for node 0')
+
+
+def make_launcher(args: argparse.Namespace) -> StageLauncher:
+    if args.launcher == 'slurm':
+        return StageLauncher.for_slurm(args.nproc, sys.executable,
+                                       args.master_port)
+    return StageLauncher(
+        args.launcher,
+        nproc=args.nproc or 1,
+        nnodes=args.nnodes,
+        node_rank=int(args.node_rank or 0),
+        master_addr=args.master_addr,
+        master_port=args.master_port,
+        python=sys.executable)
 
 
 def main() -> None:
@@ -42,10 +116,7 @@ def main() -> None:
     parser.add_argument('--work-dir')
     parser.add_argument(
         '--stages', nargs='+', choices=STAGES, default=list(STAGES))
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch'], default='none')
-    parser.add_argument(
-        '--nproc', type=int, default=1, help='processes per distributed stage')
+    add_launch_args(parser)
     parser.add_argument(
         '--check',
         action='store_true',
@@ -54,6 +125,10 @@ def main() -> None:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
 
+    try:
+        launch = make_launcher(args)
+    except LaunchError as exc:
+        sys.exit(f'error: {exc}')
     cfg = Config.fromfile(resolve_config_path(args.config))
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -64,18 +139,17 @@ def main() -> None:
     except DescriptionError as exc:
         sys.exit(f'error: dataset description: {exc}')
     cfg.data_root = osp.abspath(cfg.data_root)
-    prepare_synthetic_data(cfg, 'train_list', 'pipeline')
     work_dir = args.work_dir or osp.join(
         'work_dirs',
         osp.splitext(osp.basename(args.config))[0])
-    pipeline = CoBraPipeline(cfg, work_dir, args.launcher, args.nproc)
+    pipeline = CoBraPipeline(cfg, work_dir, launch, args.join_timeout)
     try:
         if args.check:
             for role, path in pipeline.prepare().items():
                 print(f'{role}: {path}')
             return
         pipeline.run(args.stages)
-    except PipelineError as exc:
+    except (PipelineError, WorkDirLocked, JobError) as exc:
         sys.exit(f'error: {exc}')
 
 

@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
 from mmseg_cobra.datasets import DatasetError
 from mmseg_cobra.datasets.dataset_tools import (add_dataset_check_args,
-                                                check_before_run)
+                                                check_on_rank0)
 from mmseg_cobra.utils import (CheckpointMismatchError, export_local_rank,
                                load_config_or_exit, resolve_work_dir,
                                setup_launcher, shutdown_dist)
@@ -95,16 +95,16 @@ def main() -> None:
         crf_model['module'] = cfg.model
         cfg.model = crf_model
 
+    setup_launcher(cfg, args.launcher)
     if not args.no_dataset_check:
         try:
-            check_before_run(
+            check_on_rank0(
                 cfg, ('test_dataloader', ),
                 cfg.work_dir,
                 skip_bad=args.skip_bad_images,
                 use_cache=not args.no_check_cache)
         except DatasetError as exc:
             sys.exit(f'error: {exc}')
-    setup_launcher(cfg, args.launcher)
     try:
         if 'runner_type' in cfg:
             runner = RUNNERS.build(cfg)

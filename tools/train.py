@@ -1,10 +1,13 @@
 """Train any stage of the CoBra pipeline (or any mmseg config).
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
+        [--auto-scale-lr] [--cfg-options k=v ...]
+        [--launcher {none,pytorch,slurm,mpi}]
 
-Under ``tools/dist_train.sh`` it runs one process per GPU (nccl), or per CPU
-process (gloo) on a machine without CUDA.
+Under ``tools/dist_train.sh`` (torchrun) or ``tools/slurm_train.sh`` (srun)
+it runs one process per GPU (nccl), or per CPU process (gloo) on a machine
+without CUDA. ``train_dataloader.batch_size`` is per process; the dataset
+check runs on rank 0 only.
 """
 import argparse
 import logging
@@ -22,7 +25,7 @@ from mmengine.runner import Runner
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
 from mmseg_cobra.datasets import DatasetError
 from mmseg_cobra.datasets.dataset_tools import (add_dataset_check_args,
-                                                check_before_run)
+                                                check_on_rank0)
 from mmseg_cobra.utils import (export_local_rank, load_config_or_exit,
                                resolve_work_dir, setup_launcher, shutdown_dist)
 from mmseg_cobra.utils.fault import ENV as FAULT_ENV
@@ -43,6 +46,12 @@ def parse_args() -> argparse.Namespace:
         '--amp',
         action='store_true',
         help='enable automatic mixed precision training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the total batch (world size x '
+        'per-process batch) over auto_scale_lr.base_batch_size (the '
+        "paper's total batch)")
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -80,6 +89,13 @@ def main() -> None:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
+    if args.auto_scale_lr:
+        if not (cfg.get('auto_scale_lr') or {}).get('base_batch_size'):
+            sys.exit(f'error: --auto-scale-lr: {args.config} has no '
+                     'auto_scale_lr.base_batch_size; add auto_scale_lr = '
+                     'dict(enable=False, base_batch_size=TOTAL) to it')
+        cfg.auto_scale_lr.enable = True
+
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -87,16 +103,16 @@ def main() -> None:
         cfg.resume = True
         cfg.load_from = args.resume
 
+    setup_launcher(cfg, args.launcher)
     if not args.no_dataset_check:
         try:
-            check_before_run(
+            check_on_rank0(
                 cfg, ('train_dataloader', 'val_dataloader'),
                 cfg.work_dir,
                 skip_bad=args.skip_bad_images,
                 use_cache=not args.no_check_cache)
         except DatasetError as exc:
             sys.exit(f'error: {exc}')
-    setup_launcher(cfg, args.launcher)
     try:
         if 'runner_type' in cfg:
             runner = RUNNERS.build(cfg)

@@ -80,3 +80,4 @@ custom_hooks = [
 test_dataloader = dict(
     dataset=dict(
         **synthetic_dataset, ann_file='ImageSets/Segmentation/train.txt'))
+auto_scale_lr = dict(enable=False, base_batch_size=16)

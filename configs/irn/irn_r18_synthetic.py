@@ -78,3 +78,4 @@ param_scheduler = [
 ]
 train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(logger=dict(interval=5))
+auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -21,9 +21,9 @@ dataset = dict(
     val=dict(ann_file='val.txt', img_dir='val2014', mask_dir='mask/val2014'))
 nproc_cpu = 8
 seg_test_flags = ['--tta', '--crf']
-# per-process batch sizes for 4 processes (paper: 32 total for stages 1, 3)
-cfg_options = dict(
-    classifier={'train_dataloader.batch_size': 8},
-    seeds={},
-    irn={'train_dataloader.batch_size': 8},
-    seg={})
+# The total batch of each training stage (default: the stage config's
+# auto_scale_lr.base_batch_size, the paper's) is split over the world size:
+# 8 per process on 4 GPUs, 4 on 8. Set a stage's per-process batch in
+# cfg_options instead to keep it whatever the world size.
+total_batch_size = dict(classifier=32, irn=32, seg=16)
+cfg_options = dict(classifier={}, seeds={}, irn={}, seg={})

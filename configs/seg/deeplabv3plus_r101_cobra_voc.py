@@ -18,3 +18,6 @@ model = dict(
     backbone=dict(depth=101),
     decode_head=dict(num_classes=21),
     auxiliary_head=dict(num_classes=21))
+# train_dataloader.batch_size is per process (4); the total batch is 16
+# (4 GPUs x 4). --auto-scale-lr / tools/run_pipeline.py as for stage 1.
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -35,3 +35,4 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=1500, val_interval=500)
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=500))
+auto_scale_lr = dict(enable=False, base_batch_size=8)

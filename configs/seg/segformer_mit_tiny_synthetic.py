@@ -30,3 +30,4 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=600, val_interval=300)
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=300))
+auto_scale_lr = dict(enable=False, base_batch_size=8)

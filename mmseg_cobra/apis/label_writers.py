@@ -6,21 +6,26 @@
 from seeds) do the same thing per image: skip an image whose PNG exists
 (resume), read the image, read its input file, make a label map, write it
 atomically as a palette PNG. :class:`LabelWriter` is that loop, run in a
-process pool (mmengine's ``track_parallel_progress``); the three writers
+process pool (mmengine's ``track_parallel_progress``), on this rank's share
+of the images when the tool runs on several ranks/nodes; the three writers
 differ only in :meth:`LabelWriter.make_label`.
 
-Every tool reports the same way (:func:`report_status`) and exits the same
-way (:func:`exit_code`): 0 when every image has its label, 1 when any was
-skipped (inputs missing, unreadable or for another image), unless the
-caller allows skipped images (``--allow-skipped``; the pipeline passes it
-when bad images are left out on purpose, and checks what is missing
-itself).
+Every tool reports the same way (:meth:`WriteSummary.report`) and exits the
+same way (:meth:`WriteSummary.exit_code`): 0 when every image has its label,
+1 when any was skipped (inputs missing, unreadable or for another image),
+unless the caller allows skipped images (``--allow-skipped``; the pipeline
+passes it when bad images are left out on purpose, and checks what is
+missing itself).
 """
+import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+import sys
+from dataclasses import dataclass, field
+from typing import ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.utils import track_parallel_progress
+from mmengine.dist import get_rank
+from mmengine.utils import track_parallel_progress, track_progress
 from PIL import Image
 
 from ..models.utils.mask_rules import mask_from_walk
@@ -29,6 +34,8 @@ from ..utils.ir_label import ir_thresholds, make_ir_label, save_label_png
 from ..utils.seed_io import SeedFileError, load_seed, seed_path
 from ..utils.seed_labels import (combine_seeds, seeds_to_label,
                                  to_dataset_labels)
+from ..utils.sharding import (broadcast_from_rank0, first_by_index,
+                              gather_on_rank0, shard)
 from ..utils.walk_io import load_walk, walk_path
 
 #: Status of an image whose label was written by this run.
@@ -96,16 +103,32 @@ class LabelWriter:
 
     def run(self,
             tasks: List[Tuple[str, str]],
-            nproc: int = 1) -> Dict[str, str]:
-        """Every task in a pool of ``nproc`` processes, with a progress bar;
-        prints the report and returns ``{img_id: status}``."""
+            nproc: int = 1) -> 'WriteSummary':
+        """This rank's share of ``tasks`` (image ``i`` on rank ``i %
+        world``, see :mod:`mmseg_cobra.utils.sharding`) in a pool of
+        ``nproc`` processes, with a progress bar on rank 0; the ranks'
+        summaries are merged, rank 0 prints the report.
+
+        Returns:
+            WriteSummary: Every rank's images together (the same on every
+            rank).
+        """
+        mine = shard(tasks)
+        # the other ranks work silently; rank 0's bar shows its share
+        out = sys.stdout if get_rank() == 0 else open(os.devnull, 'w')
         if nproc > 1:
-            status = dict(track_parallel_progress(self, tasks, nproc))
+            status = dict(track_parallel_progress(self, mine, nproc, file=out))
         else:  # no pool: a plain loop (and debuggable in-process)
-            from mmengine.utils import track_progress
-            status = dict(track_progress(self, tasks))
-        report_status(status)
-        return status
+            status = dict(track_progress(self, mine, file=out))
+        if out is not sys.stdout:
+            out.close()
+        order = {img_id: i for i, (img_id, _) in enumerate(tasks)}
+        summary = WriteSummary.merge(
+            gather_on_rank0(WriteSummary.of(status)), order)
+        summary = broadcast_from_rank0(summary)
+        if get_rank() == 0:
+            summary.report()
+        return summary
 
 
 def _input_file(path: str, what: str) -> str:
@@ -241,44 +264,93 @@ def _skipped(status: Dict[str, str]) -> Dict[str, str]:
     }
 
 
-def report_status(status: Dict[str, str]) -> Dict[str, str]:
-    """Print how many images were written / already there / skipped (with
-    the first reasons) and how many labels got no confident foreground;
-    return the skipped ones."""
-    no_fg = {k: v for k, v in status.items() if v.startswith(NO_FOREGROUND)}
-    skipped = _skipped(status)
-    written = sum(v == WRITTEN for v in status.values()) + len(no_fg)
-    existing = sum(v == EXISTS for v in status.values())
-    print(f'\nwritten {written}, already there {existing}, '
-          f'skipped {len(skipped)}')
-    if status and existing == len(status):
-        print(f'nothing left to do: all {existing} outputs already exist '
-              '(delete them to recompute)')
-    for img_id, why in list(skipped.items())[:20]:
-        print(f'  skipped {img_id}: {why}')
-    if no_fg:
-        print(f'{len(no_fg)} of {len(status)} images got no confident '
-              'foreground (their foreground threshold is above every seed '
-              'value): their labels hold only background and unknown. With '
-              'the attention-percentile rule, lower ir_label_cfg.percentile '
-              'or fg_offset, or set ir_label_cfg.fixed_thresholds.')
-        for img_id, why in list(no_fg.items())[:20]:
-            print(f'  {img_id}: {why}')
-    return skipped
+@dataclass
+class WriteSummary:
+    """What a label writer did, counted; the first reasons kept by name.
 
+    Small whatever the number of images, so the ranks of a sharded run
+    send theirs to rank 0 (:meth:`merge`).
+    """
+    total: int = 0
+    written: int = 0
+    existing: int = 0
+    skipped: int = 0
+    no_foreground: int = 0
+    #: the first :data:`EXAMPLES` skipped images, ``{id: reason}``
+    skipped_ids: Dict[str, str] = field(default_factory=dict)
+    #: the first :data:`EXAMPLES` labels without confident foreground
+    no_foreground_ids: Dict[str, str] = field(default_factory=dict)
 
-def exit_code(status: Dict[str, str], allow_skipped: bool = False) -> int:
-    """The tools' one exit convention: 0 when every image has its label
-    (or skipped images are allowed and at least one label exists), 1
-    otherwise."""
-    skipped = _skipped(status)
-    if not skipped:
-        return 0
-    return 0 if allow_skipped and len(skipped) < len(status) else 1
+    EXAMPLES: ClassVar[int] = 20
+
+    @classmethod
+    def of(cls, status: Dict[str, str]) -> 'WriteSummary':
+        """The summary of ``{img_id: status}`` (one rank's images)."""
+        no_fg = {
+            k: v
+            for k, v in status.items() if v.startswith(NO_FOREGROUND)
+        }
+        skipped = _skipped(status)
+        return cls(
+            total=len(status),
+            written=sum(v == WRITTEN for v in status.values()) + len(no_fg),
+            existing=sum(v == EXISTS for v in status.values()),
+            skipped=len(skipped),
+            no_foreground=len(no_fg),
+            skipped_ids=dict(list(skipped.items())[:cls.EXAMPLES]),
+            no_foreground_ids=dict(list(no_fg.items())[:cls.EXAMPLES]))
+
+    @classmethod
+    def merge(cls, parts: Optional[List['WriteSummary']],
+              order: Dict[str, int]) -> Optional['WriteSummary']:
+        """The ranks' summaries as one; examples in the dataset's order
+        (``order``: ``{img_id: index}``), as a one-process run lists
+        them. None (not rank 0) stays None."""
+        if parts is None:
+            return None
+        counts = {
+            name: sum(getattr(p, name) for p in parts)
+            for name in ('total', 'written', 'existing', 'skipped',
+                         'no_foreground')
+        }
+        return cls(
+            **counts,
+            skipped_ids=first_by_index([p.skipped_ids for p in parts], order,
+                                       cls.EXAMPLES),
+            no_foreground_ids=first_by_index(
+                [p.no_foreground_ids for p in parts], order, cls.EXAMPLES))
+
+    def report(self) -> None:
+        """Print how many images were written / already there / skipped
+        (with the first reasons) and how many labels got no confident
+        foreground."""
+        print(f'\nwritten {self.written}, already there {self.existing}, '
+              f'skipped {self.skipped}')
+        if self.total and self.existing == self.total:
+            print(f'nothing left to do: all {self.existing} outputs already '
+                  'exist (delete them to recompute)')
+        for img_id, why in self.skipped_ids.items():
+            print(f'  skipped {img_id}: {why}')
+        if self.no_foreground:
+            print(f'{self.no_foreground} of {self.total} images got no '
+                  'confident foreground (their foreground threshold is '
+                  'above every seed value): their labels hold only '
+                  'background and unknown. With the attention-percentile '
+                  'rule, lower ir_label_cfg.percentile or fg_offset, or set '
+                  'ir_label_cfg.fixed_thresholds.')
+            for img_id, why in self.no_foreground_ids.items():
+                print(f'  {img_id}: {why}')
+
+    def exit_code(self, allow_skipped: bool = False) -> int:
+        """The tools' one exit convention: 0 when every image has its
+        label (or skipped images are allowed and at least one label
+        exists), 1 otherwise."""
+        if not self.skipped:
+            return 0
+        return 0 if allow_skipped and self.skipped < self.total else 1
 
 
 __all__ = [
     'EXISTS', 'IRLabelWriter', 'LabelWriter', 'NO_FOREGROUND',
-    'SeedCRFMaskWriter', 'WRITTEN', 'WalkMaskWriter', 'exit_code',
-    'report_status'
+    'SeedCRFMaskWriter', 'WRITTEN', 'WalkMaskWriter', 'WriteSummary'
 ]

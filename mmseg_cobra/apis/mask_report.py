@@ -33,13 +33,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.dist import get_rank
 from mmengine.utils import ProgressBar
 from PIL import Image
 
 from ..datasets.dataset_tools import dataset_from_config
 from ..evaluation.functional import (BoundaryPR, ConfusionSweep, confusion,
-                                     evaluate_label_dir, label_maps_for_sweep,
-                                     miou_from_confusion)
+                                     label_dir_areas, label_maps_for_sweep,
+                                     metrics_from_areas, miou_from_confusion)
 from ..models.utils import (boundary_from_labels, grid_to_image,
                             mask_rule_sweep, random_walk, seeds_to_grid,
                             walk_to_label)
@@ -47,6 +48,8 @@ from ..utils.crf import FINAL_CRF_CFG
 from ..utils.seed_io import SeedFileError, load_seed, seed_path
 from ..utils.seed_labels import (combine_grid_seeds, combine_seeds,
                                  to_dataset_labels)
+from ..utils.sharding import (broadcast_from_rank0, first_by_index,
+                              gather_on_rank0, shard, sum_over_ranks)
 from ..utils.walk_io import load_walk, walk_path
 
 #: Background scores swept for the seeds and IRN's rule.
@@ -57,6 +60,8 @@ DEFAULTS = dict(irn=0.25, reference=0.31)
 RULE_SWEEP = dict(irn=SWEEP, reference=tuple(sorted({*SWEEP, 0.31})))
 #: What each rule's value is called in tables.
 RULE_VALUE = dict(irn='bg score', reference='theta')
+#: Skipped images named in the report (the others are counted).
+SKIPPED_KEPT = 100
 #: Seed sources scored.
 SEED_SOURCES = ('cnn', 'vit', 'fuse')
 #: Display label of every row identifier (the one table of labels).
@@ -144,47 +149,80 @@ class MaskReport:
                                                               RULE_SWEEP[rule],
                                                               n))
         self.boundary_pr = BoundaryPR()
+        #: this rank's scored images (their walks are read again by the
+        #: CRF pass, never kept: memory does not grow with the images)
         self.kept: List[dict] = []
-        self.kept_walks: List[Optional[dict]] = []
+        #: the first :data:`SKIPPED_KEPT` skipped images of this rank
         self.skipped: Dict[str, str] = {}
+        self.num_skipped_here = 0
+        #: every rank's images together (:meth:`_merge_ranks`)
+        self.num_kept = 0
+        self.num_skipped = 0
 
     # --------------------------------------------------------- image set
     def usable_images(self) -> List[dict]:
-        """Images with ground truth and every input given (the others go to
-        ``skipped`` with the reason)."""
+        """This rank's images (image ``i`` on rank ``i % world``) with
+        ground truth and every input given (the others go to ``skipped``
+        with the reason)."""
         usable = []
-        for info in self.infos:
+        for info in shard(self.infos):
             img_id, gt_path = info['img_id'], info.get('seg_map_path')
             if not gt_path or not osp.isfile(gt_path):
-                self.skipped[img_id] = 'no ground truth'
+                self._skip(img_id, 'no ground truth')
             elif self.seed_dir and not osp.isfile(
                     seed_path(self.seed_dir, img_id)):
-                self.skipped[img_id] = 'no seed'
+                self._skip(img_id, 'no seed')
             elif self.walk_dir and not osp.isfile(
                     walk_path(self.walk_dir, img_id)):
-                self.skipped[img_id] = 'no walk file'
+                self._skip(img_id, 'no walk file')
             else:
                 usable.append(info)
         return usable
 
+    def _skip(self, img_id: str, why: str) -> None:
+        self.num_skipped_here += 1
+        if len(self.skipped) < SKIPPED_KEPT:
+            self.skipped[img_id] = why
+
     # ----------------------------------------------------------- scoring
     def accumulate(self) -> None:
-        """One pass over the usable images: seed sweeps, walk and oracle
-        sweeps, boundary P/R.
+        """One pass over this rank's usable images (seed sweeps, walk and
+        oracle sweeps, boundary P/R), then every rank's counts summed.
 
         Raises:
-            RuntimeError: No image has ground truth and every input.
+            RuntimeError: No image of any rank has ground truth and every
+                input.
         """
         usable = self.usable_images()
-        if not usable:
-            raise RuntimeError(f'no image has ground truth and every input '
-                               f'({len(self.skipped)} skipped, e.g. '
-                               f'{next(iter(self.skipped.items()), None)})')
-        bar = ProgressBar(len(usable))
+        bar = ProgressBar(len(usable)) if get_rank() == 0 else None
         for info in usable:
             self._add_image(info)
-            bar.update()
-        print()
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            print()
+        self._merge_ranks()
+        if not self.num_kept:
+            example = next(iter(self.skipped_first.items()), None)
+            raise RuntimeError(f'no image has ground truth and every input '
+                               f'({self.num_skipped} skipped, e.g. '
+                               f'{example})')
+
+    def _merge_ranks(self) -> None:
+        """Sum the sweeps and counts of every rank (a no-op on one rank);
+        the first skipped images in the dataset's order."""
+        for sweep in [*self.seed_sweeps.values()] + \
+                [s for _, s in self.rule_rows.values()]:
+            sweep.conf = sum_over_ranks(sweep.conf)
+        self.boundary_pr.counts = sum_over_ranks(self.boundary_pr.counts)
+        self.num_kept, self.num_skipped = (
+            int(x) for x in sum_over_ranks(
+                np.array([len(self.kept), self.num_skipped_here], np.int64)))
+        order = {info['img_id']: i for i, info in enumerate(self.infos)}
+        parts = gather_on_rank0(self.skipped)
+        self.skipped_first = broadcast_from_rank0(
+            None if parts is
+            None else first_by_index(parts, order, SKIPPED_KEPT))
 
     def _add_image(self, info: dict) -> None:
         img_id = info['img_id']
@@ -196,10 +234,9 @@ class MaskReport:
             walk = load_walk(walk_path(self.walk_dir, img_id), gt.shape) \
                 if self.walk_dir else None
         except SeedFileError as exc:
-            self.skipped[img_id] = str(exc)
+            self._skip(img_id, str(exc))
             return
         self.kept.append(info)
-        self.kept_walks.append(walk)  # the CRF pass reuses them
         if seed is not None:
             for row, sweep in self.seed_sweeps.items():
                 maps = label_maps_for_sweep(
@@ -247,17 +284,22 @@ class MaskReport:
             values = sorted({best, DEFAULTS[rule]})
             conf = {v: np.zeros((n, n), np.int64) for v in values}
             print(f'dense CRF on the {rule} rule at {values}:')
-            bar = ProgressBar(len(self.kept))
-            for info, walk in zip(self.kept, self.kept_walks):
+            bar = ProgressBar(len(self.kept)) if get_rank() == 0 else None
+            for info in self.kept:
                 gt = np.asarray(Image.open(info['seg_map_path']))
                 image = np.asarray(Image.open(info['img_path']).convert('RGB'))
+                walk = load_walk(
+                    walk_path(self.walk_dir, info['img_id']), gt.shape)
                 for v in values:
                     label = walk_to_label(
                         torch.from_numpy(walk['walk']), walk['keys'], gt.shape,
                         rule, v, image, self.crf_cfg, self.upsample).numpy()
                     conf[v] += confusion(label, gt, n)
-                bar.update()
-            print()
+                if bar is not None:
+                    bar.update()
+            if bar is not None:
+                print()
+            conf = {v: sum_over_ranks(c) for v, c in conf.items()}
             scores = {v: miou_from_confusion(c) for v, c in conf.items()}
             out[f'walk_{rule}_crf'] = dict(
                 rule=rule,
@@ -268,17 +310,21 @@ class MaskReport:
         return out
 
     def mask_dirs(self, masks: Dict[str, str]) -> Dict[str, dict]:
-        """Score label PNG folders (``{name: dir}``) on the kept images."""
+        """Score label PNG folders (``{name: dir}``) on the kept images
+        (each rank its own, areas summed)."""
         out = {}
-        gt_dir = osp.dirname(self.kept[0]['seg_map_path'])
+        gt_dir = osp.dirname(self.infos[0]['seg_map_path'] or '')
         ids = [i['img_id'] for i in self.kept]
         for name, path in masks.items():
-            result = evaluate_label_dir(
-                path, gt_dir, ids, self.classes, show_progress=False)
-            out[name] = dict(
-                mIoU=result['mIoU'],
-                scored=result['scored'],
-                skipped=len(result['skipped']))
+            totals, scored, skipped = label_dir_areas(
+                path, gt_dir, ids, len(self.classes), show_progress=False)
+            totals = sum_over_ranks(totals)
+            scored, skipped = (
+                int(x) for x in sum_over_ranks(
+                    np.array([scored, len(skipped)], np.int64)))
+            miou = metrics_from_areas(totals, self.classes)['mIoU'] \
+                if scored else float('nan')
+            out[name] = dict(mIoU=miou, scored=scored, skipped=skipped)
         return out
 
     def run(self, masks: Optional[Dict[str, str]] = None) -> dict:
@@ -296,9 +342,9 @@ class MaskReport:
         for row, (rule, sweep) in self.rule_rows.items():
             rows[row] = self._sweep_row(sweep, rule)
         report = dict(
-            images=len(self.kept),
-            skipped=len(self.skipped),
-            skipped_ids=dict(list(self.skipped.items())[:100]),
+            images=self.num_kept,
+            skipped=self.num_skipped,
+            skipped_ids=self.skipped_first,
             rows=rows)
         if self.walk_dir:
             chosen = rows[f'walk_{self.config_rule}']

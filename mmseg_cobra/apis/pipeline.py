@@ -7,23 +7,29 @@ paths between stages passed as ``--cfg-options``. A finished stage leaves
 the next run; an interrupted stage resumes (training from its last
 checkpoint, seeds/IR labels/masks from the files already written).
 """
+import contextlib
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional, Sequence
 
 from ..datasets.image_level_dataset import load_id_list
 from ..utils.fault import fault_point
-from ..utils.file_io import atomic_write, dump_json, write_text
+from ..utils.file_io import atomic_write, dump_json
 from ..utils.records import RecordNotFoundError, load_test_metrics
 from .dataset_description import (DescriptionError, apply_description,
-                                  description_summary, normalise_description,
-                                  validate_description)
-from .mask_report import ROW_LABELS, RULE_VALUE
+                                  description_summary, validate_description)
+from .launchers import LaunchError, StageLauncher, split_total_batch
+from .pipeline_config import (REPO, cfg_options_args, flat_options,
+                              prepare_synthetic_data, resolve_config_path,
+                              resolve_pipeline_dataset)
+from .pipeline_summary import write_summary
 from .tools import tool_path
+from .work_dir_lock import (JobRendezvous, WorkDirLock, check_shared_work_dir,
+                            wait_for_record)
 
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
           'mask_eval', 'final_masks', 'seg', 'seg_eval')
@@ -36,76 +42,14 @@ RECORD_KEYS = dict(
     mask_eval=('mask_miou', 'chosen', 'rows', 'boundary_F'),
     final_masks=('mask_dir', ),
     seg_eval=('seg_miou', ))
-#: where the package's source tree is: the checkout (tools run there, as
-#: before) or, installed, the directory above the package
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 class PipelineError(RuntimeError):
     """A stage failed; the message names it and its log."""
 
 
-def resolve_config_path(path: str) -> str:
-    """A config path as given (relative to the working directory), else
-    relative to the checkout, else one of the package's configs
-    (``configs/<rel>``, ``mmseg_cobra::<rel>`` or ``<rel>``)."""
-    if osp.exists(path):
-        return osp.abspath(path)
-    if osp.exists(osp.join(REPO, path)):
-        return osp.abspath(osp.join(REPO, path))
-    from ..configs import config_root
-    rel = path.split('::', 1)[1] if '::' in path else path
-    rel = rel[len('configs/'):] if rel.startswith('configs/') else rel
-    shipped = osp.join(config_root(), rel)
-    return osp.abspath(shipped if osp.exists(shipped) else path)
-
-
-def prepare_synthetic_data(cfg, list_key: str, tag: str) -> None:
-    """Write the synthetic dataset of ``cfg.synthetic`` into
-    ``cfg.data_root`` unless ``cfg[list_key]`` is already there."""
-    syn = cfg.get('synthetic')
-    if not syn or osp.isfile(osp.join(cfg.data_root, cfg[list_key])):
-        return
-    from ..datasets import generate_synthetic_voc
-    print(f'[{tag}] writing the synthetic dataset to {cfg.data_root}')
-    generate_synthetic_voc(cfg.data_root, syn.num_train, syn.num_val,
-                           syn.num_classes, tuple(syn.size), syn.seed)
-
-
-def _opts(d: Dict[str, object], prefix: str = '') -> List[str]:
-    """``--cfg-options`` arguments from a (possibly nested) dict."""
-    out = []
-    for k, v in d.items():
-        key = prefix + str(k)
-        if isinstance(v, dict):
-            out += _opts(v, key + '.')
-            continue
-        if isinstance(v, (list, tuple)):
-            v = '[' + ','.join(str(x) for x in v) + ']'
-        out.append(f'{key}={v}')
-    return out
-
-
-def resolve_pipeline_dataset(cfg) -> Optional[dict]:
-    """Normalise the pipeline config's ``dataset`` description (if any) and
-    set ``cfg.data_root`` / ``cfg.train_list`` from it; return it."""
-    if not cfg.get('dataset'):
-        return None
-    desc = normalise_description(cfg.dataset)
-    desc['data_root'] = osp.abspath(desc['data_root'])
-    for key, value in (('data_root', desc['data_root']),
-                       ('train_list', desc['train']['ann_file'])):
-        given = cfg.get(key)
-        if key == 'data_root' and given:
-            given = osp.abspath(given)
-        if given and given != value:
-            raise DescriptionError(
-                f'the pipeline config sets both dataset and {key}={given}: '
-                'keep the dataset description only (dataset.data_root, '
-                'dataset.train.ann_file)')
-    cfg.data_root = desc['data_root']
-    cfg.train_list = desc['train']['ann_file']
-    return desc
+class _Joined(Exception):
+    """A joining node ran its part of a stage; node 0 records it."""
 
 
 class CoBraPipeline:
@@ -130,24 +74,23 @@ class CoBraPipeline:
             / ``irn_checkpoint`` (a trained model used instead of training
             that stage, e.g. the reference implementation's converted
             weights).
-        work_dir (str): Root of every output.
-        launcher (str): ``none`` or ``pytorch`` (then ``nproc`` processes
-            through ``tools/dist_train.sh`` / ``dist_test.sh``).
-        nproc (int): Processes per distributed stage.
-        python (str): Interpreter for the tools.
+        work_dir (str): Root of every output (shared by every node).
+        launch (StageLauncher, optional): How the stages start (one
+            process, torchrun on each node, srun); default one process.
+        join_timeout (float): Seconds a joining node waits for node 0.
     """
 
     def __init__(self,
                  cfg,
                  work_dir: str,
-                 launcher: str = 'none',
-                 nproc: int = 1,
-                 python: Optional[str] = None) -> None:
+                 launch: Optional[StageLauncher] = None,
+                 join_timeout: float = 600.0) -> None:
         self.cfg = cfg
         self.work_dir = osp.abspath(work_dir)
-        self.launcher = launcher
-        self.nproc = nproc
-        self.python = python or sys.executable
+        self.launch = launch or StageLauncher(python=sys.executable)
+        self.python = self.launch.python
+        self.join_timeout = join_timeout
+        self.rendezvous: Optional[JobRendezvous] = None
         # in a checkout the tools run from its root, as before (relative
         # data paths resolve there); installed, from the working directory
         self.in_checkout = osp.isfile(tool_path('train.py'))
@@ -174,7 +117,8 @@ class CoBraPipeline:
         }
 
     def prepare(self) -> Dict[str, str]:
-        """Check the dataset description against the files and write the
+        """Write the synthetic dataset of ``cfg.synthetic`` if missing, check
+        the dataset description against the files and write the
         stage configs it describes (``<work_dir>/configs/<stage>.py``).
 
         Returns:
@@ -185,6 +129,8 @@ class CoBraPipeline:
             PipelineError: The description is wrong (names the file and the
                 fix); nothing has run.
         """
+        if self.cfg.get('data_root') and self.cfg.get('train_list'):
+            prepare_synthetic_data(self.cfg, 'train_list', 'pipeline')
         if self.dataset is None:
             return self.configs
         from mmengine.config import Config
@@ -214,30 +160,41 @@ class CoBraPipeline:
             self.configs[role] = path
         return self.configs
 
+    def _prepared_configs(self) -> None:
+        """A joining node: the stage configs node 0 wrote."""
+        if self.dataset is None:
+            return
+        for role in ('cobra', 'irn', 'seg'):
+            if self.cfg.get(f'{role}_config') is not None:
+                self.configs[role] = osp.join(self.work_dir, 'configs',
+                                              f'{role}.py')
+
     # ---------------------------------------------------------------- utils
     def _options(self, stage: str) -> Dict[str, object]:
         return dict(self.cfg.get('cfg_options', {}).get(stage, {}))
 
+    @property
+    def _tag(self) -> str:
+        """What this node's terminal lines start with."""
+        node = self.launch.node_rank
+        return '[pipeline]' if node == 0 else f'[pipeline node {node}]'
+
+    def _log_path(self, stage: str) -> str:
+        node = self.launch.node_rank
+        name = stage if node == 0 else f'{stage}.node{node}'
+        return osp.join(self.work_dir, 'logs', f'{name}.log')
+
     def _run(self,
              stage: str,
-             args: List[str],
-             dist: Optional[str] = None) -> str:
-        """Run a tool; its output goes to ``<work_dir>/logs/<stage>.log``."""
-        os.makedirs(osp.join(self.work_dir, 'logs'), exist_ok=True)
-        log_path = osp.join(self.work_dir, 'logs', f'{stage}.log')
-        if dist and self.launcher == 'pytorch':
-            cmd = ['bash', tool_path(dist), args[0]]
-            cmd += [args[1]] if dist == 'dist_test.sh' else []
-            cmd += [str(self.nproc)]
-            cmd += args[2:] if dist == 'dist_test.sh' else args[1:]
-        else:
-            tool = {
-                'dist_train.sh': 'train.py',
-                'dist_test.sh': 'test.py'
-            }.get(dist)
-            cmd = [self.python, tool_path(tool)] + args \
-                if tool else [self.python] + args
-        env = dict(os.environ, PYTHON=self.python)
+             cmd: List[str],
+             env: Optional[Dict[str, str]] = None) -> str:
+        """Run a stage's command (from :attr:`launch`); its output goes to
+        ``<work_dir>/logs/<stage>.log`` (``<stage>.node<R>.log`` on node
+        R). On a joining node, raises :class:`_Joined` once it is done."""
+        log_path = self._log_path(stage)
+        os.makedirs(osp.dirname(log_path), exist_ok=True)
+        env = dict(
+            os.environ, PYTHON=self.python, **self.launch.env(), **(env or {}))
         if self.in_checkout:  # the checkout's package before an installed one
             env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
         with open(log_path, 'a') as log:
@@ -259,8 +216,24 @@ class CoBraPipeline:
                 tail = ''.join(f.readlines()[-15:])
             raise PipelineError(f'stage {stage} failed (exit '
                                 f'{proc.returncode}); log: {log_path}\n{tail}')
+        if not self.launch.drives:
+            raise _Joined(stage)
         with open(log_path) as f:
             return f.read()
+
+    def _distributed(self, tool: str, args: List[str]) -> List[str]:
+        return self.launch.distributed(tool_path(tool), args)
+
+    def _run_cpu(self,
+                 stage: str,
+                 tool: str,
+                 args: List[str],
+                 pool: bool = True) -> str:
+        """Run a per-image CPU stage: one rank per node, each with a pool of
+        ``nproc_cpu`` processes (``pool``) on its share of the images."""
+        nproc = int(self.cfg.get('nproc_cpu', 2)) if pool else None
+        return self._run(stage, self.launch.cpu(tool_path(tool), args, nproc),
+                         self.launch.cpu_env())
 
     def _check_same_dataset(self) -> None:
         """Refuse a description that changed since stages were finished in
@@ -342,15 +315,31 @@ class CoBraPipeline:
 
     def _train(self, stage: str, config: str, work_dir: str,
                options: Dict[str, object]) -> str:
+        options = self._batch_options(stage, config, options)
         args = [config, '--work-dir', work_dir, *self._check_flags()]
         if self._last_checkpoint(work_dir):
             args.append('--resume')
-        args += ['--cfg-options'] + _opts(options)
-        self._run(stage, args, dist='dist_train.sh')
+        args += ['--cfg-options'] + cfg_options_args(options)
+        self._run(stage, self._distributed('train.py', args))
         ckpt = self._last_checkpoint(work_dir)
         if ckpt is None:
             raise PipelineError(f'stage {stage}: no checkpoint in {work_dir}')
         return ckpt
+
+    def _batch_options(self, stage: str, config: str,
+                       options: Dict[str, object]) -> Dict[str, object]:
+        """A training stage's options with its per-process batch
+        (:func:`.launchers.split_total_batch`); prints what it uses."""
+        from mmengine.config import Config
+        try:
+            options, line = split_total_batch(
+                Config.fromfile(config), flat_options(options),
+                self.launch.world_size,
+                self.cfg.get('total_batch_size', {}).get(stage))
+        except LaunchError as exc:
+            raise PipelineError(f'stage {stage}: {exc}') from None
+        print(f'{self._tag} {stage}: {line}', flush=True)
+        return options
 
     # --------------------------------------------------------------- stages
     def _given_checkpoint(self, stage: str) -> Optional[dict]:
@@ -365,7 +354,7 @@ class CoBraPipeline:
                 f'{stage}_checkpoint {given} does not exist: give the '
                 'converted checkpoint (tools/model_converters/'
                 'reference_to_mmseg_cobra.py) or remove the key to train')
-        print(f'[pipeline] {stage}: not trained, using {given}', flush=True)
+        print(f'{self._tag} {stage}: not trained, using {given}', flush=True)
         return dict(checkpoint=osp.abspath(given), given=True)
 
     def classifier(self) -> dict:
@@ -389,22 +378,24 @@ class CoBraPipeline:
         opts.update(self._train_split_options())
         self._run(
             'seeds',
-            [
+            self._distributed('test.py', [
                 self.configs['cobra'], ckpt, '--work-dir', self.dirs['cobra'],
                 *self._check_flags(), '--cfg-options'
-            ] + _opts(opts),
-            dist='dist_test.sh')
+            ] + cfg_options_args(opts)))
         if not self._complete(self.dirs['seeds'], '.npz', 'train_list'):
             raise PipelineError('stage seeds: some seeds are missing')
         return dict(seed_dir=self.dirs['seeds'])
 
     def seed_eval(self) -> dict:
         out = osp.join(self.work_dir, 'seed_eval.json')
-        self._run('seed_eval', [
-            tool_path('eval_seeds.py'), self.configs['cobra'],
-            self.dirs['seeds'], '--data-root', self.cfg.data_root, '--out',
-            out, *self.cfg.get('seed_eval_args', [])
-        ])
+        self._run_cpu(
+            'seed_eval',
+            'eval_seeds.py', [
+                self.configs['cobra'], self.dirs['seeds'], '--data-root',
+                self.cfg.data_root, '--out', out,
+                *self.cfg.get('seed_eval_args', [])
+            ],
+            pool=False)
         with open(out) as f:
             report = json.load(f)
         return {
@@ -437,11 +428,10 @@ class CoBraPipeline:
         return opts
 
     def ir_labels(self) -> dict:
-        self._run('ir_labels', [
-            tool_path('make_ir_labels.py'), self.configs['irn'], '--nproc',
-            str(self.cfg.get('nproc_cpu', 2)), *self._allow_skipped(),
-            '--cfg-options'
-        ] + _opts(self._irn_options()))
+        self._run_cpu('ir_labels', 'make_ir_labels.py',
+                      [self.configs['irn'], *self._allow_skipped()] +
+                      ['--cfg-options'] +
+                      cfg_options_args(self._irn_options()))
         return dict(ir_label_dir=self.dirs['ir_labels'])
 
     def irn(self) -> dict:
@@ -462,25 +452,27 @@ class CoBraPipeline:
         opts.update(self._train_split_options())
         self._run(
             'masks',
-            [
+            self._distributed('test.py', [
                 self.configs['irn'],
                 self._done('irn')['checkpoint'], '--work-dir',
                 self.dirs['irn'], *self._check_flags(), '--cfg-options'
-            ] + _opts(opts),
-            dist='dist_test.sh')
+            ] + cfg_options_args(opts)))
         if not self._complete(self.dirs['masks'], '.png', 'train_list'):
             raise PipelineError('stage masks: some masks are missing')
         return dict(mask_dir=self.dirs['masks'], walk_dir=self.dirs['walks'])
 
     def mask_eval(self) -> dict:
         out = osp.join(self.work_dir, 'mask_eval.json')
-        self._run('mask_eval', [
-            tool_path('mask_report.py'), self.configs['irn'], '--data-root',
-            self.cfg.data_root, '--seeds', self.dirs['seeds'], '--walks',
-            self.dirs['walks'], '--oracle',
-            *(['--crf'] if self.cfg.get('mask_eval_crf', False) else []),
-            '--masks', f'mask={self.dirs["masks"]}', '--out', out
-        ])
+        self._run_cpu(
+            'mask_eval',
+            'mask_report.py', [
+                self.configs['irn'], '--data-root', self.cfg.data_root,
+                '--seeds', self.dirs['seeds'], '--walks', self.dirs['walks'],
+                '--oracle',
+                *(['--crf'] if self.cfg.get('mask_eval_crf', False) else []),
+                '--masks', f'mask={self.dirs["masks"]}', '--out', out
+            ],
+            pool=False)
         with open(out) as f:
             report = json.load(f)
         rows = {
@@ -504,14 +496,12 @@ class CoBraPipeline:
         chosen = self._done('mask_eval')['chosen']
         if value == 'swept':
             value = chosen['value']
-        self._run('final_masks', [
-            tool_path('masks_from_walks.py'), self.configs['irn'],
-            self.dirs['walks'], self.dirs['final_masks'],
+        self._run_cpu('final_masks', 'masks_from_walks.py', [
+            self.configs['irn'], self.dirs['walks'], self.dirs['final_masks'],
             *self._allow_skipped(), '--data-root', self.cfg.data_root,
             '--ann-file', self.cfg.train_list, '--rule', chosen['rule'],
             '--value',
-            str(value), '--nproc',
-            str(self.cfg.get('nproc_cpu', 2))
+            str(value)
         ])
         if not self._complete(self.dirs['final_masks'], '.png', 'train_list'):
             raise PipelineError('stage final_masks: some masks are missing')
@@ -544,13 +534,12 @@ class CoBraPipeline:
         }
         self._run(
             'seg_eval',
-            [
+            self._distributed('test.py', [
                 self.configs['seg'],
                 self._done('seg')['checkpoint'], '--work-dir',
                 self.dirs['seg_eval'], *self.cfg.get('seg_test_flags', []),
                 *self._check_flags(), '--cfg-options'
-            ] + _opts(opts),
-            dist='dist_test.sh')
+            ] + cfg_options_args(opts)))
         try:  # what mmengine's LoggerHook recorded for this test run
             metrics = load_test_metrics(self.dirs['seg_eval'], 'mIoU')
         except RecordNotFoundError as exc:
@@ -573,96 +562,138 @@ class CoBraPipeline:
         record = self._done(stage)
         return [k for k in RECORD_KEYS.get(stage, ()) if k not in record]
 
-    def run(self, stages=STAGES) -> dict:
-        """Run ``stages`` in order, skipping finished ones; write summary."""
-        self.prepare()
-        for stage in STAGES:
-            if stage not in stages:
-                continue
-            state = osp.join(self.state_dir, stage + '.json')
-            if osp.isfile(state):
-                missing = self._outdated(stage)
-                if not missing:
-                    print(
-                        f'[pipeline] {stage}: done before, skipped',
-                        flush=True)
-                    continue
-                print(
-                    f'[pipeline] {stage}: its record {state} was written by '
-                    f'an older version (no {", ".join(missing)}): running '
-                    'it again',
-                    flush=True)
-            print(
-                f'[pipeline] {stage}: running (log: '
-                f'{osp.join(self.work_dir, "logs", stage + ".log")})',
-                flush=True)
-            start = time.time()
-            result = getattr(self, stage)()
-            fault_point(f'stage_done.{stage}')  # kill-anywhere tests
-            result['seconds'] = round(time.time() - start, 1)
-            if stage in self._peak_rss_mb:  # peak resident memory, one process
-                result['peak_rss_mb'] = round(self._peak_rss_mb[stage])
-            dump_json(result, state)
-            print(
-                f'[pipeline] {stage}: finished in {result["seconds"]} s',
-                flush=True)
+    def _pending(self, stage: str) -> bool:
+        """Whether ``stage`` has to run (no record, or an outdated one)."""
+        state = osp.join(self.state_dir, stage + '.json')
+        if not osp.isfile(state):
+            return True
+        missing = self._outdated(stage)
+        if not missing:
+            print(f'[pipeline] {stage}: done before, skipped', flush=True)
+            return False
+        print(
+            f'[pipeline] {stage}: its record {state} was written by an older '
+            f'version (no {", ".join(missing)}): running it again',
+            flush=True)
+        return True
+
+    def run(self, stages: Sequence[str] = STAGES) -> dict:
+        """Run ``stages`` in order, skipping finished ones; write summary.
+
+        Node 0 (or the only node) takes the work-dir lock, checks the
+        dataset, records each stage and writes the summary; a joining node
+        (``launch.node_rank > 0``) runs its part of every stage node 0 runs
+        and returns ``{}``.
+        """
+        if not self.launch.drives:
+            return self._join()
+        with self._driving(stages):
+            for stage in STAGES:
+                if stage in stages and self._pending(stage):
+                    self._run_stage(stage)
         return self.summary()
 
-    def summary(self) -> dict:
-        """Collect every finished stage into ``summary.{json,md}``."""
-        results = {}
+    def _run_stage(self, stage: str) -> None:
+        state = osp.join(self.state_dir, stage + '.json')
+        print(
+            f'[pipeline] {stage}: running (log: {self._log_path(stage)})',
+            flush=True)
+        start = time.time()
+        result = getattr(self, stage)()
+        fault_point(f'stage_done.{stage}')  # kill-anywhere tests
+        result['seconds'] = round(time.time() - start, 1)
+        if stage in self._peak_rss_mb:  # peak resident memory, one process
+            result['peak_rss_mb'] = round(self._peak_rss_mb[stage])
+        dump_json(result, state)
+        print(
+            f'[pipeline] {stage}: finished in {result["seconds"]} s',
+            flush=True)
+
+    def _multinode(self) -> bool:
+        return self.launch.launcher == 'pytorch' and self.launch.nnodes > 1
+
+    @contextlib.contextmanager
+    def _driving(self, stages: Sequence[str]) -> Iterator[None]:
+        """Node 0: hold the work-dir lock, prepare the stage configs and,
+        with several nodes, serve the job to the joining nodes."""
+        launch = self.launch
+        token = JobRendezvous.new_token()
+        lock = WorkDirLock(
+            self.work_dir,
+            dict(
+                token=token,
+                launcher=launch.launcher,
+                nnodes=launch.nnodes,
+                master_addr=launch.master_addr,
+                master_port=launch.master_port))
+        stale = lock.acquire()
+        if stale:
+            print(
+                f'[pipeline] took over the lock of a stopped run (host '
+                f'{stale.get("host")}, pid {stale.get("pid")}, started '
+                f'{stale.get("started")}): resuming',
+                flush=True)
+        try:
+            if self._multinode():
+                self.rendezvous = JobRendezvous(
+                    launch.master_addr, launch.master_port + 1, drives=True)
+            print(f'[pipeline] {launch.describe()}', flush=True)
+            self.prepare()
+            if self.rendezvous:
+                self.rendezvous.publish(dict(token=token, stages=list(stages)))
+            yield
+            if self.rendezvous:
+                self.rendezvous.wait_finished(launch.nnodes)
+        except BaseException as exc:
+            if self.rendezvous:
+                self.rendezvous.fail(f'{type(exc).__name__}: {exc}'[:2000])
+            raise
+        finally:
+            lock.release()
+
+    def _join(self) -> dict:
+        """A joining node: follow node 0's job stage by stage."""
+        launch = self.launch
+        if not self._multinode():
+            raise PipelineError(
+                f'--node-rank {launch.node_rank}: joining a run needs '
+                '--launcher pytorch and --nnodes > 1')
+        self.rendezvous = JobRendezvous(
+            launch.master_addr,
+            launch.master_port + 1,
+            drives=False,
+            timeout=self.join_timeout)
+        job = self.rendezvous.job()
+        check_shared_work_dir(
+            WorkDirLock(self.work_dir, {}), job['token'], launch.node_rank)
+        print(
+            f'[pipeline node {launch.node_rank}] joined the run of '
+            f'{launch.master_addr} in {self.work_dir}',
+            flush=True)
+        self._prepared_configs()
         for stage in STAGES:
-            path = osp.join(self.state_dir, stage + '.json')
-            if osp.isfile(path):
-                with open(path) as f:
-                    results[stage] = json.load(f)
-        rows = []
-        seed = results.get('seed_eval', {})
-        for source in ('cnn', 'vit', 'mean', 'max', 'fuse'):
-            if f'seed_{source}' in seed:
-                rows.append((f'seed mIoU ({source})', seed[f'seed_{source}']))
-        if 'mask_eval' in results:
-            # equal footing: every row swept the same way on the same images
-            ev = results['mask_eval']
-            scored = ev.get('rows', {})  # none in an older version's record
-            for row, label in ROW_LABELS.items():
-                r = scored.get(row)
-                if r is None or row.startswith('seed_') and row != \
-                        'seed_fuse':
-                    continue
-                rows.append((f'{label}, swept ({RULE_VALUE[r["rule"]]} '
-                             f'{r["best"]:.2f})', r['mIoU']))
-            for row in ('seed_fuse', 'walk_irn'):
-                if row in scored:
-                    rows.append((f'{ROW_LABELS[row]}, bg 0.25 (IRN default)',
-                                 scored[row]['at_default']))
-            rows.append(('mask mIoU (IRN config defaults)', ev['mask_miou']))
-        if 'seg_eval' in results:
-            rows.append(('segmentation mIoU', results['seg_eval']['seg_miou']))
-        lines = ['| result | mIoU (%) |', '| --- | --- |']
-        lines += [f'| {name} | {value:.2f} |' for name, value in rows]
-        bad = self.bad_images()
-        if bad:
-            results['bad_images'] = {k: len(v) for k, v in bad.items()}
-            n = len({i for ids in bad.values() for i in ids})
-            lines += [
-                '', f'{n} image(s) left out as bad files '
-                '(skip_bad_images): ' + ', '.join(f'{k} ({len(v)})'
-                                                  for k, v in bad.items())
-            ]
-        lines += [
-            '', '| stage | seconds | peak memory (MiB, one process) |',
-            '| --- | --- | --- |'
-        ]
-        lines += [
-            f'| {s} | {r["seconds"]} | {r.get("peak_rss_mb", "-")} |'
-            for s, r in results.items() if s in STAGES
-        ]
-        text = '\n'.join(lines) + '\n'
-        write_text(text, osp.join(self.work_dir, 'summary.md'))
-        dump_json(results, osp.join(self.work_dir, 'summary.json'))
-        print(text)
-        return results
+            if stage not in job['stages']:
+                continue
+            state = osp.join(self.state_dir, stage + '.json')
+            if not (osp.isfile(state) and not self._outdated(stage)):
+                print(
+                    f'{self._tag} {stage}: joining '
+                    f'(log: {self._log_path(stage)})',
+                    flush=True)
+                try:
+                    getattr(self, stage)()
+                except _Joined:
+                    pass
+                wait_for_record(state, self.rendezvous)
+        self.rendezvous.finished(launch.node_rank)
+        print(f'[pipeline node {launch.node_rank}] done', flush=True)
+        return {}
+
+    def summary(self) -> dict:
+        """Collect every finished stage into ``summary.{json,md}``
+        (:func:`.pipeline_summary.write_summary`)."""
+        return write_summary(self.work_dir, self.state_dir, STAGES,
+                             self.bad_images())
 
 
 __all__ = [

@@ -102,8 +102,7 @@ def check_before_run(cfg: Config,
         os.makedirs(work_dir, exist_ok=True)
         path = osp.join(osp.abspath(work_dir), f'bad_images_{key}.txt')
         write_text('\n'.join(sorted(bad)) + '\n', path)
-        ds_cfg = cfg[key].dataset if 'dataset' in cfg[key] else cfg[key]
-        ds_cfg.exclude_file = path
+        _dataset_cfg(cfg, key).exclude_file = path
         left_out += len(bad)
         print_log(
             f'dataset check ({key}): skipping {len(bad)} bad images '
@@ -111,3 +110,44 @@ def check_before_run(cfg: Config,
             logger='current',
             level=30)
     return left_out
+
+
+def check_on_rank0(cfg: Config,
+                   keys: Tuple[str, ...],
+                   work_dir: str,
+                   skip_bad: bool = False,
+                   use_cache: bool = True) -> int:
+    """:func:`check_before_run` on rank 0 only (after the process group is
+    up); every rank gets its verdict: the same :class:`DatasetError`, or
+    the same ``exclude_file`` of the bad images left out.
+
+    Returns:
+        int: Images left out.
+    """
+    from mmengine.dist import get_rank
+
+    from ..utils.sharding import broadcast_from_rank0
+    verdict = None
+    if get_rank() == 0:
+        try:
+            left_out = check_before_run(
+                cfg, keys, work_dir, skip_bad=skip_bad, use_cache=use_cache)
+            verdict = dict(
+                left_out=left_out,
+                exclude={
+                    key: _dataset_cfg(cfg, key).get('exclude_file')
+                    for key in keys if cfg.get(key) is not None
+                })
+        except DatasetError as exc:
+            verdict = dict(error=str(exc))
+    verdict = broadcast_from_rank0(verdict)
+    if 'error' in verdict:
+        raise DatasetError(verdict['error'])
+    for key, path in verdict['exclude'].items():
+        if path:
+            _dataset_cfg(cfg, key).exclude_file = path
+    return verdict['left_out']
+
+
+def _dataset_cfg(cfg: Config, key: str):
+    return cfg[key].dataset if 'dataset' in cfg[key] else cfg[key]

@@ -28,3 +28,7 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 randomness = dict(seed=2022)
+# train_dataloader.batch_size is per process; the paper's total batch is 32.
+# tools/train.py --auto-scale-lr (or enable=True) scales lr by the total
+# batch over it; tools/run_pipeline.py splits it over the world size.
+auto_scale_lr = dict(enable=False, base_batch_size=32)

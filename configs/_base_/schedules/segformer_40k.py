@@ -24,3 +24,6 @@ param_scheduler = [
         end=40000,
         by_epoch=False)
 ]
+# train_dataloader.batch_size is per process; SegFormer's total batch is 16
+# (8 GPUs x 2). --auto-scale-lr / tools/run_pipeline.py as for stage 1.
+auto_scale_lr = dict(enable=False, base_batch_size=16)

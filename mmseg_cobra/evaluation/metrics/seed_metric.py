@@ -10,6 +10,7 @@ from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
 from ...utils.file_io import dump_json
+from ...utils.sharding import sum_over_ranks
 from ..functional import (SEED_COMBINATIONS, attention_threshold,
                           combine_seeds, confusion, label_maps_for_sweep,
                           metrics_from_confusion)
@@ -82,8 +83,7 @@ class SeedMetric(BaseMetric):
         """
         n = self.num_labels
         if self._confusion is None:
-            self._confusion = np.zeros(
-                (len(self.sources), len(self._columns()), n, n), np.int64)
+            self._confusion = self._empty()
         if gt.shape != seed['attn'].shape:
             raise ValueError(f'seed {seed.get("img_id")} is '
                              f'{seed["attn"].shape}, ground truth {gt.shape}')
@@ -96,6 +96,20 @@ class SeedMetric(BaseMetric):
                 self._confusion[s, c] += confusion(labels[thr], gt, n,
                                                    self.ignore_index)
         self.num_images += 1
+
+    def _empty(self) -> np.ndarray:
+        n = self.num_labels
+        return np.zeros((len(self.sources), len(self._columns()), n, n),
+                        np.int64)
+
+    def merge_ranks(self) -> None:
+        """Sum the images given to :meth:`add` on every rank (an offline
+        tool run on several ranks, each on its share of the images); the
+        result is that of one process given every image."""
+        conf = self._empty() if self._confusion is None else self._confusion
+        self._confusion = sum_over_ranks(conf)
+        self.num_images = int(
+            sum_over_ranks(np.array([self.num_images], np.int64))[0])
 
     def summarize(self) -> Dict[str, float]:
         """Metrics of the images given to :meth:`add` in this process."""

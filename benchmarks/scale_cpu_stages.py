@@ -1,0 +1,255 @@
+"""The CPU stages at world sizes 1 and 2: images/s, and hours on a cluster.
+
+    python benchmarks/scale_cpu_stages.py [--images 16] [--height 375]
+        [--width 500] [--nodes 1 4 16] [--cores 8 32]
+
+On a synthetic VOC-layout set at VOC's image size, with seeds and walked
+maps made from the ground truth (blurred class maps: the stages' cost does
+not depend on where the maps come from), each per-image CPU stage runs as
+the pipeline runs it: one process (``--launcher none --nproc 1``), then two
+ranks of one process each (``--launcher pytorch`` with ``RANK``/
+``WORLD_SIZE`` set, as the pipeline starts one rank per node; images
+sharded, results merged on rank 0; on one machine the two ranks stand for
+two nodes). Each time is the whole command, start-up
+included. Printed:
+
+1. per stage: seconds at world 1 and 2, images/s, speed-up (ideal 2.0) and
+   the outputs of the two runs compared (identical files / reports);
+2. the projection: hours per stage for PASCAL VOC (train_aug 10,582
+   images for IR labels and final masks, train 1,464 for the seed and mask
+   evaluations) and COCO train2014 (82,783 for all four) at N nodes x C
+   pool processes, from the per-image cost measured at world 1 with one
+   process, assuming linear scaling over ranks and pool processes (the
+   measured world-2 speed-up says how close that is here).
+"""
+import argparse
+import filecmp
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Dict, List
+
+import numpy as np
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from mmseg_cobra.datasets import generate_synthetic_voc  # noqa: E402
+from mmseg_cobra.utils.seed_io import GRID_STRIDE, save_seed  # noqa: E402
+from mmseg_cobra.utils.walk_io import save_walk  # noqa: E402
+
+COBRA = 'configs/cobra/cobra_r18_vittiny_synthetic.py'
+IRN = 'configs/irn/irn_r18_synthetic.py'
+#: images each stage processes in the paper's two datasets
+WORKLOAD = {
+    'VOC':
+    dict(ir_labels=10582, final_masks=10582, seed_eval=1464, mask_eval=1464),
+    'COCO':
+    dict(ir_labels=82783, final_masks=82783, seed_eval=82783, mask_eval=82783),
+}
+
+
+@dataclass
+class StageTiming:
+    """One stage at world sizes 1 and 2."""
+    stage: str
+    images: int
+    seconds_1: float
+    seconds_2: float
+    identical: bool
+
+    @property
+    def speedup(self) -> float:
+        return self.seconds_1 / self.seconds_2
+
+    @property
+    def per_image(self) -> float:
+        """Seconds per image on one process (start-up included)."""
+        return self.seconds_1 / self.images
+
+
+def fake_inputs(root: str, ids: List[str], num_classes: int, seed_dir: str,
+                walk_dir: str) -> None:
+    """Seeds and walked maps of every image from its ground truth."""
+    rng = np.random.default_rng(0)
+    for img_id in ids:
+        gt = np.asarray(
+            Image.open(
+                osp.join(root, 'SegmentationClassAug', img_id + '.png')))
+        keys = np.array([c - 1 for c in np.unique(gt) if 0 < c < 255])
+        maps = np.stack([
+            gaussian_filter((gt == k + 1).astype(np.float32), 8) for k in keys
+        ]) if len(keys) else np.zeros((0, ) + gt.shape, np.float32)
+        maps = np.clip(maps + 0.05 * rng.random(maps.shape), 0, None)
+        maps /= np.maximum(maps.max(axis=(1, 2), keepdims=True), 1e-5)
+        grid = maps[:, ::GRID_STRIDE, ::GRID_STRIDE]
+        attn = gaussian_filter((gt > 0).astype(np.float32), 8)
+        save_seed(
+            seed_dir,
+            img_id,
+            keys, {
+                'cam_cnn': maps,
+                'cam_vit': maps,
+                'cam_fuse': maps,
+                'cam_cnn_grid': grid,
+                'cam_vit_grid': grid,
+                'cam_fuse_grid': grid
+            },
+            attn,
+            num_classes=num_classes)
+        boundary = np.zeros(grid.shape[1:], np.float32)
+        save_walk(walk_dir, img_id, keys, grid, boundary, gt.shape)
+
+
+def stage_commands(root: str, work: str) -> Dict[str, List[str]]:
+    """Each CPU stage's tool and arguments (outputs under ``work``)."""
+    seeds, walks = osp.join(root, 'seeds'), osp.join(root, 'walks')
+    irn_opts = [
+        f'ir_label_dataset.data_root={root}',
+        'ir_label_dataset.ann_file=ImageSets/Segmentation/train.txt',
+        f'ir_label_cfg.seed_dir={seeds}',
+        f'ir_label_cfg.out_dir={work}/ir_labels',
+        'ir_label_cfg.fixed_thresholds=[0.3,0.6]',
+        f'test_dataloader.dataset.data_root={root}'
+    ]
+    return dict(
+        seed_eval=[
+            'tools/eval_seeds.py', COBRA, seeds, '--data-root', root, '--out',
+            f'{work}/seed_eval.json'
+        ],
+        ir_labels=[
+            'tools/make_ir_labels.py', IRN, '--nproc', '1', '--cfg-options'
+        ] + irn_opts,
+        mask_eval=[
+            'tools/mask_report.py', IRN, '--data-root', root, '--seeds', seeds,
+            '--walks', walks, '--oracle', '--out', f'{work}/mask_eval.json'
+        ],
+        final_masks=[
+            'tools/masks_from_walks.py', IRN, walks, f'{work}/final_masks',
+            '--data-root', root, '--ann-file',
+            'ImageSets/Segmentation/train.txt', '--nproc', '1'
+        ])
+
+
+def run(args: List[str], world: int, port: int) -> float:
+    """Seconds of one stage command at ``world`` ranks."""
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    cmd = [sys.executable] + args
+    if world > 1:  # one rank per node, as the pipeline starts them
+        cmd += ['--launcher', 'pytorch']
+        env.update(
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT=str(port),
+            WORLD_SIZE=str(world),
+            LOCAL_RANK='0')
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=dict(env, RANK=str(rank)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True) for rank in range(world)
+    ]
+    outs = [p.communicate()[0] for p in procs]
+    seconds = time.perf_counter() - start
+    for p, out in zip(procs, outs):
+        if p.returncode != 0:
+            raise RuntimeError(f'{" ".join(cmd)} failed:\n{out[-3000:]}')
+    return seconds
+
+
+def same_outputs(stage: str, work_1: str, work_2: str) -> bool:
+    """The two runs' outputs: the same files, or the same report."""
+    if stage in ('seed_eval', 'mask_eval'):
+
+        def load(work):
+            text = open(osp.join(work, f'{stage}.json')).read()
+            return json.loads(text.replace(work, 'WORK'))
+
+        return load(work_1) == load(work_2)
+    a, b = osp.join(work_1, stage), osp.join(work_2, stage)
+    names = sorted(os.listdir(a))
+    _, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
+    return names == sorted(os.listdir(b)) and not mismatch and not errors
+
+
+def measure(images: int, size, port: int) -> List[StageTiming]:
+    tmp = tempfile.mkdtemp(prefix='scale_cpu_stages_')
+    root = osp.join(tmp, 'data')
+    ids = generate_synthetic_voc(
+        root, num_train=images, num_val=1, num_classes=4,
+        image_size=size)['train']
+    fake_inputs(root, ids, 4, osp.join(root, 'seeds'), osp.join(root, 'walks'))
+    timings = []
+    for world in (1, 2):
+        work = osp.join(tmp, f'world{world}')
+        for stage, args in stage_commands(root, work).items():
+            seconds = run(args, world, port)
+            timings.append((stage, world, seconds))
+            print(f'  {stage}, world {world}: {seconds:.1f} s', flush=True)
+    out = []
+    for stage in stage_commands(root, tmp):
+        s1, s2 = (s for st, _, s in timings if st == stage)
+        out.append(
+            StageTiming(
+                stage, len(ids), s1, s2,
+                same_outputs(stage, osp.join(tmp, 'world1'),
+                             osp.join(tmp, 'world2'))))
+    return out
+
+
+def print_tables(rows: List[StageTiming], nodes: List[int],
+                 cores: List[int]) -> None:
+    print('\n| stage | images | world 1 s | world 2 s | img/s world 1 | '
+          'img/s world 2 | speed-up (ideal 2.0) | outputs equal |')
+    print('| --- | --- | --- | --- | --- | --- | --- | --- |')
+    for r in rows:
+        print(f'| {r.stage} | {r.images} | {r.seconds_1:.1f} | '
+              f'{r.seconds_2:.1f} | {r.images / r.seconds_1:.2f} | '
+              f'{r.images / r.seconds_2:.2f} | {r.speedup:.2f} | '
+              f'{"yes" if r.identical else "NO"} |')
+    print('\nprojected hours (per-image cost at world 1, linear in nodes x '
+          'pool processes):')
+    header = ' | '.join(f'{n}x{c}' for n in nodes for c in cores)
+    print(f'| dataset | stage | images | {header} |')
+    print('| --- | --- | --- |' + ' --- |' * (len(nodes) * len(cores)))
+    for dataset, load in WORKLOAD.items():
+        for r in rows:
+            n_img = load[r.stage]
+            hours = [
+                n_img * r.per_image / (n * c) / 3600 for n in nodes
+                for c in cores
+            ]
+            print(f'| {dataset} | {r.stage} | {n_img} | ' +
+                  ' | '.join(f'{h:.2f}' for h in hours) + ' |')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--images', type=int, default=16)
+    parser.add_argument('--height', type=int, default=375)
+    parser.add_argument('--width', type=int, default=500)
+    parser.add_argument('--nodes', type=int, nargs='+', default=[1, 4, 16])
+    parser.add_argument('--cores', type=int, nargs='+', default=[8, 32])
+    parser.add_argument('--port', type=int, default=29731)
+    args = parser.parse_args()
+    print(f'{args.images} images of {args.height}x{args.width}, '
+          f'{os.cpu_count()} CPU cores')
+    rows = measure(args.images, (args.height, args.width), args.port)
+    print_tables(rows, args.nodes, args.cores)
+
+
+if __name__ == '__main__':
+    main()

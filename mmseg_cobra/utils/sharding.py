@@ -1,0 +1,115 @@
+"""Per-image CPU work spread over every rank of every node.
+
+The CPU stages (IR labels, CRF masks, final masks, seed evaluation, mask
+report) run one rank per node (``torchrun --nproc-per-node 1`` or ``srun
+--ntasks-per-node 1``); each rank takes image ``i`` for ``i % world ==
+rank`` (:func:`shard`) and works on it in a local process pool. Results
+cross ranks through mmengine's dist helpers on a gloo group: counts and
+confusion matrices are summed (:func:`sum_over_ranks`), small per-rank
+summaries are gathered on rank 0 (:func:`gather_on_rank0`). No rank ever
+holds another rank's images.
+"""
+import datetime
+from typing import Any, List, Optional, Sequence, TypeVar
+
+import numpy as np
+import torch
+from mmengine.dist import (all_reduce, broadcast_object_list, gather_object,
+                           get_rank, get_world_size, is_distributed)
+
+from .dist_utils import init_dist_any_device
+
+T = TypeVar('T')
+
+#: How long a rank waits in a collective for the others: ranks finish their
+#: shards at different times (hours apart on COCO if a node is slower); a
+#: rank that dies closes its connections, which the others see at once.
+CPU_STAGE_TIMEOUT = datetime.timedelta(hours=12)
+
+
+def init_cpu_stage(launcher: str) -> None:
+    """Join the stage's ranks (``launcher`` ``pytorch``/``slurm``/``mpi``)
+    in a gloo group, also on GPU nodes (the work is on the CPU).
+
+    ``none`` does nothing: one rank, every image.
+    """
+    if launcher == 'none' or is_distributed():
+        return
+    init_dist_any_device(
+        launcher, 'gloo', timeout=int(CPU_STAGE_TIMEOUT.total_seconds()))
+
+
+def shard(items: Sequence[T],
+          rank: Optional[int] = None,
+          world: Optional[int] = None) -> List[T]:
+    """The items of ``rank``: item ``i`` goes to rank ``i % world``.
+
+    Args:
+        items (Sequence): Every item, in the dataset's order.
+        rank (int, optional): Default: this process's rank.
+        world (int, optional): Default: the world size.
+
+    Returns:
+        list: ``items[rank::world]``.
+    """
+    rank = get_rank() if rank is None else rank
+    world = get_world_size() if world is None else world
+    return list(items[rank::world])
+
+
+def sum_over_ranks(array: np.ndarray) -> np.ndarray:
+    """``array`` summed over every rank (a copy; unchanged on one rank).
+
+    Integer arrays are summed as int64, float arrays as float64, so the
+    sum of counts is exact and equal to a one-process run's.
+    """
+    array = np.asarray(array)
+    if get_world_size() == 1:
+        return array.copy()
+    dtype = torch.float64 if np.issubdtype(array.dtype,
+                                           np.floating) else torch.int64
+    tensor = torch.from_numpy(np.ascontiguousarray(array)).to(dtype)
+    all_reduce(tensor, op='sum')
+    return tensor.numpy().astype(array.dtype)
+
+
+def gather_on_rank0(obj: Any) -> Optional[List[Any]]:
+    """Every rank's ``obj`` on rank 0 (in rank order); None elsewhere.
+
+    Keep ``obj`` small (counts, the first few reasons): it is pickled.
+    """
+    if get_world_size() == 1:
+        return [obj]
+    return gather_object(obj, dst=0)
+
+
+def broadcast_from_rank0(obj: Any) -> Any:
+    """Rank 0's ``obj`` on every rank."""
+    if get_world_size() == 1:
+        return obj
+    box = [obj]
+    broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def first_by_index(parts: Sequence[dict], order: dict,
+                   limit: Optional[int]) -> dict:
+    """Merge per-rank ``{id: value}`` dicts in the one-process order.
+
+    Args:
+        parts (Sequence[dict]): One dict per rank.
+        order (dict): ``{id: position in the dataset}``.
+        limit (int, optional): Keep the first ``limit`` (None: all).
+
+    Returns:
+        dict: The merged entries, in dataset order.
+    """
+    merged = {k: v for part in parts for k, v in part.items()}
+    keys = sorted(merged, key=order.__getitem__)
+    return {k: merged[k] for k in keys[:limit]}
+
+
+__all__ = [
+    'CPU_STAGE_TIMEOUT', 'broadcast_from_rank0', 'first_by_index',
+    'gather_on_rank0', 'init_cpu_stage', 'shard', 'sum_over_ranks'
+]
