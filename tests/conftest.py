@@ -180,6 +180,9 @@ LONGEST_FIRST = (
     # (pipeline_reference.py), which the killed runs need only at their end,
     # in the other process at once
     ('tests/test_tools/test_pipeline.py', 244),
+    # two-node, killed-node and Slurm runs; the one-process reference run
+    # (made by test_pipeline.py meanwhile) only for comparisons
+    ('tests/test_tools/test_pipeline_cluster.py', 250),
     ('tests/test_tools/test_full_size_smoke_coco.py', 170),
     ('tests/test_tools/test_full_size_smoke_voc.py', 115),
     ('tests/test_tools/test_pipeline_without_masks.py', 90),
