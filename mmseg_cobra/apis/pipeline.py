@@ -6,6 +6,11 @@ paths between stages passed as ``--cfg-options``. A finished stage leaves
 ``<work_dir>/.stages/<stage>.json`` (its time and outputs) and is skipped on
 the next run; an interrupted stage resumes (training from its last
 checkpoint, seeds/IR labels/masks from the files already written).
+
+How each command starts (one process, torchrun on every node, srun in a
+Slurm allocation) is :class:`.launchers.StageLauncher`'s business; the
+driving node holds the work dir's lock and the other nodes of a torchrun
+job join it (:mod:`.work_dir_lock`).
 """
 import contextlib
 import json

@@ -107,6 +107,38 @@ def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
     # 24 images over 2 ranks x batch 4 = 3 iterations per epoch
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
     assert [r['iter'] for r in read_scalars(work_dir)] == [1, 2, 3]
+    # the dataset check ran once, on rank 0
+    assert log.count('dataset check (train_dataloader)') == 1, log[-4000:]
+
+
+@pytest.mark.slow
+def test_dist_train_bad_image_stops_every_rank_with_rank0_verdict(
+        synthetic_root, tmp_path):
+    import shutil
+    root = str(tmp_path / 'data')
+    shutil.copytree(synthetic_root, root)
+    with open(osp.join(root, 'ImageSets/Segmentation/train_aug.txt')) as f:
+        bad_id = f.readline().strip()
+    bad = osp.join(root, 'JPEGImages', bad_id + '.jpg')
+    with open(bad, 'wb') as f:
+        f.write(b'not a jpeg')
+    work_dir = str(tmp_path / 'work')
+    result = run_tool([
+        'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
+        work_dir, '--cfg-options',
+        *train_args(root, work_dir, epochs=1, batch_size=4)
+    ],
+                      env={
+                          'PYTHON': sys.executable,
+                          'PORT': '29519',
+                          'CUDA_VISIBLE_DEVICES': ''
+                      })
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    # both ranks stop with rank 0's message, which names the file
+    assert log.count('error: dataset check (train_dataloader) failed') == 2
+    assert bad in log
+    assert not osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
 
 
 @pytest.mark.slow
