@@ -5,7 +5,7 @@ a fake ``srun``/``scontrol`` (tests/fake_slurm)."""
 import json
 import os
 import os.path as osp
-import shutil
+import re
 import signal
 import socket
 import subprocess
@@ -13,19 +13,17 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, run_tool
+from conftest import REPO
 from PIL import Image
 from pipeline_args import STAGES
 from pipeline_reference import command, pipeline_data, reference_run
 
 pytestmark = pytest.mark.slow
 
-#: the CPU stages and what they write
-CPU_STAGES = ('seed_eval', 'ir_labels', 'mask_eval', 'final_masks')
+#: shorter trainings than the reference run's (no accuracy is asked here)
 SHORT = [
-    'cfg_options.irn.train_cfg.max_epochs=3',
-    'cfg_options.seg.train_cfg.max_iters=20',
-    'cfg_options.seg.train_cfg.val_interval=20',
+    'cfg_options.seg.train_cfg.max_iters=10',
+    'cfg_options.seg.train_cfg.val_interval=10',
     'cfg_options.seg.default_hooks.checkpoint.interval=10',
 ]
 
@@ -102,6 +100,22 @@ def _files(work, sub, ext='.png'):
     return out
 
 
+def _npz_files(work, sub):
+    d = osp.join(work, sub)
+    out = {}
+    for name in sorted(os.listdir(d)):
+        if name.endswith('.npz') and not name.startswith('.'):
+            with np.load(osp.join(d, name)) as z:
+                out[name] = {k: z[k] for k in z.files}
+    return out
+
+
+def _same_npz(a, b):
+    return a and a.keys() == b.keys() and all(
+        a[n].keys() == b[n].keys() and all(
+            np.array_equal(a[n][k], b[n][k]) for k in a[n]) for n in a)
+
+
 def _same_files(a_work, b_work, sub):
     a, b = _files(a_work, sub), _files(b_work, sub)
     assert a and a.keys() == b.keys(), sub
@@ -114,15 +128,29 @@ def _report(path, work):
     return json.loads(text)
 
 
+def _reference_checkpoint(ref_work, sub):
+    with open(osp.join(ref_work, sub, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
 @pytest.fixture(scope='module')
 def two_nodes(tmp_path_factory):
-    """The synthetic pipeline as two nodes of one process each."""
+    """The synthetic pipeline as two nodes of one process each, from the
+    one-process reference run's classifier and IRN weights (so every
+    later output can be compared with the reference run's): seeds, masks
+    and segmentation testing, the segmentation training, and every CPU
+    stage across the two nodes."""
+    ref_work, _ = reference_run(tmp_path_factory)
     root = pipeline_data(tmp_path_factory)
     work = str(tmp_path_factory.mktemp('two_nodes') / 'work')
-    results = run_nodes(command(root, work) + SHORT, free_port())
+    cmd = command(root, work) + SHORT + [
+        'classifier_checkpoint=' + _reference_checkpoint(ref_work, 'cobra'),
+        'irn_checkpoint=' + _reference_checkpoint(ref_work, 'irn')
+    ]
+    results = run_nodes(cmd, free_port())
     for rc, out in results:
         assert rc == 0, out[-4000:]
-    return root, work, results
+    return ref_work, work, results
 
 
 def test_two_nodes_record_every_stage_once(two_nodes):
@@ -132,8 +160,8 @@ def test_two_nodes_record_every_stage_once(two_nodes):
         assert osp.isfile(osp.join(work, '.stages', stage + '.json'))
     assert 'joined the run of 127.0.0.1' in out1
     assert ': finished' not in out1 and '[pipeline] ' not in out1
-    # node 1 ran its share of every stage: its own logs
-    for stage in STAGES:
+    # node 1 ran its share of every stage that runs a command
+    for stage in set(STAGES) - {'classifier', 'irn'}:
         assert osp.isfile(osp.join(work, 'logs', f'{stage}.node1.log'))
     # the lock is gone with the run
     assert not osp.exists(osp.join(work, '.stages', 'driver.lock'))
@@ -141,35 +169,33 @@ def test_two_nodes_record_every_stage_once(two_nodes):
 
 def test_two_nodes_print_world_batch_and_lr(two_nodes, tmp_path_factory):
     _, _, ((_, out0), _) = two_nodes
-    assert ('[pipeline] classifier: world size 2, batch 8 per process, '
-            'total 16, lr 0.01 (auto_scale_lr off)') in out0
-    # the one-process reference run: the same per-process batch
     _, ref_out = reference_run(tmp_path_factory)
+    # the segmentation config's total batch (auto_scale_lr.base_batch_size,
+    # 8) split over the world; the same lr (auto_scale_lr off)
+    two = re.search(
+        r'\[pipeline\] seg: world size 2, batch 4 per process, '
+        r'total 8, lr (\S+) \(auto_scale_lr off\)', out0)
+    one = re.search(
+        r'\[pipeline\] seg: world size 1, batch 8 per process, '
+        r'total 8, lr (\S+) \(auto_scale_lr off\)', ref_out)
+    assert two and one and two.group(1) == one.group(1)
+    # a per-process batch given in the options is kept
     assert ('[pipeline] classifier: world size 1, batch 8 per process, '
             'total 8, lr 0.01') in ref_out
-    # the paper's total batch split over the world (no explicit batch)
-    assert '[pipeline] irn: world size 2, batch 4 per process, total 8' \
-        in out0
 
 
-def test_two_nodes_cpu_stages_equal_one_process(two_nodes, tmp_path):
-    """The sharded CPU stages' outputs, file for file, against the same
-    stages re-run on one process from the two-node run's seeds/walks."""
-    root, work, _ = two_nodes
-    again = str(tmp_path / 'again')
-    shutil.copytree(work, again, symlinks=True)
-    for stage in CPU_STAGES:
-        os.remove(osp.join(again, '.stages', stage + '.json'))
-    for sub in ('ir_labels', 'final_masks'):
-        shutil.rmtree(osp.join(again, sub))
-    result = run_tool(
-        command(root, again) + SHORT + ['--stages', *CPU_STAGES], timeout=900)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    for sub in ('ir_labels', 'final_masks'):
-        _same_files(work, again, sub)
+def test_two_nodes_cpu_stages_equal_one_process(two_nodes):
+    """On the same seeds and walks as the one-process reference run, the
+    sharded CPU stages' outputs equal its outputs, file for file."""
+    ref_work, work, _ = two_nodes
+    seeds = _npz_files(work, 'seeds')
+    assert _same_npz(seeds, _npz_files(ref_work, 'seeds'))
+    assert _same_npz(_npz_files(work, 'walks'), _npz_files(ref_work, 'walks'))
+    for sub in ('ir_labels', 'masks', 'final_masks'):
+        _same_files(ref_work, work, sub)
     for name in ('seed_eval.json', 'mask_eval.json'):
         assert _report(osp.join(work, name), work) == \
-            _report(osp.join(again, name), again), name
+            _report(osp.join(ref_work, name), ref_work), name
 
 
 def test_node_killed_in_distributed_and_cpu_stage_resumes(
@@ -180,11 +206,10 @@ def test_node_killed_in_distributed_and_cpu_stage_resumes(
     ref_work, _ = reference_run(tmp_path_factory)
     root = pipeline_data(tmp_path_factory)
     work = str(tmp_path / 'work')
-    with open(osp.join(ref_work, 'cobra', 'last_checkpoint')) as f:
-        ckpt = f.read().strip()
+    ckpt = _reference_checkpoint(ref_work, 'cobra')
     cmd = command(root, work) + [
         f'classifier_checkpoint={ckpt}', '--stages', 'classifier', 'seeds',
-        'seed_eval', 'ir_labels'
+        'ir_labels'
     ]
     port = free_port()
     for fault, stage in (('seed@4', 'seeds'), ('ir_label@3', 'ir_labels')):
@@ -216,8 +241,7 @@ def test_slurm_pipeline_through_srun(tmp_path_factory, tmp_path):
     ref_work, _ = reference_run(tmp_path_factory)
     root = pipeline_data(tmp_path_factory)
     work = str(tmp_path / 'work')
-    with open(osp.join(ref_work, 'cobra', 'last_checkpoint')) as f:
-        ckpt = f.read().strip()
+    ckpt = _reference_checkpoint(ref_work, 'cobra')
     srun_log = str(tmp_path / 'srun.log')
     env = dict(
         PATH=osp.join(REPO, 'tests', 'fake_slurm') + os.pathsep +
@@ -232,7 +256,7 @@ def test_slurm_pipeline_through_srun(tmp_path_factory, tmp_path):
         f'classifier_checkpoint={ckpt}',
         'cfg_options.irn.train_cfg.max_epochs=1', '--launcher', 'slurm',
         '--master-port', env['MASTER_PORT'], '--stages', 'classifier', 'seeds',
-        'seed_eval', 'ir_labels', 'irn'
+        'ir_labels', 'irn'
     ]
     result = subprocess.run(
         cmd,
@@ -244,9 +268,9 @@ def test_slurm_pipeline_through_srun(tmp_path_factory, tmp_path):
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
     calls = open(srun_log).read().splitlines()
-    assert len(calls) == 4  # seeds, seed_eval, ir_labels, irn
+    assert len(calls) == 3  # seeds, ir_labels, irn
     assert all('--kill-on-bad-exit=1' in c for c in calls)
-    assert sum('--ntasks=2 --ntasks-per-node=1' in c for c in calls) == 4
+    assert sum('--ntasks=2 --ntasks-per-node=1' in c for c in calls) == 3
     assert any('make_ir_labels.py' in c and '--cpus-per-task=1' in c
                for c in calls)
     assert '[pipeline] irn: world size 2' in out
@@ -268,3 +292,59 @@ def test_slurm_launcher_outside_an_allocation_is_refused(tmp_path):
                             timeout=300)
     assert result.returncode != 0
     assert 'inside a Slurm allocation' in result.stderr
+
+
+@pytest.mark.parametrize('script,args,expected', [
+    ('slurm_train.sh',
+     ['gpu', 'cobra', 'configs/c.py', 'work_dirs/w', '--amp'], [
+         'tools/train.py', 'configs/c.py', '--launcher', 'slurm', '--work-dir',
+         'work_dirs/w', '--amp'
+     ]),
+    ('slurm_train.sh', ['gpu', 'cobra', 'configs/c.py', '--auto-scale-lr'], [
+        'tools/train.py', 'configs/c.py', '--launcher', 'slurm',
+        '--auto-scale-lr'
+    ]),
+    ('slurm_test.sh', ['gpu', 'seeds', 'configs/c.py', 'ck.pth', '--tta'], [
+        'tools/test.py', 'configs/c.py', 'ck.pth', '--launcher', 'slurm',
+        '--tta'
+    ]),
+])
+def test_slurm_scripts_have_mmsegs_interface(script, args, expected, tmp_path):
+    """PARTITION JOB_NAME CONFIG [WORK_DIR|CHECKPOINT] [args], with GPUS,
+    GPUS_PER_NODE, CPUS_PER_TASK and SRUN_ARGS from the environment."""
+    log = tmp_path / 'srun.log'
+    env = _env(
+        dict(
+            PATH=osp.join(REPO, 'tests', 'fake_slurm') + os.pathsep +
+            os.environ['PATH'],
+            FAKE_SRUN_LOG=str(log),
+            FAKE_SRUN_DRY='1',
+            GPUS='16',
+            GPUS_PER_NODE='8',
+            CPUS_PER_TASK='6',
+            SRUN_ARGS='--qos=high'))
+    result = subprocess.run(['bash', f'tools/{script}', *args],
+                            cwd=REPO,
+                            env=env,
+                            capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    call = log.read_text().split()
+    assert call[:9] == [
+        '-p', 'gpu', f'--job-name={args[1]}', '--gres=gpu:8', '--ntasks=16',
+        '--ntasks-per-node=8', '--cpus-per-task=6', '--kill-on-bad-exit=1',
+        '--qos=high'
+    ]
+    tool = call.index('-u') + 1
+    assert call[tool].endswith(expected[0])
+    assert call[tool + 1:] == expected[1:]
+
+
+def test_slurm_script_without_arguments_says_how(tmp_path):
+    result = subprocess.run(['bash', 'tools/slurm_train.sh', 'gpu'],
+                            cwd=REPO,
+                            capture_output=True,
+                            text=True)
+    assert result.returncode == 2
+    assert 'usage: bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG' in \
+        result.stderr
