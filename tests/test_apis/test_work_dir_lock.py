@@ -21,6 +21,18 @@ def _lock(tmp_path, token='a'):
     return WorkDirLock(str(tmp_path), dict(token=token, nnodes=1))
 
 
+def _write_holder(path, pid, started, token, host=None):
+    """A lock file as a driver on ``host`` (default: this one) writes it."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(
+            dict(
+                host=host or socket.gethostname(),
+                pid=pid,
+                started=started,
+                token=token), f)
+
+
 def test_second_driver_refused_naming_the_holder(tmp_path):
     first = _lock(tmp_path, 'first')
     assert first.acquire() is None
@@ -43,15 +55,8 @@ def test_second_driver_refused_naming_the_holder(tmp_path):
 def test_lock_of_a_dead_process_is_taken_over(tmp_path):
     proc = subprocess.Popen([sys.executable, '-c', 'pass'])
     proc.wait()
-    stale = _lock(tmp_path, 'dead')
-    os.makedirs(osp.dirname(stale.path))
-    with open(stale.path, 'w') as f:
-        json.dump(
-            dict(
-                host=socket.gethostname(),
-                pid=proc.pid,
-                started='2026-01-01T00:00:00',
-                token='dead'), f)
+    _write_holder(
+        _lock(tmp_path).path, proc.pid, '2026-01-01T00:00:00', token='dead')
     lock = _lock(tmp_path, 'new')
     taken = lock.acquire()
     assert taken['pid'] == proc.pid and taken['token'] == 'dead'
@@ -61,9 +66,7 @@ def test_lock_of_a_dead_process_is_taken_over(tmp_path):
 
 def test_lock_of_another_host_stale_only_without_heartbeat(tmp_path):
     other = _lock(tmp_path, 'other')
-    os.makedirs(osp.dirname(other.path))
-    with open(other.path, 'w') as f:
-        json.dump(dict(host='node-17', pid=1, started='x', token='other'), f)
+    _write_holder(other.path, 1, 'x', token='other', host='node-17')
     with pytest.raises(WorkDirLocked, match='host node-17'):
         _lock(tmp_path, 'new').acquire()  # fresh heartbeat: alive
     old = time.time() - STALE_AFTER - 5
@@ -93,14 +96,11 @@ def test_pipeline_refuses_a_second_driver(tmp_path):
         [sys.executable, '-c', 'import time; '
          'time.sleep(60)'])
     try:
-        os.makedirs(work / '.stages')
-        with open(work / '.stages' / 'driver.lock', 'w') as f:
-            json.dump(
-                dict(
-                    host=socket.gethostname(),
-                    pid=holder.pid,
-                    started='2026-12-06T01:02:03',
-                    token='t'), f)
+        _write_holder(
+            str(work / '.stages' / 'driver.lock'),
+            holder.pid,
+            '2026-12-06T01:02:03',
+            token='t')
         result = subprocess.run([
             sys.executable, 'tools/run_pipeline.py',
             'configs/pipeline/synthetic_demo.py', '--work-dir',

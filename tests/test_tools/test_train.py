@@ -87,19 +87,24 @@ def test_tiny_training_run_lowers_the_loss(synthetic_root, tmp_path):
     assert cls(rows[-1]) < cls(rows[0])
 
 
+def dist_train_one_epoch(root, work_dir, port):
+    """``tools/dist_train.sh`` with 2 CPU processes, one epoch, batch 4."""
+    return run_tool([
+        'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
+        work_dir, '--cfg-options',
+        *train_args(root, work_dir, epochs=1, batch_size=4)
+    ],
+                    env={
+                        'PYTHON': sys.executable,
+                        'PORT': port,
+                        'CUDA_VISIBLE_DEVICES': ''
+                    })
+
+
 @pytest.mark.slow
 def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
     work_dir = str(tmp_path / 'work')
-    result = run_tool([
-        'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
-        work_dir, '--cfg-options',
-        *train_args(synthetic_root, work_dir, epochs=1, batch_size=4)
-    ],
-                      env={
-                          'PYTHON': sys.executable,
-                          'PORT': '29517',
-                          'CUDA_VISIBLE_DEVICES': ''
-                      })
+    result = dist_train_one_epoch(synthetic_root, work_dir, '29517')
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]
     assert 'Distributed training: True' in log
@@ -123,16 +128,7 @@ def test_dist_train_bad_image_stops_every_rank_with_rank0_verdict(
     with open(bad, 'wb') as f:
         f.write(b'not a jpeg')
     work_dir = str(tmp_path / 'work')
-    result = run_tool([
-        'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
-        work_dir, '--cfg-options',
-        *train_args(root, work_dir, epochs=1, batch_size=4)
-    ],
-                      env={
-                          'PYTHON': sys.executable,
-                          'PORT': '29519',
-                          'CUDA_VISIBLE_DEVICES': ''
-                      })
+    result = dist_train_one_epoch(root, work_dir, '29519')
     log = result.stdout + result.stderr
     assert result.returncode != 0
     # both ranks stop with rank 0's message, which names the file
