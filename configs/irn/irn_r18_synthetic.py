@@ -62,7 +62,7 @@ test_dataloader = dict(
 # gradient of the earlier unweighted sum, so lr 0.02 (twice the 0.01 of the
 # other from-scratch demo configs), and 40 epochs (1,000 iterations, about
 # 6 minutes on 2 CPU cores). Measured on the demo's seeds at lr 0.01 (masks
-# vs fused seeds 58.3, both swept, README "Demo results"): 6 epochs 39.7,
+# vs fused seeds 58.3, both swept, docs/results.md): 6 epochs 39.7,
 # 20 epochs 59.9, 40 epochs 71.5.
 optim_wrapper = dict(optimizer=dict(lr=0.02, momentum=0.9))
 max_epochs = 40

@@ -8,7 +8,7 @@ custom_imports = dict(imports=['mmseg_cobra'], allow_failed_imports=False)
 cobra_config = 'configs/cobra/cobra_r152_deits_coco.py'
 irn_config = 'configs/irn/irn_r152_cobra_coco.py'
 seg_config = 'configs/seg/deeplabv3plus_r101_cobra_coco.py'
-# one dataset description for every stage (README "Your own dataset");
+# one dataset description for every stage (docs/user_guides/datasets.md);
 # seeds and masks are made for, and scored on, train2014
 dataset = dict(
     type='COCOClsDataset',  # its 81 classes and palette

@@ -8,7 +8,7 @@ custom_imports = dict(imports=['mmseg_cobra'], allow_failed_imports=False)
 cobra_config = 'configs/cobra/cobra_r152_deits_voc.py'
 irn_config = 'configs/irn/irn_r152_cobra_voc.py'
 seg_config = 'configs/seg/deeplabv3plus_r101_cobra_voc.py'
-# one dataset description for every stage (README "Your own dataset")
+# one dataset description for every stage (docs/user_guides/datasets.md)
 dataset = dict(
     type='VOCClsDataset',  # its 21 classes and palette
     data_root='data/VOCdevkit/VOC2012',

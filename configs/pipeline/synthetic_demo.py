@@ -5,7 +5,7 @@ custom_imports = dict(imports=['mmseg_cobra'], allow_failed_imports=False)
 cobra_config = 'configs/cobra/cobra_r18_vittiny_synthetic.py'
 irn_config = 'configs/irn/irn_r18_synthetic.py'
 seg_config = 'configs/seg/deeplabv3plus_r18_synthetic.py'
-# one dataset description for every stage (README "Your own dataset")
+# one dataset description for every stage (docs/user_guides/datasets.md)
 dataset = dict(
     type='ImageLevelSegDataset',
     data_root='data/synthetic',

@@ -101,11 +101,11 @@ class ImageLevelSegDataset(BaseSegDataset):
             raise DatasetError(
                 f'dataset not found at {self.data_root}: set data_root in the '
                 'config (or --cfg-options data_root=...) to the directory '
-                'that holds the images; see README "Data preparation"')
+                'that holds the images; see docs/user_guides/datasets.md')
         if self.ann_file and not osp.isfile(self.ann_file):
             raise DatasetError(
                 f'image list {self.ann_file} does not exist: generate it with '
-                'tools/dataset_converters (see README "Data preparation")')
+                'tools/dataset_converters (see docs/user_guides/datasets.md)')
         data_list = [  # blank lines of the list are not images
             i for i in super().load_data_list()
             if osp.basename(i['img_path']) != self.img_suffix

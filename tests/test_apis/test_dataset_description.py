@@ -23,7 +23,7 @@ PIPELINE = osp.join(REPO, 'configs/pipeline/synthetic_demo.py')
 @pytest.fixture(scope='module')
 def my_data(tmp_path_factory):
     """A new dataset in VOC layout: 2 classes, masks in SegmentationClass,
-    label file written by labels_from_masks.py (as README "Your own
+    label file written by labels_from_masks.py (as docs/user_guides/datasets.md "Your own
     dataset")."""
     root = str(tmp_path_factory.mktemp('my_data'))
     generate_synthetic_voc(
@@ -237,8 +237,9 @@ def test_pipeline_stops_before_any_stage_on_a_wrong_description(
 
 @pytest.mark.slow
 def test_readme_own_dataset_example(my_data, tmp_path):
-    """The config of README "Your own dataset", as written there."""
-    readme = open(osp.join(REPO, 'README.md')).read()
+    """The config of the datasets guide's "Your own dataset", as written
+    there."""
+    readme = open(osp.join(REPO, 'docs/user_guides/datasets.md')).read()
     block = readme.split("cat > configs/pipeline/my_data.py <<'CFG'\n")[1]
     text = block.split('\nCFG\n')[0]
     text = text.replace("'./cobra_voc.py'",

@@ -134,7 +134,7 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
         miou = load_test_metrics(out_dir)['mIoU']  # mmengine's record
         # 12 iterations of IRN from scratch learn weak boundaries, so this
         # only checks the masks are real (all-background scores ~17 here);
-        # masks beating seeds is measured on the demo (README)
+        # masks beating seeds is measured on the demo (docs/results.md)
         assert miou > 22.0
         masks = sorted(glob.glob(osp.join(out_dir, 'masks', '*.png')))
         assert len(masks) == 24
