@@ -123,6 +123,12 @@ def main() -> None:
         help='check the dataset description and write the '
         'stage configs (DIR/configs/), run no stage')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help='stream every stage tool\'s output to the terminal (it always '
+        'goes to <work_dir>/logs/); otherwise one status line per stage '
+        'shows its progress and ETA')
     args = parser.parse_args()
 
     try:
@@ -142,7 +148,8 @@ def main() -> None:
     work_dir = args.work_dir or osp.join(
         'work_dirs',
         osp.splitext(osp.basename(args.config))[0])
-    pipeline = CoBraPipeline(cfg, work_dir, launch, args.join_timeout)
+    pipeline = CoBraPipeline(cfg, work_dir, launch, args.join_timeout,
+                             args.verbose)
     try:
         if args.check:
             for role, path in pipeline.prepare().items():

@@ -32,6 +32,7 @@ from .pipeline_config import (REPO, cfg_options_args, flat_options,
                               prepare_synthetic_data, resolve_config_path,
                               resolve_pipeline_dataset)
 from .pipeline_summary import write_summary
+from .stage_progress import StageProgress, clock, describe_outputs
 from .tools import tool_path
 from .work_dir_lock import (JobRendezvous, WorkDirLock, check_shared_work_dir,
                             wait_for_record)
@@ -83,14 +84,19 @@ class CoBraPipeline:
         launch (StageLauncher, optional): How the stages start (one
             process, torchrun on each node, srun); default one process.
         join_timeout (float): Seconds a joining node waits for node 0.
+        verbose (bool): Stream every stage tool's output to the terminal
+            (it always goes to ``<work_dir>/logs/``); otherwise one status
+            line per stage shows its progress and ETA.
     """
 
     def __init__(self,
                  cfg,
                  work_dir: str,
                  launch: Optional[StageLauncher] = None,
-                 join_timeout: float = 600.0) -> None:
+                 join_timeout: float = 600.0,
+                 verbose: bool = False) -> None:
         self.cfg = cfg
+        self.verbose = verbose
         self.work_dir = osp.abspath(work_dir)
         self.launch = launch or StageLauncher(python=sys.executable)
         self.python = self.launch.python
@@ -205,15 +211,17 @@ class CoBraPipeline:
         with open(log_path, 'a') as log:
             log.write(f'\n$ {" ".join(cmd)}\n')
             log.flush()
-            proc = subprocess.Popen(
-                cmd,
-                cwd=self.cwd,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT)
-            # wait4: this tool's own peak memory (and its waited children's)
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            with StageProgress(log_path, f'{self._tag} {stage}', self.verbose):
+                proc = subprocess.Popen(
+                    cmd,
+                    cwd=self.cwd,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT)
+                # wait4: this tool's own peak memory (and its waited
+                # children's)
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
         self._peak_rss_mb[stage] = max(
             self._peak_rss_mb.get(stage, 0.0), usage.ru_maxrss / 1024)
         if proc.returncode != 0:
@@ -601,7 +609,8 @@ class CoBraPipeline:
     def _run_stage(self, stage: str) -> None:
         state = osp.join(self.state_dir, stage + '.json')
         print(
-            f'[pipeline] {stage}: running (log: {self._log_path(stage)})',
+            f'[pipeline] {stage} (stage {STAGES.index(stage) + 1} of '
+            f'{len(STAGES)}): running (log: {self._log_path(stage)})',
             flush=True)
         start = time.time()
         result = getattr(self, stage)()
@@ -610,8 +619,10 @@ class CoBraPipeline:
         if stage in self._peak_rss_mb:  # peak resident memory, one process
             result['peak_rss_mb'] = round(self._peak_rss_mb[stage])
         dump_json(result, state)
+        outputs = describe_outputs(result)
         print(
-            f'[pipeline] {stage}: finished in {result["seconds"]} s',
+            f'[pipeline] {stage}: finished in {clock(result["seconds"])}'
+            f'{": " + outputs if outputs else ""}',
             flush=True)
 
     def _multinode(self) -> bool:

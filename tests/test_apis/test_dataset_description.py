@@ -23,8 +23,8 @@ PIPELINE = osp.join(REPO, 'configs/pipeline/synthetic_demo.py')
 @pytest.fixture(scope='module')
 def my_data(tmp_path_factory):
     """A new dataset in VOC layout: 2 classes, masks in SegmentationClass,
-    label file written by labels_from_masks.py (as docs/user_guides/datasets.md "Your own
-    dataset")."""
+    label file written by labels_from_masks.py (as the datasets guide's
+    "Your own dataset")."""
     root = str(tmp_path_factory.mktemp('my_data'))
     generate_synthetic_voc(
         root,

@@ -4,6 +4,7 @@ test_pipeline_killed.py)."""
 import json
 import os
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -69,6 +70,17 @@ def test_pipeline_runs_every_stage(reference_run, data_root, tmp_path):
     assert osp.isfile(osp.join(work, 'summary.md'))
     # every stage ran on the description's classes
     assert '3 foreground classes' in out
+    # the terminal shows each stage, its progress and its outputs
+    assert '[pipeline] classifier (stage 1 of 10): running' in out
+    assert re.search(
+        r'\[pipeline\] classifier: train epoch 1: \d+/\d+ '
+        r'iterations, ETA \d+:\d\d:\d\d', out), out[-3000:]
+    assert re.search(r'\[pipeline\] ir_labels: \d+/32 images, [\d.]+ img/s',
+                     out)
+    assert re.search(
+        r'\[pipeline\] seeds: finished in \d:\d\d:\d\d: '
+        r'seed_dir \S+ \(32 files\)', out)
+    assert 'Epoch(train)' not in out  # the tools' own output: in the logs
     for name in CLASSES[1:]:
         assert name in open(osp.join(work, 'logs', 'seg_eval.log')).read()
     # a second run has nothing to do
