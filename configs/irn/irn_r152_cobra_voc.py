@@ -9,7 +9,7 @@ _base_ = [
 ]
 dataset_type = 'VOCClsDataset'
 data_root = 'data/VOCdevkit/VOC2012'
-# outputs of stages 1-2 (seeds of train_aug, see docs/user_guides/train_stages.md)
+# outputs of stages 1-2 (seeds of train_aug: docs/user_guides/train_stages.md)
 cobra_work_dir = 'work_dirs/cobra_r152_deits_voc'
 seed_dir = cobra_work_dir + '/seeds'
 ir_label_dir = cobra_work_dir + '/ir_labels'

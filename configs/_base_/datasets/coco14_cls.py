@@ -1,5 +1,5 @@
 # MS COCO 2014 (80 classes) with image-level labels.
-# Layout: see docs/user_guides/datasets.md (tools/dataset_converters/coco2014.py).
+# Layout: docs/user_guides/datasets.md (tools/dataset_converters/coco2014.py).
 dataset_type = 'COCOClsDataset'
 data_root = 'data/coco2014'
 crop_size = (224, 224)

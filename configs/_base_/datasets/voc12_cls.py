@@ -1,5 +1,5 @@
 # PASCAL VOC 2012 + SBD (train_aug, 10,582 images) with image-level labels.
-# Layout: see docs/user_guides/datasets.md (tools/dataset_converters/voc_aug.py).
+# Layout: docs/user_guides/datasets.md (tools/dataset_converters/voc_aug.py).
 dataset_type = 'VOCClsDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (224, 224)
