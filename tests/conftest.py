@@ -185,7 +185,6 @@ LONGEST_FIRST = (
     ('tests/test_tools/test_pipeline_cluster.py', 250),
     ('tests/test_tools/test_full_size_smoke_coco.py', 170),
     ('tests/test_tools/test_full_size_smoke_voc.py', 115),
-    ('tests/test_tools/test_pipeline_without_masks.py', 90),
     ('tests/test_configs/test_package_configs.py', 85),
     ('tests/test_tools/test_ablate.py', 75),
     ('tests/test_tools/test_check_dataset.py', 60),

@@ -29,8 +29,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import Config, ConfigDict, DictAction
 
 from mmseg_cobra.apis import (CoBraPipeline, PipelineError,
-                              prepare_synthetic_data, resolve_config_path)
+                              prepare_synthetic_data)
 from mmseg_cobra.apis.launchers import StageLauncher
+from mmseg_cobra.apis.pipeline_config import (PipelineConfigError,
+                                              load_run_config)
 from mmseg_cobra.engine.hooks.guide_quality_hook import RECORDS
 from mmseg_cobra.utils.file_io import dump_json, write_text
 from mmseg_cobra.utils.records import last_scalars
@@ -145,10 +147,16 @@ def main() -> None:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
 
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.cobra_config = resolve_config_path(cfg.cobra_config)
+    try:
+        cfg = load_run_config(
+            args.config,
+            args.cfg_options,
+            required=('cobra_config', 'data_root', 'eval_list', 'variants',
+                      'seeds'),
+            stage_keys=('cobra_config', ),
+            kind='ablation')
+    except PipelineConfigError as exc:
+        sys.exit(f'error: {exc}')
     cfg.data_root = osp.abspath(cfg.data_root)
     prepare_synthetic_data(cfg, 'eval_list', 'ablate')
     variants = args.variants or list(cfg.variants)

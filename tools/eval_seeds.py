@@ -23,10 +23,8 @@ import os.path as osp
 import sys
 from typing import Dict, List, Sequence
 
-import numpy as np
 from mmengine.dist import get_rank
 from mmengine.utils import ProgressBar
-from PIL import Image
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -36,6 +34,7 @@ from mmseg_cobra.evaluation import SeedMetric
 from mmseg_cobra.utils import (add_launcher_args, export_local_rank,
                                load_config_or_exit, shutdown_dist)
 from mmseg_cobra.utils.file_io import dump_json
+from mmseg_cobra.utils.image_io import GroundTruthError, read_ground_truth
 from mmseg_cobra.utils.seed_io import SeedFileError, load_seed, seed_path
 from mmseg_cobra.utils.sharding import (first_by_index, gather_on_rank0,
                                         init_cpu_stage, shard)
@@ -100,7 +99,7 @@ def score_shard(metric: SeedMetric, ids: List[str], seed_dir: str, gt_dir: str,
         if not osp.isfile(gt_path):
             skipped[img_id] = f'ground truth {gt_path} missing'
             continue
-        gt = np.asarray(Image.open(gt_path))
+        gt = read_ground_truth(gt_path, len(classes))
         path = seed_path(seed_dir, img_id)
         if not osp.isfile(path):
             skipped[img_id] = f'seed {path} missing'
@@ -129,7 +128,11 @@ def main() -> None:
     init_cpu_stage(args.launcher)
     metric = SeedMetric(sources=args.sources)
     metric.dataset_meta = dict(classes=classes)
-    skipped = score_shard(metric, shard(ids), args.seed_dir, gt_dir, classes)
+    try:
+        skipped = score_shard(metric, shard(ids), args.seed_dir, gt_dir,
+                              classes)
+    except GroundTruthError as exc:
+        sys.exit(f'error: {exc}')
     metric.merge_ranks()
     parts = gather_on_rank0(skipped)
     if get_rank() == 0:

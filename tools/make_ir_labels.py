@@ -59,7 +59,8 @@ def main() -> None:
                            dataset.metainfo['palette'])
     print(f'IR labels for {len(tasks)} images -> {ir_cfg["out_dir"]}')
     init_cpu_stage(args.launcher)
-    summary = writer.run(tasks, args.nproc)
+    summary = writer.run(tasks, args.nproc,
+                         getattr(dataset, 'backend_args', None))
     shutdown_dist()
     sys.exit(summary.exit_code(args.allow_skipped))
 

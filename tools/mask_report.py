@@ -49,6 +49,7 @@ from mmseg_cobra.apis.mask_report import MaskReport, format_report
 from mmseg_cobra.utils import (add_launcher_args, export_local_rank,
                                load_config_or_exit, shutdown_dist)
 from mmseg_cobra.utils.file_io import dump_json
+from mmseg_cobra.utils.image_io import GroundTruthError
 from mmseg_cobra.utils.sharding import init_cpu_stage
 
 
@@ -89,7 +90,7 @@ def main() -> None:
                         args.oracle, args.crf, args.source)
     try:
         result = report.run(dict(m.split('=', 1) for m in args.masks))
-    except RuntimeError as exc:
+    except (RuntimeError, GroundTruthError) as exc:
         sys.exit(f'error: {exc}')
     if get_rank() == 0:
         print(format_report(result))

@@ -79,7 +79,8 @@ def main() -> None:
                             dataset.metainfo['palette'],
                             test_cfg.get('walk_upsample', 'resize'))
     init_cpu_stage(args.launcher)
-    summary = writer.run(tasks, args.nproc)
+    summary = writer.run(tasks, args.nproc,
+                         getattr(dataset, 'backend_args', None))
     shutdown_dist()
     sys.exit(summary.exit_code(args.allow_skipped))
 

@@ -42,13 +42,15 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from mmseg_cobra.apis import (STAGES, CoBraPipeline, PipelineError,
-                              resolve_config_path, resolve_pipeline_dataset)
+                              resolve_pipeline_dataset)
 from mmseg_cobra.apis.dataset_description import DescriptionError
 from mmseg_cobra.apis.launchers import (PIPELINE_LAUNCHERS, LaunchError,
                                         StageLauncher)
+from mmseg_cobra.apis.pipeline_config import (PipelineConfigError,
+                                              load_run_config)
 from mmseg_cobra.apis.work_dir_lock import JobError, WorkDirLocked
 
 
@@ -135,15 +137,21 @@ def main() -> None:
         launch = make_launcher(args)
     except LaunchError as exc:
         sys.exit(f'error: {exc}')
-    cfg = Config.fromfile(resolve_config_path(args.config))
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    for key in ('cobra_config', 'irn_config', 'seg_config'):
-        cfg[key] = resolve_config_path(cfg[key])
+    stage_keys = ('cobra_config', 'irn_config', 'seg_config')
+    try:
+        cfg = load_run_config(args.config, args.cfg_options, stage_keys,
+                              stage_keys)
+    except PipelineConfigError as exc:
+        sys.exit(f'error: {exc}')
     try:
         resolve_pipeline_dataset(cfg)
     except DescriptionError as exc:
         sys.exit(f'error: dataset description: {exc}')
+    if cfg.get('data_root') is None:
+        sys.exit(f'error: the pipeline config {args.config} sets neither '
+                 'dataset (the description every stage receives) nor '
+                 'data_root: add dataset = dict(...) as in '
+                 'configs/pipeline/cobra_voc.py')
     cfg.data_root = osp.abspath(cfg.data_root)
     work_dir = args.work_dir or osp.join(
         'work_dirs',

@@ -26,10 +26,10 @@ from typing import ClassVar, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.dist import get_rank
 from mmengine.utils import track_parallel_progress, track_progress
-from PIL import Image
 
 from ..models.utils.mask_rules import mask_from_walk
 from ..utils.crf import FINAL_CRF_CFG, crf_from_labels
+from ..utils.image_io import read_image
 from ..utils.ir_label import ir_thresholds, make_ir_label, save_label_png
 from ..utils.seed_io import SeedFileError, load_seed, seed_path
 from ..utils.seed_labels import (combine_seeds, seeds_to_label,
@@ -63,6 +63,8 @@ class LabelWriter:
         self.out_dir = out_dir
         self.palette = [list(c) for c in palette]
         self.kind = kind
+        #: mmengine file backend of the images (the dataset's)
+        self.backend_args: Optional[dict] = None
 
     def make_label(self, img_id: str,
                    image: np.ndarray) -> Tuple[np.ndarray, Optional[str]]:
@@ -91,7 +93,7 @@ class LabelWriter:
         if osp.isfile(out):
             return img_id, EXISTS
         try:
-            image = np.asarray(Image.open(img_path).convert('RGB'))
+            image = read_image(img_path, self.backend_args)
         except OSError as exc:
             return img_id, f'image {img_path} unreadable: {exc}'
         try:
@@ -103,7 +105,8 @@ class LabelWriter:
 
     def run(self,
             tasks: List[Tuple[str, str]],
-            nproc: int = 1) -> 'WriteSummary':
+            nproc: int = 1,
+            backend_args: Optional[dict] = None) -> 'WriteSummary':
         """This rank's share of ``tasks`` (image ``i`` on rank ``i %
         world``, see :mod:`mmseg_cobra.utils.sharding`) in a pool of
         ``nproc`` processes, with a progress bar on rank 0; the ranks'
@@ -113,6 +116,7 @@ class LabelWriter:
             WriteSummary: Every rank's images together (the same on every
             rank).
         """
+        self.backend_args = backend_args
         mine = shard(tasks)
         # the other ranks work silently; rank 0's bar shows its share
         out = sys.stdout if get_rank() == 0 else open(os.devnull, 'w')

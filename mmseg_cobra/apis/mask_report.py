@@ -35,7 +35,6 @@ import torch
 from mmengine.config import Config
 from mmengine.dist import get_rank
 from mmengine.utils import ProgressBar
-from PIL import Image
 
 from ..datasets.dataset_tools import dataset_from_config
 from ..evaluation.functional import (BoundaryPR, ConfusionSweep, confusion,
@@ -45,6 +44,7 @@ from ..models.utils import (boundary_from_labels, grid_to_image,
                             mask_rule_sweep, random_walk, seeds_to_grid,
                             walk_to_label)
 from ..utils.crf import FINAL_CRF_CFG
+from ..utils.image_io import read_ground_truth, read_image
 from ..utils.seed_io import SeedFileError, load_seed, seed_path
 from ..utils.seed_labels import (combine_grid_seeds, combine_seeds,
                                  to_dataset_labels)
@@ -133,6 +133,7 @@ class MaskReport:
         self.oracle, self.crf, self.source = oracle, crf, source
         dataset = dataset_from_config(cfg, data_root=data_root)
         self.classes = dataset.metainfo['classes']
+        self.backend_args = getattr(dataset, 'backend_args', None)
         self.infos = [dataset.get_data_info(i) for i in range(len(dataset))]
         n = len(self.classes)
         self.seed_sweeps = {
@@ -226,7 +227,10 @@ class MaskReport:
 
     def _add_image(self, info: dict) -> None:
         img_id = info['img_id']
-        gt = np.asarray(Image.open(info['seg_map_path']))
+        gt = read_ground_truth(
+            info['seg_map_path'],
+            len(self.classes),
+            backend_args=self.backend_args)
         try:
             seed = load_seed(seed_path(self.seed_dir, img_id),
                              len(self.classes) - 1, gt.shape) \
@@ -286,8 +290,9 @@ class MaskReport:
             print(f'dense CRF on the {rule} rule at {values}:')
             bar = ProgressBar(len(self.kept)) if get_rank() == 0 else None
             for info in self.kept:
-                gt = np.asarray(Image.open(info['seg_map_path']))
-                image = np.asarray(Image.open(info['img_path']).convert('RGB'))
+                gt = read_ground_truth(
+                    info['seg_map_path'], n, backend_args=self.backend_args)
+                image = read_image(info['img_path'], self.backend_args)
                 walk = load_walk(
                     walk_path(self.walk_dir, info['img_id']), gt.shape)
                 for v in values:

@@ -1,7 +1,7 @@
 """The pipeline config: where its files are, its synthetic data, its one
 dataset description, and the per-stage options it passes to the tools."""
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from .dataset_description import DescriptionError, normalise_description
 
@@ -23,6 +23,69 @@ def resolve_config_path(path: str) -> str:
     rel = rel[len('configs/'):] if rel.startswith('configs/') else rel
     shipped = osp.join(config_root(), rel)
     return osp.abspath(shipped if osp.exists(shipped) else path)
+
+
+class PipelineConfigError(ValueError):
+    """A pipeline or ablation config that cannot run; the message names
+    the file and the fix."""
+
+
+def load_run_config(path: str,
+                    cfg_options: Optional[dict] = None,
+                    required: Sequence[str] = (),
+                    stage_keys: Sequence[str] = (),
+                    kind: str = 'pipeline'):
+    """Read a pipeline (or ablation) config and check it before any work.
+
+    Args:
+        path (str): The config as given on the command line (looked up as
+            :func:`resolve_config_path` does).
+        cfg_options (dict, optional): ``--cfg-options``, merged in.
+        required (Sequence[str]): Keys the config must set.
+        stage_keys (Sequence[str]): Keys naming stage configs
+            (``cobra_config``...): each resolved, and it must exist.
+        kind (str): ``pipeline`` or ``ablation``, for the messages.
+
+    Returns:
+        Config: The config, its stage config paths absolute.
+
+    Raises:
+        PipelineConfigError: The file is missing or not a config mmengine
+            can read, a required key is missing, or a stage config is not
+            found.
+    """
+    from mmengine.config import Config
+    full = resolve_config_path(path)
+    if not osp.isfile(full):
+        raise PipelineConfigError(
+            f'{kind} config {path} not found (from the working directory, '
+            'the checkout or the package\'s configs); give the path of a '
+            f'config such as configs/pipeline/cobra_voc.py')
+    try:
+        cfg = Config.fromfile(full)
+    except Exception as exc:  # SyntaxError, NameError, a missing base...
+        raise PipelineConfigError(
+            f'cannot read the {kind} config {full}: {type(exc).__name__}: '
+            f'{exc}. Fix the file: it is Python that mmengine\'s '
+            'Config.fromfile runs') from None
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    missing = [key for key in required if cfg.get(key) is None]
+    if missing:
+        raise PipelineConfigError(
+            f'the {kind} config {full} does not set {", ".join(missing)}: '
+            f'every {kind} config names them (see the package\'s '
+            f'configs/{kind}/ for examples), or give them with '
+            f'--cfg-options {missing[0]}=...')
+    for key in stage_keys:
+        stage = resolve_config_path(str(cfg[key]))
+        if not osp.isfile(stage):
+            raise PipelineConfigError(
+                f'{key}={cfg[key]} in {full} not found (from the working '
+                'directory, the checkout or the package\'s configs): fix '
+                f'the path, or give it with --cfg-options {key}=...')
+        cfg[key] = stage
+    return cfg
 
 
 def prepare_synthetic_data(cfg, list_key: str, tag: str) -> None:
@@ -51,12 +114,19 @@ def flat_options(d: Dict[str, object], prefix: str = '') -> Dict[str, object]:
 
 def cfg_options_args(d: Dict[str, object]) -> List[str]:
     """``--cfg-options`` arguments from a (possibly nested) dict."""
-    out = []
-    for key, v in flat_options(d).items():
-        if isinstance(v, (list, tuple)):
-            v = '[' + ','.join(str(x) for x in v) + ']'
-        out.append(f'{key}={v}')
-    return out
+    return [f'{key}={_option_value(v)}' for key, v in flat_options(d).items()]
+
+
+def _option_value(v: object) -> str:
+    """A value as mmengine's ``DictAction`` reads it back: lists as
+    ``[a,b]``, tuples as ``(a,b)`` (``(a,)`` for one item; transforms such
+    as ``RandomResize(scale=...)`` require a tuple), nested ones too."""
+    if isinstance(v, list):
+        return '[' + ','.join(_option_value(x) for x in v) + ']'
+    if isinstance(v, tuple):
+        inner = ','.join(_option_value(x) for x in v)
+        return f'({inner},)' if len(v) == 1 else f'({inner})'
+    return str(v)
 
 
 def resolve_pipeline_dataset(cfg) -> Optional[dict]:
@@ -83,5 +153,6 @@ def resolve_pipeline_dataset(cfg) -> Optional[dict]:
 
 __all__ = [
     'REPO', 'cfg_options_args', 'flat_options', 'prepare_synthetic_data',
-    'resolve_config_path', 'resolve_pipeline_dataset'
+    'resolve_config_path', 'resolve_pipeline_dataset', 'PipelineConfigError',
+    'load_run_config'
 ]

@@ -8,7 +8,8 @@ import numpy as np
 from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
-from PIL import Image
+
+from ..utils.image_io import read_label
 
 
 class DatasetError(RuntimeError):
@@ -242,7 +243,7 @@ class ImageLevelSegDataset(BaseSegDataset):
                 f'mask {seg_path} is missing: it is needed to derive the '
                 'image-level label (or give cls_label_file)')
         present = foreground_classes(
-            np.asarray(Image.open(seg_path)), self.ignore_index)
+            read_label(seg_path, self.backend_args), self.ignore_index)
         if present.size and present.max() > self.num_fg_classes:
             raise DatasetError(
                 f'mask {seg_path} contains class {int(present.max())} but '

@@ -50,6 +50,16 @@ SMOKE = [
     'cfg_options.seg.train_dataloader.persistent_workers=False',
     'cfg_options.seg.val_dataloader.num_workers=0',
     'cfg_options.seg.val_dataloader.persistent_workers=False',
+    # the models at full size, their inputs small: a 128 px crop instead of
+    # 512 and the test images resized to at most 256 x 128 (one sliding
+    # window), which takes the segmentation stages from about two minutes
+    # to seconds on 2 cores (train pipeline index 2: RandomResize, 3:
+    # RandomCrop; test pipeline 1: Resize, in both stage-4 dataset configs)
+    'cfg_options.seg.model.data_preprocessor.size=(128,128)',
+    'cfg_options.seg.train_dataloader.dataset.pipeline.2.scale=(256,128)',
+    'cfg_options.seg.train_dataloader.dataset.pipeline.3.crop_size=(128,128)',
+    'cfg_options.seg.val_dataloader.dataset.pipeline.1.scale=(256,128)',
+    'cfg_options.seg.test_dataloader.dataset.pipeline.1.scale=(256,128)',
 ]
 
 

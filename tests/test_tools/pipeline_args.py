@@ -1,5 +1,5 @@
 """The small pipeline run of the pipeline tests (test_pipeline.py,
-test_pipeline_without_masks.py)."""
+test_pipeline_killed.py, test_pipeline_cluster.py)."""
 import os.path as osp
 
 from conftest import REPO

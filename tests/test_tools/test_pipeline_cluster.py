@@ -22,9 +22,9 @@ pytestmark = pytest.mark.slow
 
 #: shorter trainings than the reference run's (no accuracy is asked here)
 SHORT = [
-    'cfg_options.seg.train_cfg.max_iters=10',
-    'cfg_options.seg.train_cfg.val_interval=10',
-    'cfg_options.seg.default_hooks.checkpoint.interval=10',
+    'cfg_options.seg.train_cfg.max_iters=4',
+    'cfg_options.seg.train_cfg.val_interval=4',
+    'cfg_options.seg.default_hooks.checkpoint.interval=4',
 ]
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 from mmengine.utils import ProgressBar
 from mmseg.evaluation.metrics import IoUMetric
-from PIL import Image
+
+from ...utils.image_io import read_ground_truth, read_label
 
 
 def label_dir_areas(
@@ -42,8 +43,8 @@ def label_dir_areas(
         if not osp.isfile(pred_path):
             skipped[img_id] = f'mask {pred_path} missing'
             continue
-        pred = np.asarray(Image.open(pred_path))
-        gt = np.asarray(Image.open(gt_path))
+        pred = read_label(pred_path)
+        gt = read_ground_truth(gt_path, num_classes, ignore_index)
         if pred.shape != gt.shape:
             skipped[img_id] = (f'mask {pred_path} is {pred.shape}, ground '
                                f'truth {gt.shape}')

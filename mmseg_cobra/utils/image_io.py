@@ -1,0 +1,96 @@
+"""Reading images, label maps and ground truth through mmengine's file
+backends.
+
+Every image and label the package reads goes through here, so a dataset
+whose config sets ``backend_args`` (e.g. ``dict(backend='petrel')`` or a
+``path_mapping`` to object storage) is read the way mmseg's
+``LoadImageFromFile`` reads it: ``mmengine.fileio.get`` returns the bytes,
+PIL decodes them completely (a truncated file raises here, not later).
+"""
+import io
+from typing import Optional
+
+import numpy as np
+from mmengine.fileio import get
+from PIL import Image
+
+
+class GroundTruthError(ValueError):
+    """A ground-truth mask that does not fit the dataset it is scored
+    with; the message names the file and the fix."""
+
+
+def _open(path: str, backend_args: Optional[dict]) -> Image.Image:
+    image = Image.open(io.BytesIO(get(path, backend_args=backend_args)))
+    image.load()  # full decode
+    return image
+
+
+def read_image(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
+    """An image as RGB.
+
+    Args:
+        path (str): Local path or URI (``s3://...``) of the image.
+        backend_args (dict, optional): mmengine file backend arguments
+            (the dataset config's ``backend_args``).
+
+    Returns:
+        np.ndarray: uint8 ``[H, W, 3]``.
+
+    Raises:
+        OSError: The file is missing or does not decode.
+    """
+    return np.asarray(_open(path, backend_args).convert('RGB'))
+
+
+def read_label(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
+    """A label map (palette or grey PNG) as its indices.
+
+    Returns:
+        np.ndarray: ``[H, W]`` (uint8 for the PNGs this package writes).
+    """
+    return np.asarray(_open(path, backend_args))
+
+
+def read_ground_truth(path: str,
+                      num_labels: int,
+                      ignore_index: int = 255,
+                      backend_args: Optional[dict] = None) -> np.ndarray:
+    """A ground-truth mask, checked against the dataset's label count.
+
+    Args:
+        path (str): The mask.
+        num_labels (int): Labels of the dataset, background included
+            (ids ``0 .. num_labels - 1`` are valid).
+        ignore_index (int): The id of unlabelled pixels.
+        backend_args (dict, optional): mmengine file backend arguments.
+
+    Returns:
+        np.ndarray: ``[H, W]`` label ids.
+
+    Raises:
+        GroundTruthError: The mask is missing, does not decode, is not one
+            channel, or holds an id outside ``0 .. num_labels - 1`` and
+            ``ignore_index``.
+    """
+    try:
+        gt = read_label(path, backend_args)
+    except (OSError, ValueError) as exc:
+        raise GroundTruthError(
+            f'ground truth {path} cannot be read ({exc}): restore the file '
+            'or leave the image out of the list') from None
+    if gt.ndim != 2:
+        raise GroundTruthError(
+            f'ground truth {path} has shape {gt.shape}: a mask must be one '
+            'channel (palette or grey PNG) of class ids')
+    values = np.unique(gt)
+    bad = values[(values >= num_labels) & (values != ignore_index)]
+    if bad.size:
+        raise GroundTruthError(
+            f'ground truth {path} holds class id(s) '
+            f'{", ".join(str(int(v)) for v in bad[:5])} but the dataset has '
+            f'{num_labels} labels (0 .. {num_labels - 1}, {ignore_index} '
+            'ignored): the mask belongs to another dataset, or the '
+            'config\'s classes are wrong (tools/check_dataset.py CONFIG '
+            'lists every such mask)')
+    return gt
