@@ -10,10 +10,11 @@ GOOD = osp.join(REPO, 'configs/pipeline/synthetic_demo.py')
 
 
 def _run(tool, config, work):
-    result = run_tool(
-        [sys.executable, f'tools/{tool}.py',
-         str(config), '--work-dir',
-         str(work)])
+    result = run_tool([
+        sys.executable, f'tools/{tool}.py',
+        str(config), '--work-dir',
+        str(work)
+    ])
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
     assert 'Traceback' not in out, out
@@ -44,7 +45,8 @@ def test_pipeline_config_without_a_stage_config(tmp_path):
 @pytest.mark.slow
 def test_pipeline_config_naming_a_missing_stage_config(tmp_path):
     cfg = tmp_path / 'wrong_irn.py'
-    cfg.write_text(f"_base_ = [{GOOD!r}]\nirn_config = 'configs/irn/nope.py'\n")
+    cfg.write_text(
+        f"_base_ = [{GOOD!r}]\nirn_config = 'configs/irn/nope.py'\n")
     out = _run('run_pipeline', cfg, tmp_path / 'work')
     assert f'irn_config=configs/irn/nope.py in {cfg} not found' in out
 

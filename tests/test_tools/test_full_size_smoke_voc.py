@@ -33,8 +33,7 @@ def _keep_scored_masks(root, ids, scored):
             os.remove(src)
 
 
-def test_voc_pipeline_end_to_end_at_full_size_without_training_masks(
-        tmp_path):
+def test_voc_pipeline_end_to_end_at_full_size_without_training_masks(tmp_path):
     """VOC: every stage of configs/pipeline/cobra_voc.py, SegFormer MiT-B2
     for stage 4 (the COCO run covers DeepLabV3+ R101). The training images
     have no masks (``dataset.train.mask_dir=None``) but the two scored

@@ -50,8 +50,10 @@ def test_mask_scoring_names_a_foreign_ground_truth(tmp_path):
     gt = _png(tmp_path / 'gt' / 'x.png', [[0, 7]])
     with pytest.raises(GroundTruthError, match=gt):
         label_dir_areas(
-            str(tmp_path / 'pred'), str(tmp_path / 'gt'), ['x'],
-            num_classes=3, show_progress=False)
+            str(tmp_path / 'pred'),
+            str(tmp_path / 'gt'), ['x'],
+            num_classes=3,
+            show_progress=False)
 
 
 def test_reads_through_a_file_backend(tmp_path):
@@ -65,14 +67,14 @@ def test_reads_through_a_file_backend(tmp_path):
 
         def get(self, filepath):
             seen.append(filepath)
-            with open(filepath.replace('store://', str(tmp_path) + '/'),
-                      'rb') as f:
+            with open(filepath.replace('store://',
+                                       str(tmp_path) + '/'), 'rb') as f:
                 return f.read()
 
         def get_text(self, filepath, encoding='utf-8'):
             return self.get(filepath).decode(encoding)
 
-    image = read_image('store://img.png',
-                       backend_args=dict(backend='cobra_test_store'))
+    image = read_image(
+        'store://img.png', backend_args=dict(backend='cobra_test_store'))
     assert seen == ['store://img.png']
     assert np.array_equal(image, np.asarray(Image.open(local)))
