@@ -327,9 +327,16 @@ class MaskReport:
             scored, skipped = (
                 int(x) for x in sum_over_ranks(
                     np.array([scored, len(skipped)], np.int64)))
-            miou = metrics_from_areas(totals, self.classes)['mIoU'] \
-                if scored else float('nan')
-            out[name] = dict(mIoU=miou, scored=scored, skipped=skipped)
+            metrics = metrics_from_areas(totals, self.classes) \
+                if scored else dict(mIoU=float('nan'), per_class={})
+            out[name] = dict(
+                mIoU=metrics['mIoU'],
+                per_class={
+                    c: m['IoU']
+                    for c, m in metrics['per_class'].items()
+                },
+                scored=scored,
+                skipped=skipped)
         return out
 
     def run(self, masks: Optional[Dict[str, str]] = None) -> dict:

@@ -1,7 +1,8 @@
 """The pipeline's summary: every finished stage's record as one table.
 
 ``summary.md`` (seed, mask and segmentation mIoU, bad images left out,
-seconds and peak memory per stage) and ``summary.json`` (every record) in
+seconds and peak memory per stage, links to the figures under
+``figures/``) and ``summary.json`` (every record) in
 the work dir, written by the driving node after the last stage.
 """
 import json
@@ -10,6 +11,7 @@ from typing import Dict, List, Sequence
 
 from ..utils.file_io import dump_json, write_text
 from .mask_report import ROW_LABELS, RULE_VALUE
+from .pipeline_figures import write_pipeline_figures
 
 
 def write_summary(work_dir: str, state_dir: str, stages: Sequence[str],
@@ -51,11 +53,28 @@ def write_summary(work_dir: str, state_dir: str, stages: Sequence[str],
         f'| {s} | {r["seconds"]} | {r.get("peak_rss_mb", "-")} |'
         for s, r in results.items() if s in stages
     ]
+    lines += _figure_lines(work_dir, results)
     text = '\n'.join(lines) + '\n'
     write_text(text, osp.join(work_dir, 'summary.md'))
     dump_json(results, osp.join(work_dir, 'summary.json'))
     print(text)
     return results
+
+
+def _figure_lines(work_dir: str, results: dict) -> List[str]:
+    """Draw the figures (:mod:`.pipeline_figures`) and link them; a figure
+    that cannot be drawn is named, and the summary is written anyway."""
+    try:
+        figures = write_pipeline_figures(work_dir, results)
+    except Exception as exc:  # matplotlib missing, a font, a full disk...
+        return ['', f'(figures not drawn: {type(exc).__name__}: {exc})']
+    if not figures:
+        return []
+    out = ['', '## Figures', '']
+    for path in figures:
+        name = osp.splitext(osp.basename(path))[0].replace('_', ' ')
+        out += [f'![{name}]({path})', '']
+    return out[:-1]
 
 
 def _result_rows(results: dict) -> List[tuple]:

@@ -68,6 +68,12 @@ def test_pipeline_runs_every_stage(reference_run, data_root, tmp_path):
     assert final['value'] == summary['mask_eval']['chosen']['value']
     assert final['mask_dir'].endswith('final_masks')
     assert osp.isfile(osp.join(work, 'summary.md'))
+    # the figures, linked from the summary
+    summary_md = open(osp.join(work, 'summary.md')).read()
+    for name in ('seed_sweep', 'mask_sweep', 'boundary_pr', 'class_iou',
+                 'loss_curves'):
+        assert f'(figures/{name}.png)' in summary_md, name
+        assert osp.isfile(osp.join(work, 'figures', name + '.png')), name
     # every stage ran on the description's classes
     assert '3 foreground classes' in out
     # the terminal shows each stage, its progress and its outputs

@@ -1,0 +1,105 @@
+"""The pipeline's figures: every picture its work dir has the data for,
+written to ``<work_dir>/figures/`` and linked from ``summary.md``."""
+import json
+import os.path as osp
+import re
+from typing import Dict, List, Optional
+
+from ..utils.records import run_dirs
+from ..visualization import (plot_boundary_pr, plot_class_iou,
+                             plot_loss_curves, plot_mask_sweep,
+                             plot_seed_sweep)
+
+#: mmseg's IoUMetric table row: | class | IoU | Acc |
+_CLASS_ROW = re.compile(r'^\|\s*([^|]+?)\s*\|\s*([\d.]+|nan)\s*\|'
+                        r'\s*([\d.]+|nan)\s*\|\s*$')
+
+
+def _json(path: str) -> Optional[dict]:
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def segmentation_class_iou(test_work_dir: str) -> Dict[str, float]:
+    """Per-class IoU of the newest ``tools/test.py`` run of a segmentation
+    model, from the table mmseg's ``IoUMetric`` writes to its log (mmengine
+    records only the means).
+
+    Args:
+        test_work_dir (str): The test run's ``--work-dir``.
+
+    Returns:
+        dict: ``{class name: IoU (%)}``; empty if no log has the table.
+    """
+    for run in reversed(run_dirs(test_work_dir)):
+        log = osp.join(run, osp.basename(run) + '.log')
+        if not osp.isfile(log):
+            continue
+        with open(log) as f:
+            text = f.read()
+        if 'per class results' not in text:
+            continue
+        table = text.rsplit('per class results', 1)[1]
+        out = {}
+        for line in table.splitlines():
+            row = _CLASS_ROW.match(line.strip())
+            if row and row.group(1) != 'Class':
+                out[row.group(1)] = float(row.group(2))
+        return out
+    return {}
+
+
+def write_pipeline_figures(work_dir: str, results: dict) -> List[str]:
+    """Draw what the finished stages recorded.
+
+    Args:
+        work_dir (str): The pipeline's work dir.
+        results (dict): The stage records (``summary.json``).
+
+    Returns:
+        list[str]: The figures written (relative to ``work_dir``).
+    """
+    fig_dir = osp.join(work_dir, 'figures')
+    written = []
+    seed_report = _json(osp.join(work_dir, 'seed_eval.json'))
+    mask_report = _json(osp.join(work_dir, 'mask_eval.json'))
+    if seed_report:
+        written.append(
+            plot_seed_sweep(seed_report, osp.join(fig_dir, 'seed_sweep.png')))
+    if mask_report:
+        if mask_report.get('rows'):
+            written.append(
+                plot_mask_sweep(mask_report, osp.join(fig_dir,
+                                                      'mask_sweep.png')))
+        if mask_report.get('boundary', {}).get('per_threshold'):
+            written.append(
+                plot_boundary_pr(mask_report['boundary'],
+                                 osp.join(fig_dir, 'boundary_pr.png')))
+    per_class = {}
+    if seed_report and 'fuse/fixed' in seed_report:
+        per_class['seed (fuse, swept)'] = {
+            c: v['IoU']
+            for c, v in seed_report['fuse/fixed']['per_class'].items()
+        }
+    mask = (mask_report or {}).get('masks', {}).get('mask', {})
+    if mask.get('per_class'):
+        per_class['mask (as written)'] = mask['per_class']
+    if 'seg_eval' in results:
+        seg = segmentation_class_iou(osp.join(work_dir, 'seg_eval'))
+        if seg:
+            per_class['segmentation (val)'] = seg
+    if per_class:
+        written.append(
+            plot_class_iou(per_class, osp.join(fig_dir, 'class_iou.png'),
+                           'per-class IoU: seed, mask, segmentation'))
+    losses = plot_loss_curves(
+        {
+            stage: osp.join(work_dir, sub)
+            for stage, sub in (('classifier', 'cobra'), ('irn', 'irn'),
+                               ('segmentation', 'seg'))
+        }, osp.join(fig_dir, 'loss_curves.png'))
+    if losses:
+        written.append(losses)
+    return [osp.relpath(p, work_dir) for p in written]
