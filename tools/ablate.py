@@ -36,6 +36,7 @@ from mmseg_cobra.apis.pipeline_config import (PipelineConfigError,
 from mmseg_cobra.engine.hooks.guide_quality_hook import RECORDS
 from mmseg_cobra.utils.file_io import dump_json, write_text
 from mmseg_cobra.utils.records import last_scalars
+from mmseg_cobra.visualization import plot_ablation
 
 SOURCES = ('cnn', 'vit', 'fuse')
 #: the GuideQualityHook records, in the table's order
@@ -184,7 +185,10 @@ def main() -> None:
             results = list(pool.map(job, runs))
     except PipelineError as exc:
         sys.exit(f'error: {exc}')
+    figure = plot_ablation(results, variants, osp.join(work_dir,
+                                                       'ablation.png'))
     text = table(cfg, results, variants)
+    text += f'\n\n![ablation]({osp.basename(figure)})'
     print(text)
     write_text(text + '\n', osp.join(work_dir, 'ablation.md'))
     dump_json(results, osp.join(work_dir, 'ablation.json'))

@@ -122,7 +122,15 @@ def known_flags(script: str) -> set:
         runpy.run_path(script, run_name='__main__')
         raise AssertionError(f'{_rel(script)} never parsed its arguments')
     except _Captured as captured:
-        flags = set(re.findall(r'--[\w-]+', captured.parser.format_help()))
+        parsers = [captured.parser]
+        for action in captured.parser._actions:  # subcommands' own flags
+            if isinstance(action, argparse._SubParsersAction):
+                parsers += list(action.choices.values())
+        flags = {
+            flag
+            for parser in parsers
+            for flag in re.findall(r'--[\w-]+', parser.format_help())
+        }
     finally:
         (argparse.ArgumentParser.parse_args,
          argparse.ArgumentParser.parse_known_args, sys.argv[:],

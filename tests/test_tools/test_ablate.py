@@ -75,6 +75,9 @@ def test_ablation_runs_variants_and_resumes(tmp_path):
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     assert '| cls_only | 2 |' in out and '| all | 2 |' in out
+    assert osp.isfile(osp.join(work, 'ablation.png'))
+    assert '![ablation](ablation.png)' in open(osp.join(work,
+                                                        'ablation.md')).read()
     rows = json.load(open(osp.join(work, 'ablation.json')))
     assert len(rows) == 4
     for row in rows:
