@@ -51,6 +51,10 @@ def main() -> None:
     add_launcher_args(parser)
     args = parser.parse_args()
     export_local_rank(args.local_rank)
+    if not osp.isdir(args.seed_dir):
+        sys.exit(f'error: seed directory {args.seed_dir} does not exist: '
+                 'give the seeds stage 2 wrote (tools/test.py with the '
+                 'CoBra config writes <work_dir>/seeds)')
     cfg = load_config_or_exit(args.config, args.cfg_options)
     dataset = dataset_from_config(cfg, data_root=args.data_root)
     tasks = image_tasks(dataset)

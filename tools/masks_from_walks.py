@@ -61,6 +61,10 @@ def main() -> None:
     add_launcher_args(parser)
     args = parser.parse_args()
     export_local_rank(args.local_rank)
+    if not osp.isdir(args.walk_dir):
+        sys.exit(f'error: walk directory {args.walk_dir} does not exist: '
+                 'give the walks the mask stage wrote (tools/test.py with '
+                 'the IRN config writes <work_dir>/walks)')
     cfg = load_config_or_exit(args.config, args.cfg_options)
     if args.ann_file:
         cfg.test_dataloader.dataset.ann_file = args.ann_file

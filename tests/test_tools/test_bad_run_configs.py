@@ -1,4 +1,5 @@
-"""A pipeline or ablation config that cannot run: one line naming the file
+"""Inputs a run cannot start from (a pipeline or ablation config that
+cannot run, a mask tool's missing input folder): one line naming the file
 and the fix, before any work (no traceback, nothing written)."""
 import os.path as osp
 import sys
@@ -60,3 +61,22 @@ def test_ablation_config_without_variants(tmp_path):
         "eval_list = 'ImageSets/Segmentation/train.txt'\nseeds = (0, )\n")
     out = _run('ablate', cfg, tmp_path / 'work')
     assert 'does not set variants' in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('tool,config,what', [
+    ('masks_from_walks', 'configs/irn/irn_r18_synthetic.py', 'walk'),
+    ('crf_masks', 'configs/irn/irn_r18_synthetic.py', 'seed'),
+])
+def test_mask_tools_on_a_missing_input_directory(tool, config, what, tmp_path):
+    """Named before anything is read or written (it used to skip every
+    image one by one)."""
+    missing, out = tmp_path / 'nowhere', tmp_path / 'out'
+    result = run_tool(
+        [sys.executable, f'tools/{tool}.py', config,
+         str(missing),
+         str(out)])
+    assert result.returncode == 1
+    assert f'error: {what} directory {missing} does not exist' in \
+        result.stderr
+    assert not out.exists()
