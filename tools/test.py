@@ -17,6 +17,7 @@ from mmengine.runner import Runner
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
 from mmseg_cobra.datasets import DatasetError
 from mmseg_cobra.datasets.dataset_tools import (add_dataset_check_args,
+                                                check_class_count,
                                                 check_on_rank0)
 from mmseg_cobra.utils import (CheckpointMismatchError, export_local_rank,
                                load_config_or_exit, resolve_work_dir,
@@ -61,6 +62,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cfg = load_config_or_exit(args.config, args.cfg_options)
+    try:
+        check_class_count(cfg, args.config)
+    except DatasetError as exc:
+        sys.exit(f'error: {exc}')
     if not osp.isfile(args.checkpoint) and '://' not in args.checkpoint:
         sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
     resolve_work_dir(cfg, args.config, args.work_dir)

@@ -25,6 +25,7 @@ from mmengine.runner import Runner
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
 from mmseg_cobra.datasets import DatasetError
 from mmseg_cobra.datasets.dataset_tools import (add_dataset_check_args,
+                                                check_class_count,
                                                 check_on_rank0)
 from mmseg_cobra.utils import (export_local_rank, load_config_or_exit,
                                resolve_work_dir, setup_launcher, shutdown_dist)
@@ -73,6 +74,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cfg = load_config_or_exit(args.config, args.cfg_options)
+    try:
+        check_class_count(cfg, args.config)
+    except DatasetError as exc:
+        sys.exit(f'error: {exc}')
     resolve_work_dir(cfg, args.config, args.work_dir)
 
     if args.amp:

@@ -43,6 +43,60 @@ def image_tasks(dataset) -> List[Tuple[str, str]]:
     return [(info['img_id'], info['img_path']) for info in infos]
 
 
+def dataset_classes(cfg: Config, key: str) -> Optional[Tuple[str, ...]]:
+    """The classes (background first) of the dataset of ``cfg[key]``: its
+    ``metainfo.classes``, else its type's ``METAINFO``; None if unknown."""
+    ds_cfg = cfg.get(key)
+    while ds_cfg is not None and 'dataset' in ds_cfg:  # dataset wrappers
+        ds_cfg = ds_cfg.dataset
+    if ds_cfg is None:
+        return None
+    classes = (ds_cfg.get('metainfo') or {}).get('classes')
+    if classes is None:
+        init_default_scope(cfg.get('default_scope', 'mmseg'))
+        dataset_type = DATASETS.get(ds_cfg.get('type', ''))
+        classes = getattr(dataset_type, 'METAINFO', {}).get('classes')
+    return tuple(classes) if classes else None
+
+
+def check_class_count(cfg: Config, config_path: str) -> None:
+    """The model's class count against its datasets', before anything is
+    built (otherwise a classifier fails at its first iteration, a
+    segmentation head trains with the wrong number of outputs).
+
+    A CoBra classifier's ``model.num_classes`` counts the foreground
+    classes; a segmentation head's ``num_classes`` counts them with the
+    background.
+
+    Raises:
+        DatasetError: The counts differ; the message names the config, both
+            counts and the fix.
+    """
+    model = cfg.get('model') or {}
+    heads = []
+    if 'num_classes' in model:
+        heads.append(('model.num_classes', model['num_classes'], 1))
+    for head in ('decode_head', 'auxiliary_head'):
+        head_cfg = model.get(head)
+        if isinstance(head_cfg, dict) and 'num_classes' in head_cfg:
+            heads.append(
+                (f'model.{head}.num_classes', head_cfg['num_classes'], 0))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        classes = dataset_classes(cfg, key)
+        if classes is None:
+            continue
+        for name, value, background in heads:
+            expected = len(classes) - background
+            if value != expected:
+                what = 'foreground classes' if background else \
+                    'classes with the background'
+                raise DatasetError(
+                    f'{config_path}: {name} = {value} but the dataset of '
+                    f'{key} has {expected} {what} ({", ".join(classes[:4])}'
+                    f'{", ..." if len(classes) > 4 else ""}): set {name}='
+                    f'{expected}, or give the dataset its metainfo.classes')
+
+
 def add_dataset_check_args(parser) -> None:
     """``--skip-bad-images`` and ``--no-dataset-check`` for a tool."""
     parser.add_argument(
