@@ -21,7 +21,8 @@ from mmseg_cobra.datasets.dataset_tools import (add_dataset_check_args,
                                                 check_on_rank0)
 from mmseg_cobra.utils import (CheckpointMismatchError, export_local_rank,
                                load_config_or_exit, resolve_work_dir,
-                               setup_launcher, shutdown_dist)
+                               setup_launcher, shutdown_dist,
+                               use_project_checkpoint_loader)
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,6 +62,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    use_project_checkpoint_loader()  # files named in its errors
     cfg = load_config_or_exit(args.config, args.cfg_options)
     try:
         check_class_count(cfg, args.config)

@@ -28,7 +28,8 @@ from mmseg_cobra.datasets.dataset_tools import (add_dataset_check_args,
                                                 check_class_count,
                                                 check_on_rank0)
 from mmseg_cobra.utils import (export_local_rank, load_config_or_exit,
-                               resolve_work_dir, setup_launcher, shutdown_dist)
+                               resolve_work_dir, setup_launcher, shutdown_dist,
+                               use_project_checkpoint_loader)
 from mmseg_cobra.utils.fault import ENV as FAULT_ENV
 
 
@@ -73,6 +74,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    use_project_checkpoint_loader()  # files named in its errors
     cfg = load_config_or_exit(args.config, args.cfg_options)
     try:
         check_class_count(cfg, args.config)

@@ -72,17 +72,30 @@ _registered = False
 def register_checkpoint_safe_globals() -> None:
     """Allow-list :data:`MMENGINE_CHECKPOINT_GLOBALS` for ``torch.load``.
 
-    Idempotent. Also installs :func:`load_local_checkpoint` as mmengine's
-    loader for local paths.
+    Idempotent; run when the package is imported. Only adds to torch's
+    allow-list (what mmengine's checkpoints need under torch >= 2.6, where
+    ``torch.load`` defaults to ``weights_only=True``): mmengine's own
+    loaders stay in place for every program that imports the plugin.
     """
     global _registered
     if _registered:
         return
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(MMENGINE_CHECKPOINT_GLOBALS)
+    _registered = True
+
+
+def use_project_checkpoint_loader() -> None:
+    """Load local checkpoints with :func:`load_local_checkpoint` (the file
+    and the fix named when it is missing or pickles a foreign object).
+
+    Called by this project's tools (``tools/train.py``, ``tools/test.py``)
+    for their own process; importing the package does not do it, so other
+    programs keep mmengine's local loader.
+    """
+    register_checkpoint_safe_globals()
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_local_checkpoint, force=True)
-    _registered = True
 
 
 def load_local_checkpoint(

@@ -37,8 +37,10 @@ def test_segmentation_head_counts_the_background():
     path = osp.join(REPO, 'configs/seg/deeplabv3plus_r18_synthetic.py')
     cfg = Config.fromfile(path)
     cfg.model.decode_head.num_classes = 4  # the foreground count: wrong
-    with pytest.raises(DatasetError, match=r'model.decode_head.num_classes '
-                       r'= 4 but .* has 5 classes with the background'):
+    with pytest.raises(
+            DatasetError,
+            match=r'model.decode_head.num_classes '
+            r'= 4 but .* has 5 classes with the background'):
         check_class_count(cfg, path)
 
 

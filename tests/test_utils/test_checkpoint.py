@@ -8,7 +8,29 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from mmseg_cobra.utils import UnsafeCheckpointError
+from mmseg_cobra.utils import (UnsafeCheckpointError,
+                               use_project_checkpoint_loader)
+
+
+@pytest.fixture
+def project_loader():
+    """This project's local loader, as its tools install it, for one test
+    (mmengine's own afterwards)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    before = dict(CheckpointLoader._schemes)
+    use_project_checkpoint_loader()
+    yield
+    CheckpointLoader._schemes.clear()
+    CheckpointLoader._schemes.update(before)
+
+
+def test_importing_the_plugin_keeps_mmengines_local_loader():
+    """Other programs in the process keep mmengine's loader; only the
+    allow-list is added (mmengine's loader then reads its checkpoints under
+    torch >= 2.6)."""
+    from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
+    assert CheckpointLoader._get_checkpoint_loader('a/b.pth') is \
+        load_from_local
 
 
 class Payload:
@@ -38,7 +60,23 @@ def test_mmengine_style_checkpoint_loads(tmp_path):
     assert loaded['message_hub']['log_scalars']['train/loss'].current() == 0.5
 
 
-def test_checkpoint_with_foreign_object_is_refused(tmp_path, capsys):
+def test_mmengine_style_checkpoint_loads_with_the_project_loader(
+        tmp_path, project_loader):
+    test_mmengine_style_checkpoint_loads(tmp_path)
+
+
+def test_foreign_object_refused_by_mmengines_own_loader_too(tmp_path, capsys):
+    """Without this project's loader, torch's weights-only unpickler (with
+    the allow-list) still refuses it; only the message is torch's."""
+    path = tmp_path / 'evil.pth'
+    torch.save(dict(state_dict={}, extra=Payload()), path)
+    with pytest.raises(pickle.UnpicklingError):
+        _load_checkpoint(str(path), map_location='cpu')
+    assert 'this must never run' not in capsys.readouterr().out
+
+
+def test_checkpoint_with_foreign_object_is_refused(tmp_path, capsys,
+                                                   project_loader):
     path = tmp_path / 'evil.pth'
     torch.save(dict(state_dict={}, extra=Payload()), path)
     with pytest.raises(UnsafeCheckpointError) as err:
@@ -50,7 +88,7 @@ def test_checkpoint_with_foreign_object_is_refused(tmp_path, capsys):
     assert isinstance(err.value, pickle.UnpicklingError)
 
 
-def test_missing_checkpoint_names_the_file(tmp_path):
+def test_missing_checkpoint_names_the_file(tmp_path, project_loader):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         _load_checkpoint(str(tmp_path / 'nope.pth'))
 
