@@ -52,6 +52,7 @@ from mmseg_cobra.apis.launchers import (PIPELINE_LAUNCHERS, LaunchError,
 from mmseg_cobra.apis.pipeline_config import (PipelineConfigError,
                                               load_run_config)
 from mmseg_cobra.apis.work_dir_lock import JobError, WorkDirLocked
+from mmseg_cobra.utils.device import DEVICES
 
 
 def _env_int(name: str, default: int) -> int:
@@ -126,6 +127,13 @@ def main() -> None:
         'stage configs (DIR/configs/), run no stage')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument(
+        '--device',
+        choices=DEVICES,
+        default='auto',
+        help='passed to every training and testing stage: cuda refuses to '
+        'start without a usable GPU, cpu runs on the CPU, auto takes a GPU '
+        'when there is one')
+    parser.add_argument(
         '--verbose',
         action='store_true',
         help='stream every stage tool\'s output to the terminal (it always '
@@ -157,7 +165,7 @@ def main() -> None:
         'work_dirs',
         osp.splitext(osp.basename(args.config))[0])
     pipeline = CoBraPipeline(cfg, work_dir, launch, args.join_timeout,
-                             args.verbose)
+                             args.verbose, args.device)
     try:
         if args.check:
             for role, path in pipeline.prepare().items():

@@ -23,6 +23,7 @@ from mmseg_cobra.utils import (CheckpointMismatchError, export_local_rank,
                                load_config_or_exit, resolve_work_dir,
                                setup_launcher, shutdown_dist,
                                use_project_checkpoint_loader)
+from mmseg_cobra.utils.device import DEVICES, DeviceError, select_device
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,6 +55,13 @@ def parse_args() -> argparse.Namespace:
         default='none',
         help='job launcher')
     add_dataset_check_args(parser)
+    parser.add_argument(
+        '--device',
+        choices=DEVICES,
+        default='auto',
+        help='cuda: refuse to start without a usable GPU; cpu: run on the '
+        'CPU (GPUs hidden); auto: a GPU if torch sees one, else the CPU, '
+        'said in the log')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     export_local_rank(args.local_rank)
@@ -63,6 +71,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     use_project_checkpoint_loader()  # files named in its errors
+    try:
+        select_device(args.device)
+    except DeviceError as exc:
+        sys.exit(f'error: {exc}')
     cfg = load_config_or_exit(args.config, args.cfg_options)
     try:
         check_class_count(cfg, args.config)

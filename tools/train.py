@@ -30,6 +30,7 @@ from mmseg_cobra.datasets.dataset_tools import (add_dataset_check_args,
 from mmseg_cobra.utils import (export_local_rank, load_config_or_exit,
                                resolve_work_dir, setup_launcher, shutdown_dist,
                                use_project_checkpoint_loader)
+from mmseg_cobra.utils.device import DEVICES, DeviceError, select_device
 from mmseg_cobra.utils.fault import ENV as FAULT_ENV
 
 
@@ -66,6 +67,13 @@ def parse_args() -> argparse.Namespace:
         help='job launcher')
     # torch.distributed.launch passes --local_rank, newer tools --local-rank
     add_dataset_check_args(parser)
+    parser.add_argument(
+        '--device',
+        choices=DEVICES,
+        default='auto',
+        help='cuda: refuse to start without a usable GPU; cpu: run on the '
+        'CPU (GPUs hidden); auto: a GPU if torch sees one, else the CPU, '
+        'said in the log')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     export_local_rank(args.local_rank)
@@ -75,6 +83,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     use_project_checkpoint_loader()  # files named in its errors
+    try:
+        select_device(args.device)
+    except DeviceError as exc:
+        sys.exit(f'error: {exc}')
     cfg = load_config_or_exit(args.config, args.cfg_options)
     try:
         check_class_count(cfg, args.config)

@@ -84,6 +84,8 @@ class CoBraPipeline:
         launch (StageLauncher, optional): How the stages start (one
             process, torchrun on each node, srun); default one process.
         join_timeout (float): Seconds a joining node waits for node 0.
+        device (str): ``--device`` of every training and testing stage
+            (``auto``, ``cuda``: refuse to run without a GPU, ``cpu``).
         verbose (bool): Stream every stage tool's output to the terminal
             (it always goes to ``<work_dir>/logs/``); otherwise one status
             line per stage shows its progress and ETA.
@@ -94,9 +96,11 @@ class CoBraPipeline:
                  work_dir: str,
                  launch: Optional[StageLauncher] = None,
                  join_timeout: float = 600.0,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False,
+                 device: str = 'auto') -> None:
         self.cfg = cfg
         self.verbose = verbose
+        self.device = device
         self.work_dir = osp.abspath(work_dir)
         self.launch = launch or StageLauncher(python=sys.executable)
         self.python = self.launch.python
@@ -235,6 +239,8 @@ class CoBraPipeline:
             return f.read()
 
     def _distributed(self, tool: str, args: List[str]) -> List[str]:
+        if self.device != 'auto':  # train.py / test.py: say it to each
+            args = list(args) + ['--device', self.device]
         return self.launch.distributed(tool_path(tool), args)
 
     def _run_cpu(self,
