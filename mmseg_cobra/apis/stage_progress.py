@@ -201,7 +201,7 @@ def describe_outputs(record: dict) -> str:
     parts = []
     for key, value in record.items():
         if isinstance(value, str) and os.path.isdir(value):
-            count = len(os.listdir(value))
+            count = sum(not n.startswith('.') for n in os.listdir(value))
             parts.append(f'{key} {value} ({count} files)')
         elif isinstance(value, str) and os.path.isfile(value):
             parts.append(f'{key} {value}')

@@ -111,6 +111,7 @@ def test_describe_outputs(tmp_path):
     seeds.mkdir()
     for i in range(3):
         (seeds / f'{i}.npz').write_bytes(b'')
+    (seeds / '.written_rank0.txt').write_text('')  # bookkeeping: not counted
     ckpt = tmp_path / 'epoch_2.pth'
     ckpt.write_bytes(b'')
     text = describe_outputs(
