@@ -18,6 +18,11 @@ included. Printed:
    report), images/s and speed-up (ideal 2.0) of the per-image work (the
    difference), and the outputs of the two runs compared (identical files
    / reports);
+   and the same images as two independent one-process runs on the two
+   halves at once (no process group, nothing merged): what the two cores
+   give this work (they share caches and memory bandwidth, so the dense
+   CRF stages cannot reach 2.0 here), and world 2 against it, i.e. what
+   the sharding itself costs;
 2. the projection: hours per stage for PASCAL VOC (train_aug 10,582
    images for IR labels and final masks, train 1,464 for the seed and mask
    evaluations) and COCO train2014 (82,783 for all four) at N nodes x C
@@ -54,6 +59,9 @@ TRAIN_LIST = 'ImageSets/Segmentation/train.txt'
 #: one image: what a command costs besides its images (start-up, imports,
 #: dataset and process group set-up, report)
 ONE_LIST = 'ImageSets/Segmentation/one.txt'
+#: the images rank 0 and rank 1 get (positions 0, 2, 4 ... and 1, 3, 5 ...)
+HALF_LISTS = ('ImageSets/Segmentation/half0.txt',
+              'ImageSets/Segmentation/half1.txt')
 #: images each stage processes in the paper's two datasets
 WORKLOAD = {
     'VOC':
@@ -73,6 +81,10 @@ class StageTiming:
     fixed_1: float
     fixed_2: float
     identical: bool
+    #: the same images as two independent one-process runs on the halves
+    #: (even / odd positions, as the ranks get them) at once: no process
+    #: group, nothing merged; what this machine gives two processes
+    seconds_pair: float = float('nan')
 
     @property
     def work_1(self) -> float:
@@ -87,6 +99,13 @@ class StageTiming:
     def speedup(self) -> float:
         """Speed-up of the per-image work (start-up taken off)."""
         return self.work_1 / self.work_2
+
+    @property
+    def ceiling(self) -> float:
+        """Speed-up of two independent processes on the halves (the two
+        cores' real capacity for this work: they share caches and memory
+        bandwidth), start-up taken off as for world 2."""
+        return self.work_1 / max(self.seconds_pair - self.fixed_2, 1e-6)
 
     @property
     def per_image(self) -> float:
@@ -191,6 +210,31 @@ def run(args: List[str], world: int, port: int) -> float:
     return seconds
 
 
+def run_pair(commands: List[List[str]]) -> float:
+    """Seconds until two independent one-process commands, started at
+    once, have both finished."""
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable] + args,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True) for args in commands
+    ]
+    outs = [p.communicate()[0] for p in procs]
+    seconds = time.perf_counter() - start
+    for p, out in zip(procs, outs):
+        if p.returncode != 0:
+            raise RuntimeError(f'{p.args} failed:\n{out[-3000:]}')
+    return seconds
+
+
 def same_outputs(stage: str, work_1: str, work_2: str) -> bool:
     """The two runs' outputs: the same files, or the same report."""
     if stage in ('seed_eval', 'mask_eval'):
@@ -206,7 +250,8 @@ def same_outputs(stage: str, work_1: str, work_2: str) -> bool:
     return names == sorted(os.listdir(b)) and not mismatch and not errors
 
 
-def measure(images: int, size, port: int) -> List[StageTiming]:
+def measure(images: int, size, port: int,
+            stages: List[str]) -> List[StageTiming]:
     tmp = tempfile.mkdtemp(prefix='scale_cpu_stages_')
     root = osp.join(tmp, 'data')
     ids = generate_synthetic_voc(
@@ -215,24 +260,39 @@ def measure(images: int, size, port: int) -> List[StageTiming]:
     fake_inputs(root, ids, 4, osp.join(root, 'seeds'), osp.join(root, 'walks'))
     with open(osp.join(root, ONE_LIST), 'w') as f:
         f.write(ids[0] + '\n')
+    for rank, half in enumerate(HALF_LISTS):
+        with open(osp.join(root, half), 'w') as f:
+            f.write('\n'.join(ids[rank::2]) + '\n')
     timings = {}
     for world in (1, 2):
         for ann, tag in ((TRAIN_LIST, ''), (ONE_LIST, '_one')):
             work = osp.join(tmp, f'world{world}{tag}')
             for stage, args in stage_commands(root, work, ann).items():
+                if stage not in stages:
+                    continue
                 seconds = run(args, world, port)
                 timings[stage, world, tag] = seconds
                 print(
                     f'  {stage}, world {world}, '
                     f'{1 if tag else len(ids)} image(s): {seconds:.1f} s',
                     flush=True)
+    for stage in stages:
+        pair = [
+            stage_commands(root, osp.join(tmp, f'half{rank}'), half)[stage]
+            for rank, half in enumerate(HALF_LISTS)
+        ]
+        timings[stage, 'pair'] = run_pair(pair)
+        print(
+            f'  {stage}, two independent processes on the halves: '
+            f'{timings[stage, "pair"]:.1f} s',
+            flush=True)
     return [
         StageTiming(
             stage, len(ids), timings[stage, 1, ''], timings[stage, 2, ''],
             timings[stage, 1, '_one'], timings[stage, 2, '_one'],
             same_outputs(stage, osp.join(tmp, 'world1'),
-                         osp.join(tmp, 'world2')))
-        for stage in stage_commands(root, tmp)
+                         osp.join(tmp, 'world2')), timings[stage, 'pair'])
+        for stage in stage_commands(root, tmp) if stage in stages
     ]
 
 
@@ -240,17 +300,25 @@ def print_tables(rows: List[StageTiming], nodes: List[int],
                  cores: List[int]) -> None:
     print('\n| stage | images | world 1 s | world 2 s | start-up s (1 / 2) '
           '| img/s world 1 | img/s world 2 | speed-up (ideal 2.0) | '
-          'outputs equal |')
-    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+          'two independent processes: s, speed-up | world 2 / two '
+          'independent | outputs equal |')
+    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | '
+          '--- |')
     for r in rows:
         n = r.images - 1
         print(f'| {r.stage} | {r.images} | {r.seconds_1:.1f} | '
               f'{r.seconds_2:.1f} | {r.fixed_1:.1f} / {r.fixed_2:.1f} | '
               f'{n / r.work_1:.2f} | {n / r.work_2:.2f} | {r.speedup:.2f} | '
+              f'{r.seconds_pair:.1f}, {r.ceiling:.2f} | '
+              f'{r.speedup / r.ceiling:.2f} | '
               f'{"yes" if r.identical else "NO"} |')
     print('\nimages/s and speed-up: the images beyond the first, i.e. the '
           'command on all images minus the command on one image (start-up, '
-          'imports, set-up and report, paid once per stage)')
+          'imports, set-up and report, paid once per stage). Two '
+          'independent processes: the same two halves of the images as two '
+          'plain one-process runs at once (no process group, nothing '
+          'merged): what the two cores give this work; world 2 / two '
+          'independent is what the sharding itself costs (1.00: nothing)')
     print('\nprojected hours (per-image cost at world 1, linear in nodes x '
           'pool processes; start-up not included, under a minute per stage):')
     header = ' | '.join(f'{n}x{c}' for n in nodes for c in cores)
@@ -275,10 +343,17 @@ def main() -> None:
     parser.add_argument('--nodes', type=int, nargs='+', default=[1, 4, 16])
     parser.add_argument('--cores', type=int, nargs='+', default=[8, 32])
     parser.add_argument('--port', type=int, default=29731)
+    parser.add_argument(
+        '--stages',
+        nargs='+',
+        choices=list(WORKLOAD['VOC']),
+        default=list(WORKLOAD['VOC']),
+        help='the stages to measure (default: all four)')
     args = parser.parse_args()
     print(f'{args.images} images of {args.height}x{args.width}, '
           f'{os.cpu_count()} CPU cores')
-    rows = measure(args.images, (args.height, args.width), args.port)
+    rows = measure(args.images, (args.height, args.width), args.port,
+                   args.stages)
     print_tables(rows, args.nodes, args.cores)
 
 
