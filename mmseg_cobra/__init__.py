@@ -28,6 +28,12 @@ from .configs import register_config_package  # noqa: E402
 
 register_config_package()  # `_base_ = ['mmseg_cobra::...']` resolves
 
-from . import datasets, engine, evaluation, models, registry  # noqa: E402,F401
+# isort: off
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from . import registry, visualization  # noqa: E402,F401
+# isort: on
 
-__all__ = ["__version__", "datasets", "engine", "evaluation", "models"]
+__all__ = [
+    "__version__", "datasets", "engine", "evaluation", "models",
+    "visualization"
+]

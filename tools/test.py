@@ -92,8 +92,9 @@ def main() -> None:
             sys.exit(f'error: --show-dir paints segmentation predictions, and '
                      f'{args.config} ({cfg.model.get("type")}) has no '
                      '"visualization" default hook: its outputs are files '
-                     'already (seeds: <work_dir>/seeds, drawn by '
-                     'tools/visualize_cams.py SEED_DIR --out-dir DIR; masks: '
+                     'already (seeds: <work_dir>/seeds; panels of any '
+                     'image: tools/visualize_cams.py CONFIG CHECKPOINT '
+                     'IMAGE... --out-dir DIR; masks: '
                      '<work_dir>/masks PNGs). Use --show-dir with a stage-4 '
                      '(configs/seg) config.')
         vis_hook.draw = True

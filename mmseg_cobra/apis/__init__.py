@@ -1,3 +1,4 @@
+from .cobra_inferencer import CoBraInferencer
 from .dataset_description import (DescriptionError, apply_description,
                                   normalise_description, validate_description)
 from .pipeline import (STAGES, CoBraPipeline, PipelineError,
@@ -5,7 +6,8 @@ from .pipeline import (STAGES, CoBraPipeline, PipelineError,
                        resolve_pipeline_dataset)
 
 __all__ = [
-    'STAGES', 'CoBraPipeline', 'PipelineError', 'prepare_synthetic_data',
-    'resolve_config_path', 'resolve_pipeline_dataset', 'DescriptionError',
-    'apply_description', 'normalise_description', 'validate_description'
+    'CoBraInferencer', 'STAGES', 'CoBraPipeline', 'PipelineError',
+    'prepare_synthetic_data', 'resolve_config_path',
+    'resolve_pipeline_dataset', 'DescriptionError', 'apply_description',
+    'normalise_description', 'validate_description'
 ]
