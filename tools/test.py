@@ -88,18 +88,13 @@ def main() -> None:
 
     if args.show_dir:
         vis_hook = cfg.default_hooks.get('visualization')
-        if vis_hook is None:
-            sys.exit(f'error: --show-dir paints segmentation predictions, and '
-                     f'{args.config} ({cfg.model.get("type")}) has no '
-                     '"visualization" default hook: its outputs are files '
-                     'already (seeds: <work_dir>/seeds; panels of any '
-                     'image: tools/visualize_cams.py CONFIG CHECKPOINT '
-                     'IMAGE... --out-dir DIR; masks: '
-                     '<work_dir>/masks PNGs). Use --show-dir with a stage-4 '
-                     '(configs/seg) config.')
-        vis_hook.draw = True
-        vis_hook.interval = 1
-        cfg.visualizer.save_dir = args.show_dir
+        if vis_hook is not None:  # a segmentation model: mmseg's hook
+            vis_hook.draw = True
+            vis_hook.interval = 1
+            cfg.visualizer.save_dir = args.show_dir
+        else:  # the classifier (CAMs, seeds) or IRN (pseudo masks)
+            cfg.setdefault('custom_hooks', []).append(
+                dict(type='CAMVisualizationHook', out_dir=args.show_dir))
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True

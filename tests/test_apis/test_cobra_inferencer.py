@@ -129,3 +129,30 @@ def test_visualize_cams_tool_config_first(checkpoints, synthetic_root,
     ])
     assert result.returncode == 1
     assert 'need both --irn-config and --irn-checkpoint' in result.stderr
+
+
+@pytest.mark.slow
+def test_show_dir_draws_the_classifiers_test(checkpoints, synthetic_root,
+                                             tmp_path):
+    """tools/test.py --show-dir with a CoBra config (no mmseg visualization
+    hook there): CAMVisualizationHook draws a panel per image."""
+    cobra, _ = checkpoints
+    ids = open(
+        osp.join(synthetic_root, 'ImageSets', 'Segmentation',
+                 'train.txt')).read().split()[:2]
+    ann = tmp_path / 'two.txt'
+    ann.write_text('\n'.join(ids) + '\n')
+    show = tmp_path / 'show'
+    result = run_tool([
+        sys.executable, 'tools/test.py', TINY_CONFIG, cobra, '--work-dir',
+        str(tmp_path / 'work'), '--show-dir',
+        str(show), '--cfg-options',
+        f'test_dataloader.dataset.data_root={synthetic_root}',
+        f'test_dataloader.dataset.ann_file={ann}',
+        'test_dataloader.num_workers=0'
+    ])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(os.listdir(show)) == sorted(i + '.png' for i in ids)
+    with Image.open(show / (ids[0] + '.png')) as img:
+        # image, CNN, ViT, fused, seed, ground truth
+        assert img.size == (6 * 160, 160 + 22)

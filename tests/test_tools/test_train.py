@@ -167,19 +167,3 @@ def test_both_local_rank_spellings_are_accepted(tool, argv, flag, monkeypatch):
     assert args.local_rank == 3
     import os
     assert os.environ['LOCAL_RANK'] == '3'
-
-
-@pytest.mark.slow
-def test_show_dir_without_visualization_hook_is_refused_with_the_way_out(
-        tmp_path):
-    ckpt = tmp_path / 'any.pth'
-    ckpt.write_bytes(b'')
-    result = run_tool([
-        sys.executable, 'tools/test.py', TINY_CONFIG,
-        str(ckpt), '--show-dir',
-        str(tmp_path / 'vis')
-    ])
-    assert result.returncode == 1
-    assert 'has no "visualization" default hook' in result.stderr
-    assert 'tools/visualize_cams.py' in result.stderr
-    assert not (tmp_path / 'vis').exists()

@@ -1,3 +1,4 @@
+from .cam_visualization_hook import CAMVisualizationHook
 from .checkpoint_fit_hook import CheckpointFitHook
 from .complementary_loss_switch_hook import ComplementaryLossSwitchHook
 from .fault_injection_hook import FaultInjectionHook
@@ -8,7 +9,7 @@ from .seed_writer_hook import SeedWriterHook
 from .walk_writer_hook import WalkWriterHook
 
 __all__ = [
-    'CheckpointFitHook', 'ComplementaryLossSwitchHook', 'FaultInjectionHook',
-    'GuideQualityHook', 'MaskWriterHook', 'RandomStateHook', 'SeedWriterHook',
-    'WalkWriterHook'
+    'CAMVisualizationHook', 'CheckpointFitHook', 'ComplementaryLossSwitchHook',
+    'FaultInjectionHook', 'GuideQualityHook', 'MaskWriterHook',
+    'RandomStateHook', 'SeedWriterHook', 'WalkWriterHook'
 ]
