@@ -85,7 +85,11 @@ def plot_mask_sweep(mask_report: dict, out: str) -> str:
         out (str): The PNG to write.
     """
     plt = _pyplot()
-    rows = mask_report.get('rows', {})
+    # the CRF rows are scored at two values only: no curve to draw
+    rows = {
+        k: v
+        for k, v in mask_report.get('rows', {}).items() if v.get('sweep')
+    }
     rules = [
         r for r in ('irn', 'reference')
         if any(v['rule'] == r for v in rows.values())
