@@ -12,7 +12,6 @@ and prints images/s for both. It then streams seeds to disk through
 ``save_seed`` and prints the process's peak RSS after each quarter of the
 images: with seeds streamed to disk it must stay flat.
 """
-import argparse
 import os.path as osp
 import resource
 import sys
@@ -29,6 +28,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmseg_cobra  # noqa: F401
+from mmseg_cobra.utils import tool_parser
 from mmseg_cobra.utils.seed_io import save_seed
 
 SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
@@ -59,7 +59,7 @@ def peak_rss_mb() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('--images', type=int, default=24)
     parser.add_argument('--size', type=int, nargs=2, default=(160, 160))
     args = parser.parse_args()

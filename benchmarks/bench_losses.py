@@ -6,7 +6,6 @@ The loop formulation evaluates Eq. 1/2 one target patch at a time (batched
 over images), as the reference implementation does; both run on the same
 inputs and their values are compared.
 """
-import argparse
 import os.path as osp
 import sys
 import time
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmseg_cobra.models.losses import CAPLoss, SAPLoss
+from mmseg_cobra.utils import tool_parser
 
 
 def loop_info_nce(embed, pos_index, neg_index, tau):
@@ -44,7 +44,7 @@ def timed(fn, repeats):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('--batch', type=int, default=32)
     parser.add_argument('--patches', type=int, default=196)
     parser.add_argument('--dim', type=int, default=256)

@@ -17,7 +17,6 @@
    and the PNG write, images/s; the CRF part alone with 1 and 2 processes
    (``mmengine.utils.track_parallel_progress``).
 """
-import argparse
 import os.path as osp
 import resource
 import sys
@@ -33,7 +32,9 @@ from mmengine.utils import track_parallel_progress
 
 from mmseg_cobra.models.utils import (pair_offsets, random_walk,
                                       random_walk_sparse)
+from mmseg_cobra.utils import add_flags, tool_parser
 from mmseg_cobra.utils.crf import FINAL_CRF_CFG, crf_from_labels
+from mmseg_cobra.utils.device import select_device
 
 
 def rss_mb() -> float:
@@ -112,7 +113,7 @@ def bench_stage(args) -> None:
     from mmseg.structures import SegDataSample
 
     import mmseg_cobra  # noqa: F401
-    from mmseg_cobra.utils.ir_label import save_label_png
+    from mmseg_cobra.utils.file_io import save_label_png
     init_default_scope('mmseg')
     cfg = Config.fromfile(
         osp.join(
@@ -154,11 +155,11 @@ def bench_stage(args) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('--height', type=int, default=375)
     parser.add_argument('--width', type=int, default=500)
     parser.add_argument('--images', type=int, default=8)
-    parser.add_argument('--device', default='cpu')
+    add_flags(parser, '--device', device='cpu')
     parser.add_argument(
         '--floor-gflops',
         type=float,
@@ -167,6 +168,7 @@ def main() -> None:
         '(12: the 0.1 s for K=3 of the 2-core estimate)')
     parser.add_argument('--skip-stage', action='store_true')
     args = parser.parse_args()
+    args.device = select_device(args.device)
     bench_walk(args)
     if not args.skip_stage:
         bench_stage(args)

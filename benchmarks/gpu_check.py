@@ -34,8 +34,6 @@ one JSON file (``--out``). With ``--device cpu`` the same parts run at tiny
 sizes (the small synthetic configs, a few images): the script cannot rot
 before a GPU arrives (``tests/test_benchmarks/test_gpu_check.py``).
 """
-import argparse
-import json
 import os
 import os.path as osp
 import resource
@@ -60,6 +58,9 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_cobra  # noqa: F401
+from mmseg_cobra.utils import add_flags, tool_parser
+from mmseg_cobra.utils.device import DeviceError, select_device
+from mmseg_cobra.utils.file_io import dump_json
 
 PARTS = ('classifier', 'seeds', 'irn', 'masks', 'seg', 'resume')
 GIB = 1024**3
@@ -539,17 +540,16 @@ def table(res: dict, rows: List[dict], device: str) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
-    parser.add_argument('--device', choices=('cuda', 'cpu'), default='cuda')
+    parser = tool_parser(__doc__)
+    add_flags(parser, '--device', device='cuda')
     parser.add_argument('--parts', nargs='+', choices=PARTS, default=PARTS)
-    parser.add_argument('--out', default='gpu_check.json')
+    add_flags(parser, '--out', out='gpu_check.json')
     args = parser.parse_args(argv)
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        sys.exit('error: no CUDA device; run with --device cpu for the tiny '
-                 'CPU check')
+    try:
+        args.device = select_device(args.device)
+    except DeviceError as exc:
+        sys.exit(f'error: {exc}; run with --device cpu for the tiny CPU '
+                 'check')
     size = SIZES[args.device]
     res = dict(
         device_name=torch.cuda.get_device_name()
@@ -570,8 +570,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     rows = project(res)
     res['projection'] = rows
     print(table(res, rows, args.device))
-    with open(args.out, 'w') as f:
-        json.dump(res, f, indent=1)
+    dump_json(res, args.out)
     print(f'\nwrote {args.out}')
     return res
 

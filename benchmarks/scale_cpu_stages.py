@@ -30,7 +30,6 @@ included. Printed:
    process, assuming linear scaling over ranks and pool processes (the
    measured world-2 speed-up says how close that is here).
 """
-import argparse
 import filecmp
 import json
 import os
@@ -50,6 +49,8 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from mmseg_cobra.datasets import generate_synthetic_voc  # noqa: E402
+from mmseg_cobra.utils import tool_parser
+from mmseg_cobra.utils.file_io import write_text  # noqa: E402
 from mmseg_cobra.utils.seed_io import GRID_STRIDE, save_seed  # noqa: E402
 from mmseg_cobra.utils.walk_io import save_walk  # noqa: E402
 
@@ -161,20 +162,22 @@ def stage_commands(root: str,
     ]
     return dict(
         seed_eval=[
-            'tools/eval_seeds.py', COBRA, seeds, '--data-root', root,
-            '--ann-file', ann, '--out', f'{work}/seed_eval.json'
+            'tools/eval_seeds.py', COBRA, '--seed-dir', seeds, '--data-root',
+            root, '--ann-file', ann, '--out', f'{work}/seed_eval.json'
         ],
         ir_labels=[
             'tools/make_ir_labels.py', IRN, '--nproc', '1', '--cfg-options'
         ] + irn_opts,
         mask_eval=[
-            'tools/mask_report.py', IRN, '--data-root', root, '--seeds', seeds,
-            '--walks', walks, '--oracle', '--out', f'{work}/mask_eval.json',
-            '--cfg-options', f'test_dataloader.dataset.ann_file={ann}'
+            'tools/mask_report.py', IRN, '--data-root', root, '--seed-dir',
+            seeds, '--walk-dir', walks, '--oracle', '--out',
+            f'{work}/mask_eval.json', '--cfg-options',
+            f'test_dataloader.dataset.ann_file={ann}'
         ],
         final_masks=[
-            'tools/masks_from_walks.py', IRN, walks, f'{work}/final_masks',
-            '--data-root', root, '--ann-file', ann, '--nproc', '1'
+            'tools/masks_from_walks.py', IRN, '--walk-dir', walks, '--out-dir',
+            f'{work}/final_masks', '--data-root', root, '--ann-file', ann,
+            '--nproc', '1'
         ])
 
 
@@ -258,11 +261,9 @@ def measure(images: int, size, port: int, stages: List[str],
         root, num_train=images, num_val=1, num_classes=4,
         image_size=size)['train']
     fake_inputs(root, ids, 4, osp.join(root, 'seeds'), osp.join(root, 'walks'))
-    with open(osp.join(root, ONE_LIST), 'w') as f:
-        f.write(ids[0] + '\n')
+    write_text(ids[0] + '\n', osp.join(root, ONE_LIST))
     for rank, half in enumerate(HALF_LISTS):
-        with open(osp.join(root, half), 'w') as f:
-            f.write('\n'.join(ids[rank::2]) + '\n')
+        write_text('\n'.join(ids[rank::2]) + '\n', osp.join(root, half))
     timings = {}
 
     def keep(key, seconds, label):
@@ -338,7 +339,7 @@ def print_tables(rows: List[StageTiming], nodes: List[int],
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('--images', type=int, default=32)
     parser.add_argument('--height', type=int, default=375)
     parser.add_argument('--width', type=int, default=500)

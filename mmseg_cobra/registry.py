@@ -20,17 +20,23 @@ _NAMES = ('RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'DATASETS',
           'LOG_PROCESSORS', 'INFERENCERS')
 
 
+class ChildRegistry(Registry):
+    """A child registry whose first lookup also imports its parent's
+    modules: a lookup that falls through to the parent reads the parent's
+    table without triggering the parent's own lazy import."""
+
+    def import_from_location(self) -> None:
+        super().import_from_location()
+        if self.parent is not None:
+            self.parent.import_from_location()
+
+
 def _child(parent: Registry, *extra: str) -> Registry:
     existing = parent.children.get(SCOPE)
     # importing this package registers its components (in the parents);
-    # the parent's own locations too, since a lookup that falls through to
-    # the parent does not trigger the parent's lazy import; ``extra``: the
-    # modules this package imports only on first use
-    return existing if existing is not None else Registry(
-        parent.name,
-        parent=parent,
-        scope=SCOPE,
-        locations=[SCOPE, *extra, *parent._locations])
+    # ``extra``: the modules this package imports only on first use
+    return existing if existing is not None else ChildRegistry(
+        parent.name, parent=parent, scope=SCOPE, locations=[SCOPE, *extra])
 
 
 RUNNERS = _child(_mmseg_registry.RUNNERS)

@@ -18,7 +18,6 @@ guide-quality figures of the last epoch (GuideQualityHook's records in
 ``vis_data/scalars.json``). Writes DIR/ablation.md and
 DIR/ablation.json.
 """
-import argparse
 import json
 import os.path as osp
 import sys
@@ -26,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 
 from mmseg_cobra.apis import (CoBraPipeline, PipelineError,
                               prepare_synthetic_data)
@@ -34,6 +33,7 @@ from mmseg_cobra.apis.launchers import StageLauncher
 from mmseg_cobra.apis.pipeline_config import (PipelineConfigError,
                                               load_run_config)
 from mmseg_cobra.engine.hooks.guide_quality_hook import RECORDS
+from mmseg_cobra.utils import add_flags, run_cli, tool_parser
 from mmseg_cobra.utils.file_io import dump_json, write_text
 from mmseg_cobra.utils.records import last_scalars
 from mmseg_cobra.visualization import plot_ablation
@@ -135,17 +135,14 @@ def table(cfg: Config, results: list, variants: list) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='ablation config')
-    parser.add_argument('--work-dir')
+    add_flags(parser, '--work-dir')
     parser.add_argument('--variants', nargs='+')
     parser.add_argument('--seeds', nargs='+', type=int)
     parser.add_argument(
         '--jobs', type=int, default=1, help='runs at the same time')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_flags(parser, '--cfg-options')
     args = parser.parse_args()
 
     try:
@@ -195,4 +192,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -13,40 +13,28 @@ the count; exits 1 if any. ``tools/train.py`` and ``tools/test.py`` run the
 same check before they start (``--skip-bad-images`` leaves the bad images
 out instead of stopping, ``--no-dataset-check`` skips it).
 """
-import argparse
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction
-
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.datasets.dataset_check import (check_dataset, format_ok,
                                                 format_report)
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
-from mmseg_cobra.utils import load_config_or_exit
+from mmseg_cobra.utils import add_flags, load_config, run_cli, tool_parser
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument(
         '--keys',
         nargs='+',
         default=['train_dataloader', 'val_dataloader', 'test_dataloader'])
-    parser.add_argument('--nproc', type=int, default=2)
-    parser.add_argument(
-        '--no-check-cache',
-        action='store_true',
-        help='decode every file again, also those unchanged '
-        'since they were last found good')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_flags(parser, '--nproc', '--no-check-cache', '--cfg-options')
     args = parser.parse_args()
-    cfg = load_config_or_exit(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     failed = False
     for key in args.keys:
         if cfg.get(key) is None:
@@ -67,4 +55,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

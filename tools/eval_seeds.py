@@ -1,8 +1,11 @@
 """Score seed files against ground-truth masks (no model needed).
 
     python tools/eval_seeds.py configs/cobra/cobra_r152_deits_voc.py \
-        work_dirs/cobra_r152_deits_voc/seeds \
-        [--data-root data/VOCdevkit/VOC2012]
+        [--seed-dir work_dirs/cobra_r152_deits_voc/seeds] \
+        [--data-root data/VOCdevkit/VOC2012] [--cfg-options k=v ...]
+
+The seeds are those the config's seed stage wrote (``--seed-dir``, default
+the config's ``SeedWriterHook`` folder, ``<work_dir>/seeds``).
 
 The data root, the image list, the ground-truth folder and the classes come
 from the config's ``test_dataloader.dataset`` (``--data-root``,
@@ -11,7 +14,7 @@ from the config's ``test_dataloader.dataset`` (``--data-root``,
 Prints, for every seed source (cnn, vit, mean, max, fuse) and background rule
 (fixed threshold sweep, attention-percentile sweep), the best threshold and
 its mIoU, then per-class IoU / precision / recall; writes the full report as
-JSON (``--out``, default ``SEED_DIR/../seed_eval.json``). Seed files that are
+JSON (``--out``, default ``<seed dir>/../seed_eval.json``). Seed files that are
 missing, truncated or made for another dataset are listed and skipped.
 With ``--launcher pytorch|slurm`` (one rank per node) each rank scores its
 share of the images (image ``i`` on rank ``i % world``); the confusion
@@ -23,6 +26,7 @@ import os.path as osp
 import sys
 from typing import Dict, List, Sequence
 
+from mmengine.config import Config
 from mmengine.dist import get_rank
 from mmengine.utils import ProgressBar
 
@@ -31,8 +35,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.datasets import VOC_CLASSES
 from mmseg_cobra.evaluation import SeedMetric
-from mmseg_cobra.utils import (add_launcher_args, export_local_rank,
-                               load_config_or_exit, shutdown_dist)
+from mmseg_cobra.utils import (add_flags, add_launcher_args, export_local_rank,
+                               load_config, run_cli, seed_dir_of,
+                               shutdown_dist, tool_parser)
 from mmseg_cobra.utils.file_io import dump_json
 from mmseg_cobra.utils.image_io import GroundTruthError, read_ground_truth
 from mmseg_cobra.utils.seed_io import SeedFileError, load_seed, seed_path
@@ -41,37 +46,29 @@ from mmseg_cobra.utils.sharding import (first_by_index, gather_on_rank0,
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser = tool_parser(__doc__)
     parser.add_argument(
         'config',
         help='takes data_root, the image list, '
         'the ground truth and the classes from '
         'test_dataloader.dataset')
-    parser.add_argument('seed_dir')
-    parser.add_argument('--data-root', help='overrides the config\'s')
+    add_flags(parser, '--seed-dir', '--data-root')
     parser.add_argument(
         '--gt-dir',
         help='ground-truth mask dir under the data root '
         '(default: the config\'s seg_map_path)')
-    parser.add_argument(
-        '--ann-file',
-        help='image list under the data root (default: the '
-        'config\'s)')
+    add_flags(parser, '--ann-file')
     parser.add_argument(
         '--sources', nargs='+', default=['cnn', 'vit', 'mean', 'max', 'fuse'])
-    parser.add_argument('--out', help='JSON report path')
+    add_flags(parser, '--out', '--cfg-options')
     add_launcher_args(parser)
     args = parser.parse_args()
     export_local_rank(args.local_rank)
     return args
 
 
-def resolve_data(args):
+def resolve_data(args: argparse.Namespace, cfg: Config) -> tuple:
     """(data_root, ann_file, gt_dir, classes) from the config and flags."""
-    cfg = load_config_or_exit(args.config)
     ds = cfg.test_dataloader.dataset
     root = args.data_root or ds.data_root
     classes = ds.get('metainfo', {}).get('classes')
@@ -118,9 +115,9 @@ def score_shard(metric: SeedMetric, ids: List[str], seed_dir: str, gt_dir: str,
 
 def main() -> None:
     args = parse_args()
-    if not osp.isdir(args.seed_dir):
-        sys.exit(f'error: seed directory {args.seed_dir} does not exist')
-    root, ann_file, gt_dir, classes = resolve_data(args)
+    cfg = load_config(args.config, args.cfg_options)
+    args.seed_dir = seed_dir_of(cfg, args.config, args.seed_dir)
+    root, ann_file, gt_dir, classes = resolve_data(args, cfg)
     if not osp.isfile(ann_file):
         sys.exit(f'error: image list {ann_file} does not exist')
     with open(ann_file) as f:
@@ -170,4 +167,4 @@ def write_report(args: argparse.Namespace, metric: SeedMetric,
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -1,7 +1,7 @@
 """Stage 3a: IR labels from the fused seeds, for IRN training.
 
     python tools/make_ir_labels.py configs/irn/irn_r152_cobra_voc.py \
-        [--nproc 8] [--allow-skipped] \
+        [--nproc 8] [--skip-bad-images] \
         [--cfg-options ir_label_cfg.percentile=90]
 
 Reads ``ir_label_cfg`` (seed dir, output dir, thresholds, CRF) and the image
@@ -10,60 +10,46 @@ image (0 background, classes, 255 unknown), atomically, in a process pool
 (:class:`mmseg_cobra.apis.IRLabelWriter`). Images already written are
 skipped, so an interrupted run resumes. Images whose seed is missing or does
 not fit the image are listed and counted, never written as empty labels
-(exit status 1, or 0 with ``--allow-skipped`` when some labels exist).
+(exit status 1, or 0 with ``--skip-bad-images`` when some labels exist).
+``--seed-dir`` overrides ``ir_label_cfg.seed_dir``, ``--out-dir``
+``ir_label_cfg.out_dir``.
 Images whose foreground threshold leaves no confident foreground (e.g. an
 attention-percentile threshold above 0.5, so background + 0.5 > 1) are
 written (their background is still informative) and counted and named at
 the end.
 """
-import argparse
 import os.path as osp
 import sys
-
-from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.apis.label_writers import IRLabelWriter
-from mmseg_cobra.datasets.dataset_tools import dataset_from_config, image_tasks
-from mmseg_cobra.utils import (add_launcher_args, export_local_rank,
-                               load_config_or_exit, shutdown_dist)
-from mmseg_cobra.utils.sharding import init_cpu_stage
+from mmseg_cobra.datasets.dataset_tools import dataset_from_config
+from mmseg_cobra.utils import (add_flags, add_launcher_args, export_local_rank,
+                               load_config, run_cli, seed_dir_of, tool_parser)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+def main() -> int:
+    parser = tool_parser(__doc__)
     parser.add_argument('config')
-    parser.add_argument('--nproc', type=int, default=2)
-    parser.add_argument(
-        '--allow-skipped',
-        action='store_true',
-        help='exit 0 when some images were skipped')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_flags(parser, '--seed-dir', '--out-dir', '--nproc',
+              '--skip-bad-images', '--cfg-options')
     add_launcher_args(parser)
     args = parser.parse_args()
     export_local_rank(args.local_rank)
-    cfg = load_config_or_exit(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     ir_cfg = dict(cfg.ir_label_cfg)
-    if not osp.isdir(ir_cfg['seed_dir']):
-        sys.exit(f'error: seed directory {ir_cfg["seed_dir"]} does not '
-                 'exist: run the seed stage first')
+    ir_cfg['seed_dir'] = seed_dir_of(cfg, args.config, args.seed_dir)
+    ir_cfg['out_dir'] = args.out_dir or ir_cfg['out_dir']
     dataset = dataset_from_config(cfg, 'ir_label_dataset')
-    tasks = image_tasks(dataset)
     writer = IRLabelWriter(ir_cfg,
                            len(dataset.metainfo['classes']) - 1,
                            dataset.metainfo['palette'])
-    print(f'IR labels for {len(tasks)} images -> {ir_cfg["out_dir"]}')
-    init_cpu_stage(args.launcher)
-    summary = writer.run(tasks, args.nproc,
-                         getattr(dataset, 'backend_args', None))
-    shutdown_dist()
-    sys.exit(summary.exit_code(args.allow_skipped))
+    print(f'IR labels for {len(dataset)} images -> {ir_cfg["out_dir"]}')
+    return writer.run_tool(dataset, args.nproc, args.launcher,
+                           args.skip_bad_images)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -1,10 +1,13 @@
 """Seeds and masks on equal footing, with the mask stage's diagnostics.
 
     python tools/mask_report.py configs/irn/irn_r152_cobra_voc.py \
-        --seeds work_dirs/cobra_r152_deits_voc/seeds \
-        --walks work_dirs/irn_r152_cobra_voc/walks [--oracle] [--crf] \
-        [--masks IRN=work_dirs/irn/masks CRF-only=work_dirs/crf_masks] \
+        [--seed-dir work_dirs/cobra_r152_deits_voc/seeds] \
+        [--walk-dir work_dirs/irn_r152_cobra_voc/walks] [--oracle] [--crf] \
+        [--mask-dirs IRN=work_dirs/irn/masks CRF-only=work_dirs/crf_masks] \
         [--out report.json]
+
+Only the folders given are scored (``--seed-dir``, ``--walk-dir``,
+``--mask-dirs``): there is no default.
 
 Every row is scored on the same images: those of the config's
 ``test_dataloader.dataset`` (e.g. VOC train) that have ground truth and, for
@@ -23,9 +26,9 @@ report, display labels in the table):
   stage's upper bound;
 - ``walk_*_crf`` (``--crf``): the reference's final dense CRF on the rule
   at its best and default value (one CRF per image and row);
-- ``--masks NAME=DIR``: label PNGs as written (their rule fixed).
+- ``--mask-dirs NAME=DIR``: label PNGs as written (their rule fixed).
 
-With ``--walks`` it also scores the learned boundary map against the
+With walks it also scores the learned boundary map against the
 ground-truth class edges on the stride-4 grid (precision / recall / F,
 1-cell tolerance, swept threshold). The chosen mask rule value (the best
 swept value of the config's ``model.test_cfg.mask_rule``) is printed and
@@ -39,57 +42,64 @@ import argparse
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
 from mmengine.dist import get_rank
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.apis.mask_report import MaskReport, format_report
-from mmseg_cobra.utils import (add_launcher_args, export_local_rank,
-                               load_config_or_exit, shutdown_dist)
+from mmseg_cobra.utils import (add_flags, add_launcher_args, export_local_rank,
+                               load_config, run_cli, shutdown_dist,
+                               tool_parser)
 from mmseg_cobra.utils.file_io import dump_json
 from mmseg_cobra.utils.image_io import GroundTruthError
+from mmseg_cobra.utils.seed_labels import SEED_COMBINATIONS
 from mmseg_cobra.utils.sharding import init_cpu_stage
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='IRN config')
-    parser.add_argument('--data-root')
-    parser.add_argument('--seeds', help='seed directory')
-    parser.add_argument('--walks', help='walk directory')
+    add_flags(parser, '--data-root', '--seed-dir', '--walk-dir')
     parser.add_argument(
-        '--source', default='fuse', help='seed source walked by --oracle')
+        '--source',
+        default='fuse',
+        choices=SEED_COMBINATIONS,
+        help='seed source walked by --oracle')
     parser.add_argument('--oracle', action='store_true')
     parser.add_argument('--crf', action='store_true')
-    parser.add_argument('--masks', nargs='*', default=[], metavar='NAME=DIR')
-    parser.add_argument('--out', help='JSON report path')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--mask-dirs',
+        nargs='*',
+        default=[],
+        metavar='NAME=DIR',
+        help='label PNG folders scored as written, each under its name')
+    add_flags(parser, '--out', '--cfg-options')
     add_launcher_args(parser)
     args = parser.parse_args()
     export_local_rank(args.local_rank)
-    if args.oracle and not args.seeds:
-        parser.error('--oracle walks the seeds: give --seeds')
-    if args.crf and not args.walks:
-        parser.error('--crf refines the walked masks: give --walks')
-    bad = [m for m in args.masks if '=' not in m]
+    if args.oracle and not args.seed_dir:
+        parser.error('--oracle walks the seeds: give --seed-dir')
+    if args.crf and not args.walk_dir:
+        parser.error('--crf refines the walked masks: give --walk-dir')
+    bad = [m for m in args.mask_dirs if '=' not in m]
     if bad:
-        parser.error(f'--masks takes NAME=DIR, got {bad}')
+        parser.error(f'--mask-dirs takes NAME=DIR, got {bad}')
     return args
 
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config_or_exit(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
+    for flag, folder in (('--seed-dir', args.seed_dir), ('--walk-dir',
+                                                         args.walk_dir)):
+        if folder and not osp.isdir(folder):
+            sys.exit(f'error: {flag} {folder} does not exist')
     init_cpu_stage(args.launcher)
-    report = MaskReport(cfg, args.data_root, args.seeds, args.walks,
+    report = MaskReport(cfg, args.data_root, args.seed_dir, args.walk_dir,
                         args.oracle, args.crf, args.source)
     try:
-        result = report.run(dict(m.split('=', 1) for m in args.masks))
+        result = report.run(dict(m.split('=', 1) for m in args.mask_dirs))
     except (RuntimeError, GroundTruthError) as exc:
         sys.exit(f'error: {exc}')
     if get_rank() == 0:
@@ -100,4 +110,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -2,8 +2,9 @@
 
     python tools/run_pipeline.py configs/pipeline/cobra_voc.py \
         [--work-dir DIR] [--stages classifier seeds ...] \
-        [--launcher {none,pytorch,slurm}] [--nproc G] \
-        [--nnodes N --node-rank R --master-addr A --master-port P]
+        [--launcher {none,pytorch,slurm}] [--nproc-per-node G] \
+        [--nnodes N --node-rank R --master-addr A --master-port P] \
+        [--nproc C]
 
 Stages, in order: classifier (tools/train.py on the CoBra config), seeds
 (tools/test.py: multi-scale CAMs of every training image), seed_eval
@@ -18,11 +19,13 @@ Each writes into DIR; finished stages are
 skipped when the command is run again, an interrupted one resumes. The
 summary (seed, mask and segmentation mIoU, time per stage) is printed and
 written to DIR/summary.md and DIR/summary.json; each stage's log is in
-DIR/logs/.
+DIR/logs/. ``--nproc C`` sets the CPU pool of the CPU stages (the
+config's ``nproc_cpu``).
 
 Launchers (docs: "Running on a cluster"):
-  none     every stage in one process (CPU stages: a pool of nproc_cpu).
-  pytorch  torchrun, G processes per node (--nproc) for training/testing,
+  none     every stage in one process (CPU stages: a pool of --nproc).
+  pytorch  torchrun, G processes per node (--nproc-per-node) for
+           training/testing,
            one rank per node for the CPU stages (images sharded over the
            nodes, each with its pool). Several nodes: run the same command
            on every node with --nnodes N --node-rank R --master-addr A
@@ -31,7 +34,8 @@ Launchers (docs: "Running on a cluster"):
            dir (and data) must be on a file system every node shares.
   slurm    inside an allocation (sbatch/salloc): one command; every stage
            runs through srun over the allocation (G tasks per node from
-           --nproc or SLURM_NTASKS_PER_NODE; SRUN_ARGS added to srun).
+           --nproc-per-node or SLURM_NTASKS_PER_NODE; SRUN_ARGS added to
+           srun).
 A second driver on a work dir in use is refused, naming the holder; the
 lock of a killed run is taken over, so the same command resumes it.
 """
@@ -42,17 +46,15 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction
-
 from mmseg_cobra.apis import (STAGES, CoBraPipeline, PipelineError,
                               resolve_pipeline_dataset)
 from mmseg_cobra.apis.dataset_description import DescriptionError
-from mmseg_cobra.apis.launchers import (PIPELINE_LAUNCHERS, LaunchError,
-                                        StageLauncher)
+from mmseg_cobra.apis.launchers import LaunchError, StageLauncher
 from mmseg_cobra.apis.pipeline_config import (PipelineConfigError,
                                               load_run_config)
 from mmseg_cobra.apis.work_dir_lock import JobError, WorkDirLocked
-from mmseg_cobra.utils.device import DEVICES
+from mmseg_cobra.utils import (add_flags, add_launcher_args, run_cli,
+                               tool_parser)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -62,10 +64,9 @@ def _env_int(name: str, default: int) -> int:
 def add_launch_args(parser: argparse.ArgumentParser) -> None:
     """The launcher flags (defaults from the environment variables of
     tools/dist_train.sh)."""
+    add_launcher_args(parser)
     parser.add_argument(
-        '--launcher', choices=PIPELINE_LAUNCHERS, default='none')
-    parser.add_argument(
-        '--nproc',
+        '--nproc-per-node',
         type=int,
         help='processes per node of the training/testing stages (one per '
         'GPU; default 1, under slurm SLURM_NTASKS_PER_NODE)')
@@ -98,11 +99,11 @@ def add_launch_args(parser: argparse.ArgumentParser) -> None:
 
 def make_launcher(args: argparse.Namespace) -> StageLauncher:
     if args.launcher == 'slurm':
-        return StageLauncher.for_slurm(args.nproc, sys.executable,
+        return StageLauncher.for_slurm(args.nproc_per_node, sys.executable,
                                        args.master_port)
     return StageLauncher(
         args.launcher,
-        nproc=args.nproc or 1,
+        nproc=args.nproc_per_node or 1,
         nnodes=args.nnodes,
         node_rank=int(args.node_rank or 0),
         master_addr=args.master_addr,
@@ -111,12 +112,9 @@ def make_launcher(args: argparse.Namespace) -> StageLauncher:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='pipeline config')
-    parser.add_argument('--work-dir')
+    add_flags(parser, '--work-dir')
     parser.add_argument(
         '--stages', nargs='+', choices=STAGES, default=list(STAGES))
     add_launch_args(parser)
@@ -125,14 +123,8 @@ def main() -> None:
         action='store_true',
         help='check the dataset description and write the '
         'stage configs (DIR/configs/), run no stage')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument(
-        '--device',
-        choices=DEVICES,
-        default='auto',
-        help='passed to every training and testing stage: cuda refuses to '
-        'start without a usable GPU, cpu runs on the CPU, auto takes a GPU '
-        'when there is one')
+    add_flags(parser, '--cfg-options', '--device', '--nproc')
+    parser.set_defaults(nproc=None)
     parser.add_argument(
         '--verbose',
         action='store_true',
@@ -161,6 +153,8 @@ def main() -> None:
                  'data_root: add dataset = dict(...) as in '
                  'configs/pipeline/cobra_voc.py')
     cfg.data_root = osp.abspath(cfg.data_root)
+    if args.nproc is not None:
+        cfg.nproc_cpu = args.nproc
     work_dir = args.work_dir or osp.join(
         'work_dirs',
         osp.splitext(osp.basename(args.config))[0])
@@ -177,4 +171,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

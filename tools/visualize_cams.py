@@ -23,17 +23,15 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmseg_cobra.apis import CoBraInferencer
-from mmseg_cobra.utils import use_project_checkpoint_loader
-from mmseg_cobra.utils.device import DEVICES, DeviceError, select_device
+from mmseg_cobra.utils import (add_flags, run_cli, tool_parser,
+                               use_project_checkpoint_loader)
+from mmseg_cobra.utils.device import DeviceError, select_device
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='the CoBra config')
     parser.add_argument('checkpoint', help='its checkpoint')
     parser.add_argument('images', nargs='+', help='image files or folders')
@@ -43,12 +41,12 @@ def parse_args() -> argparse.Namespace:
         '--labels',
         nargs='+',
         help='the image-level classes (names) instead of the predicted ones')
-    parser.add_argument('--out-dir', default='work_dirs/cam_panels')
+    add_flags(parser, '--out-dir', out_dir='work_dirs/cam_panels')
     parser.add_argument(
         '--pred-out-dir', help='also write the seed / pseudo masks (PNG)')
     parser.add_argument('--score-thr', type=float, default=0.5)
     parser.add_argument('--seed-threshold', type=float, default=0.25)
-    parser.add_argument('--device', choices=DEVICES, default='auto')
+    add_flags(parser, '--device')
     parser.add_argument('--show', action='store_true')
     return parser.parse_args()
 
@@ -97,4 +95,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -32,7 +32,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import DATASETS, VISUALIZERS
 
-from ..utils.ir_label import save_label_png
+from ..utils.file_io import save_label_png
 from ..utils.seed_labels import seeds_to_label
 
 

@@ -35,6 +35,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ..datasets.image_level_dataset import load_id_list, lookup_label
+from ..utils.errors import UserError
 
 #: keys a description may carry (anything else is a typo)
 KEYS = ('type', 'data_root', 'classes', 'palette', 'label_file', 'img_dir',
@@ -42,7 +43,7 @@ KEYS = ('type', 'data_root', 'classes', 'palette', 'label_file', 'img_dir',
 SPLIT_KEYS = ('ann_file', 'img_dir', 'mask_dir')
 
 
-class DescriptionError(ValueError):
+class DescriptionError(UserError, ValueError):
     """The pipeline config's ``dataset`` description is wrong."""
 
 

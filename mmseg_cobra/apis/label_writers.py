@@ -13,7 +13,7 @@ differ only in :meth:`LabelWriter.make_label`.
 Every tool reports the same way (:meth:`WriteSummary.report`) and exits the
 same way (:meth:`WriteSummary.exit_code`): 0 when every image has its label,
 1 when any was skipped (inputs missing, unreadable or for another image),
-unless the caller allows skipped images (``--allow-skipped``; the pipeline
+unless the caller allows skipped images (``--skip-bad-images``; the pipeline
 passes it when bad images are left out on purpose, and checks what is
 missing itself).
 """
@@ -27,15 +27,18 @@ import numpy as np
 from mmengine.dist import get_rank
 from mmengine.utils import track_parallel_progress, track_progress
 
+from ..datasets.dataset_tools import image_tasks
 from ..models.utils.mask_rules import mask_from_walk
 from ..utils.crf import FINAL_CRF_CFG, crf_from_labels
+from ..utils.dist_utils import shutdown_dist
+from ..utils.file_io import save_label_png
 from ..utils.image_io import read_image
-from ..utils.ir_label import ir_thresholds, make_ir_label, save_label_png
+from ..utils.ir_label import ir_thresholds, make_ir_label
 from ..utils.seed_io import SeedFileError, load_seed, seed_path
 from ..utils.seed_labels import (combine_seeds, seeds_to_label,
                                  to_dataset_labels)
 from ..utils.sharding import (broadcast_from_rank0, first_by_index,
-                              gather_on_rank0, shard)
+                              gather_on_rank0, init_cpu_stage, shard)
 from ..utils.walk_io import load_walk, walk_path
 
 #: Status of an image whose label was written by this run.
@@ -102,6 +105,31 @@ class LabelWriter:
             return img_id, str(exc)
         save_label_png(label, out, self.palette, kind=self.kind)
         return img_id, note or WRITTEN
+
+    def run_tool(self,
+                 dataset,
+                 nproc: int,
+                 launcher: str = 'none',
+                 skip_bad_images: bool = False) -> int:
+        """The whole of a writer tool: every image of ``dataset`` (this
+        rank's share under ``launcher``), the report, the exit status.
+
+        Args:
+            dataset: The built dataset (no pipeline), whose images get a
+                label and whose ``backend_args`` read them.
+            nproc (int): Processes of the CPU pool.
+            launcher (str): ``none``, ``pytorch``, ``slurm`` or ``mpi``.
+            skip_bad_images (bool): Succeed when only some are skipped.
+
+        Returns:
+            int: The exit status (:meth:`WriteSummary.exit_code`).
+        """
+        init_cpu_stage(launcher)
+        summary = self.run(
+            image_tasks(dataset), nproc, getattr(dataset, 'backend_args',
+                                                 None))
+        shutdown_dist()
+        return summary.exit_code(skip_bad_images)
 
     def run(self,
             tasks: List[Tuple[str, str]],
@@ -345,13 +373,13 @@ class WriteSummary:
             for img_id, why in self.no_foreground_ids.items():
                 print(f'  {img_id}: {why}')
 
-    def exit_code(self, allow_skipped: bool = False) -> int:
+    def exit_code(self, skip_bad_images: bool = False) -> int:
         """The tools' one exit convention: 0 when every image has its
         label (or skipped images are allowed and at least one label
         exists), 1 otherwise."""
         if not self.skipped:
             return 0
-        return 0 if allow_skipped and self.skipped < self.total else 1
+        return 0 if skip_bad_images and self.skipped < self.total else 1
 
 
 __all__ = [

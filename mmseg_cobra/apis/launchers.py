@@ -23,11 +23,13 @@ import shlex
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
+from ..utils.errors import UserError
+
 #: Launchers of the pipeline (``mpi`` is for the tools only).
 PIPELINE_LAUNCHERS = ('none', 'pytorch', 'slurm')
 
 
-class LaunchError(ValueError):
+class LaunchError(UserError, ValueError):
     """The launch settings cannot work (the message says what to set)."""
 
 

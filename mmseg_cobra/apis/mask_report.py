@@ -40,10 +40,10 @@ from ..datasets.dataset_tools import dataset_from_config
 from ..evaluation.functional import (BoundaryPR, ConfusionSweep, confusion,
                                      label_dir_areas, label_maps_for_sweep,
                                      metrics_from_areas, miou_from_confusion)
+from ..models.segmentors.irn import IRN_TEST_CFG, RULE_VALUE_KEY, irn_test_cfg
 from ..models.utils import (boundary_from_labels, grid_to_image,
                             mask_rule_sweep, random_walk, seeds_to_grid,
                             walk_to_label)
-from ..utils.crf import FINAL_CRF_CFG
 from ..utils.image_io import read_ground_truth, read_image
 from ..utils.seed_io import SeedFileError, load_seed, seed_path
 from ..utils.seed_labels import (combine_grid_seeds, combine_seeds,
@@ -55,9 +55,10 @@ from ..utils.walk_io import load_walk, walk_path
 #: Background scores swept for the seeds and IRN's rule.
 SWEEP = tuple(float(v) for v in np.round(np.arange(0.05, 1.0, 0.05), 2))
 #: Each rule's default value (IRN's background score, the reference's theta).
-DEFAULTS = dict(irn=0.25, reference=0.31)
+DEFAULTS = {rule: IRN_TEST_CFG[key] for rule, key in RULE_VALUE_KEY.items()}
 #: Values swept per rule (theta: the same grid plus the reference's 0.31).
-RULE_SWEEP = dict(irn=SWEEP, reference=tuple(sorted({*SWEEP, 0.31})))
+RULE_SWEEP = dict(
+    irn=SWEEP, reference=tuple(sorted({*SWEEP, DEFAULTS['reference']})))
 #: What each rule's value is called in tables.
 RULE_VALUE = dict(irn='bg score', reference='theta')
 #: Skipped images named in the report (the others are counted).
@@ -120,15 +121,15 @@ class MaskReport:
         if crf and not walk_dir:
             raise ValueError('the CRF rows refine the walked masks: give '
                              'walk_dir')
-        test_cfg = dict(cfg.model.get('test_cfg', {}))
-        self.walk_cfg = dict(
-            radius=test_cfg.get('radius', 5),
-            beta=test_cfg.get('beta', 10.0),
-            exp_times=test_cfg.get('exp_times', 8))
-        self.crf_cfg = dict(test_cfg.get('crf_cfg') or FINAL_CRF_CFG)
-        self.upsample = test_cfg.get('walk_upsample', 'resize')
-        self.seed_grid = test_cfg.get('seed_grid', 'per_scale')
-        self.config_rule = test_cfg.get('mask_rule', 'reference')
+        test_cfg = irn_test_cfg(cfg.model.get('test_cfg'))
+        self.walk_cfg = {
+            k: test_cfg[k]
+            for k in ('radius', 'beta', 'exp_times')
+        }
+        self.crf_cfg = test_cfg['crf_cfg']
+        self.upsample = test_cfg['walk_upsample']
+        self.seed_grid = test_cfg['seed_grid']
+        self.config_rule = test_cfg['mask_rule']
         self.seed_dir, self.walk_dir = seed_dir, walk_dir
         self.oracle, self.crf, self.source = oracle, crf, source
         dataset = dataset_from_config(cfg, data_root=data_root)

@@ -22,8 +22,9 @@ import time
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from ..datasets.image_level_dataset import load_id_list
+from ..utils.errors import UserError
 from ..utils.fault import fault_point
-from ..utils.file_io import atomic_write, dump_json
+from ..utils.file_io import dump_json, save_config
 from ..utils.records import RecordNotFoundError, load_test_metrics
 from .dataset_description import (DescriptionError, apply_description,
                                   description_summary, validate_description)
@@ -39,18 +40,9 @@ from .work_dir_lock import (JobRendezvous, WorkDirLock, check_shared_work_dir,
 
 STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
           'mask_eval', 'final_masks', 'seg', 'seg_eval')
-#: what each stage's record must hold; a record without it was written by
-#: an older version of the pipeline and the stage runs again (its tool
-#: finds its outputs and only redoes what the record lacks)
-RECORD_KEYS = dict(
-    classifier=('checkpoint', ),
-    seed_eval=('seed_fuse', 'seed_fuse_threshold'),
-    mask_eval=('mask_miou', 'chosen', 'rows', 'boundary_F'),
-    final_masks=('mask_dir', ),
-    seg_eval=('seg_miou', ))
 
 
-class PipelineError(RuntimeError):
+class PipelineError(UserError, RuntimeError):
     """A stage failed; the message names it and its log."""
 
 
@@ -170,8 +162,7 @@ class CoBraPipeline:
             stage_cfg = Config.fromfile(src)
             apply_description(stage_cfg, self.dataset, role)
             path = osp.join(out_dir, f'{role}.py')
-            with atomic_write(path) as tmp:
-                stage_cfg.dump(tmp)
+            save_config(stage_cfg, path)
             self.configs[role] = path
         return self.configs
 
@@ -293,16 +284,12 @@ class CoBraPipeline:
     def _ids(self, list_key: str) -> List[str]:
         return load_id_list(osp.join(self.cfg.data_root, self.cfg[list_key]))
 
-    def _allow_skipped(self) -> List[str]:
-        """``--allow-skipped`` for the label writers when bad images are
-        left out on purpose (their inputs do not exist); the stage then
-        checks itself that every other image has its output."""
-        return ['--allow-skipped'] if self.cfg.get('skip_bad_images') \
-            else []
-
     def _check_flags(self) -> List[str]:
-        """``--skip-bad-images`` for train.py/test.py when the pipeline
-        config says ``skip_bad_images=True``."""
+        """``--skip-bad-images`` for every stage tool when the pipeline
+        config says ``skip_bad_images=True``: train.py/test.py leave out
+        the images their dataset check finds bad, the label writers succeed
+        when the others are written (the stage then checks itself that
+        every other image has its output)."""
         return ['--skip-bad-images'] if self.cfg.get('skip_bad_images') \
             else []
 
@@ -410,8 +397,8 @@ class CoBraPipeline:
         self._run_cpu(
             'seed_eval',
             'eval_seeds.py', [
-                self.configs['cobra'], self.dirs['seeds'], '--data-root',
-                self.cfg.data_root, '--out', out,
+                self.configs['cobra'], '--seed-dir', self.dirs['seeds'],
+                '--data-root', self.cfg.data_root, '--out', out,
                 *self.cfg.get('seed_eval_args', [])
             ],
             pool=False)
@@ -448,7 +435,7 @@ class CoBraPipeline:
 
     def ir_labels(self) -> dict:
         self._run_cpu('ir_labels', 'make_ir_labels.py',
-                      [self.configs['irn'], *self._allow_skipped()] +
+                      [self.configs['irn'], *self._check_flags()] +
                       ['--cfg-options'] +
                       cfg_options_args(self._irn_options()))
         return dict(ir_label_dir=self.dirs['ir_labels'])
@@ -486,10 +473,10 @@ class CoBraPipeline:
             'mask_eval',
             'mask_report.py', [
                 self.configs['irn'], '--data-root', self.cfg.data_root,
-                '--seeds', self.dirs['seeds'], '--walks', self.dirs['walks'],
-                '--oracle',
+                '--seed-dir', self.dirs['seeds'], '--walk-dir',
+                self.dirs['walks'], '--oracle',
                 *(['--crf'] if self.cfg.get('mask_eval_crf', False) else []),
-                '--masks', f'mask={self.dirs["masks"]}', '--out', out
+                '--mask-dirs', f'mask={self.dirs["masks"]}', '--out', out
             ],
             pool=False)
         with open(out) as f:
@@ -516,10 +503,10 @@ class CoBraPipeline:
         if value == 'swept':
             value = chosen['value']
         self._run_cpu('final_masks', 'masks_from_walks.py', [
-            self.configs['irn'], self.dirs['walks'], self.dirs['final_masks'],
-            *self._allow_skipped(), '--data-root', self.cfg.data_root,
-            '--ann-file', self.cfg.train_list, '--rule', chosen['rule'],
-            '--value',
+            self.configs['irn'], '--walk-dir', self.dirs['walks'], '--out-dir',
+            self.dirs['final_masks'], *self._check_flags(), '--data-root',
+            self.cfg.data_root, '--ann-file', self.cfg.train_list, '--rule',
+            chosen['rule'], '--value',
             str(value)
         ])
         if not self._complete(self.dirs['final_masks'], '.png', 'train_list'):
@@ -576,25 +563,12 @@ class CoBraPipeline:
         with open(path) as f:
             return json.load(f)
 
-    def _outdated(self, stage: str) -> List[str]:
-        """The keys of :data:`RECORD_KEYS` a finished stage's record lacks."""
-        record = self._done(stage)
-        return [k for k in RECORD_KEYS.get(stage, ()) if k not in record]
-
     def _pending(self, stage: str) -> bool:
-        """Whether ``stage`` has to run (no record, or an outdated one)."""
-        state = osp.join(self.state_dir, stage + '.json')
-        if not osp.isfile(state):
+        """Whether ``stage`` has to run (it has no record yet)."""
+        if not osp.isfile(osp.join(self.state_dir, stage + '.json')):
             return True
-        missing = self._outdated(stage)
-        if not missing:
-            print(f'[pipeline] {stage}: done before, skipped', flush=True)
-            return False
-        print(
-            f'[pipeline] {stage}: its record {state} was written by an older '
-            f'version (no {", ".join(missing)}): running it again',
-            flush=True)
-        return True
+        print(f'[pipeline] {stage}: done before, skipped', flush=True)
+        return False
 
     def run(self, stages: Sequence[str] = STAGES) -> dict:
         """Run ``stages`` in order, skipping finished ones; write summary.
@@ -697,7 +671,7 @@ class CoBraPipeline:
             if stage not in job['stages']:
                 continue
             state = osp.join(self.state_dir, stage + '.json')
-            if not (osp.isfile(state) and not self._outdated(stage)):
+            if not osp.isfile(state):
                 print(
                     f'{self._tag} {stage}: joining '
                     f'(log: {self._log_path(stage)})',

@@ -3,6 +3,7 @@ dataset description, and the per-stage options it passes to the tools."""
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
+from ..utils.errors import UserError
 from .dataset_description import DescriptionError, normalise_description
 
 #: where the package's source tree is: the checkout (tools run there, as
@@ -25,7 +26,7 @@ def resolve_config_path(path: str) -> str:
     return osp.abspath(shipped if osp.exists(shipped) else path)
 
 
-class PipelineConfigError(ValueError):
+class PipelineConfigError(UserError, ValueError):
     """A pipeline or ablation config that cannot run; the message names
     the file and the fix."""
 

@@ -26,13 +26,15 @@ import time
 import uuid
 from typing import Optional
 
+from ..utils.errors import UserError
+
 #: Seconds without heartbeat after which another host's lock is stale.
 STALE_AFTER = 60.0
 #: Seconds between heartbeats.
 HEARTBEAT = 10.0
 
 
-class WorkDirLocked(RuntimeError):
+class WorkDirLocked(UserError, RuntimeError):
     """The work dir has a live driver; the message names it."""
 
 
@@ -171,7 +173,7 @@ class WorkDirLock:
                 pass
 
 
-class JobError(RuntimeError):
+class JobError(UserError, RuntimeError):
     """A joining node cannot follow its driver (the message says why)."""
 
 

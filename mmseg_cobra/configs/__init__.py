@@ -21,6 +21,8 @@ import os.path as osp
 import shutil
 from typing import List
 
+from ..utils.file_io import write_text
+
 PACKAGE = 'mmseg_cobra'
 
 
@@ -116,39 +118,9 @@ def export_config(name: str, dest: str) -> List[str]:
                 text = text.replace(repr(base), repr(relative)).replace(
                     f'"{base}"', repr(relative))
         out = osp.join(dest, rel)
-        os.makedirs(osp.dirname(out), exist_ok=True)
-        with open(out, 'w') as f:
-            f.write(text)
+        write_text(text, out)
         written.append(out)
     return written
-
-
-def main(argv=None) -> None:
-    import argparse
-    parser = argparse.ArgumentParser(
-        prog='python -m mmseg_cobra.configs',
-        description='List or export the configs shipped with mmseg_cobra.')
-    sub = parser.add_subparsers(dest='command', required=True)
-    sub.add_parser('list', help='list the configs')
-    exp = sub.add_parser(
-        'export',
-        help='copy a config and every base it needs from '
-        'mmseg_cobra into DEST (mmseg:: bases stay external)')
-    exp.add_argument('config', help='e.g. cobra/cobra_r152_deits_voc.py')
-    exp.add_argument('dest')
-    args = parser.parse_args(argv)
-    if args.command == 'list':
-        print('\n'.join(list_configs()))
-        return
-    try:
-        files = export_config(args.config, args.dest)
-    except FileNotFoundError as exc:
-        raise SystemExit(f'error: {exc}')
-    print(f'wrote {len(files)} files under {args.dest}:')
-    for path in files:
-        print(f'  {path}')
-    print('train it with mmseg\'s tools/train.py: the config carries '
-          "custom_imports=dict(imports=['mmseg_cobra'])")
 
 
 __all__ = [

@@ -122,7 +122,7 @@ class CheckCache:
         _, img_path, seg_path, mask_required = task
         return f'{_stat(img_path)}|{_stat(seg_path)}|{int(mask_required)}'
 
-    def save(self, good_keys: Set[str]) -> None:
+    def remember(self, good_keys: Set[str]) -> None:
         """Remember ``good_keys`` (atomic; a failure to write is ignored:
         the cache only saves time)."""
         self.good |= good_keys
@@ -180,7 +180,7 @@ def check_dataset(dataset,
         results = [worker(t) for t in todo]
     bad = {img_id: problems for img_id, problems in results if problems}
     if cache is not None and todo:
-        cache.save({keys[i] for i, _ in results if i not in bad})
+        cache.remember({keys[i] for i, _ in results if i not in bad})
     return bad
 
 

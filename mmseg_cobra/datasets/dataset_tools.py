@@ -1,7 +1,6 @@
 """Helpers shared by the offline tools that walk a config's dataset."""
 import os
 import os.path as osp
-import sys
 from typing import List, Optional, Tuple
 
 from mmengine.config import Config
@@ -20,8 +19,9 @@ def dataset_from_config(cfg: Config,
     """Build the dataset of ``cfg[key]`` (or ``cfg[key]`` itself if it is a
     dataset config) without its pipeline and seed check, for offline tools.
 
-    Exits with the dataset's message (e.g. "dataset not found at ...") if it
-    cannot be built.
+    Raises:
+        DatasetError: The dataset cannot be built (its message names the
+            file, e.g. "dataset not found at ...").
     """
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     ds_cfg = cfg[key]
@@ -31,10 +31,7 @@ def dataset_from_config(cfg: Config,
     ds_cfg.pop('seed_dir', None)
     if data_root:
         ds_cfg.data_root = data_root
-    try:
-        return DATASETS.build(ds_cfg)
-    except DatasetError as exc:
-        sys.exit(f'error: {exc}')
+    return DATASETS.build(ds_cfg)
 
 
 def image_tasks(dataset) -> List[Tuple[str, str]]:
@@ -95,25 +92,6 @@ def check_class_count(cfg: Config, config_path: str) -> None:
                     f'{key} has {expected} {what} ({", ".join(classes[:4])}'
                     f'{", ..." if len(classes) > 4 else ""}): set {name}='
                     f'{expected}, or give the dataset its metainfo.classes')
-
-
-def add_dataset_check_args(parser) -> None:
-    """``--skip-bad-images`` and ``--no-dataset-check`` for a tool."""
-    parser.add_argument(
-        '--skip-bad-images',
-        action='store_true',
-        help='leave out the images the dataset check finds bad (listed in '
-        '<work_dir>/bad_images_*.txt and counted in the log) instead of '
-        'stopping')
-    parser.add_argument(
-        '--no-dataset-check',
-        action='store_true',
-        help='do not check every image/mask before starting')
-    parser.add_argument(
-        '--no-check-cache',
-        action='store_true',
-        help='decode every image/mask again, also those unchanged since '
-        'they were last found good')
 
 
 def check_before_run(cfg: Config,

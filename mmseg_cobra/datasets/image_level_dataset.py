@@ -9,10 +9,11 @@ from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from ..utils.errors import UserError
 from ..utils.image_io import read_label
 
 
-class DatasetError(RuntimeError):
+class DatasetError(UserError, RuntimeError):
     """The files of a dataset are missing or do not fit its config."""
 
 
@@ -98,15 +99,7 @@ class ImageLevelSegDataset(BaseSegDataset):
             list[dict]: mmseg data infos with an extra ``gt_label`` and
             ``img_id``.
         """
-        if self.data_root is not None and not osp.isdir(self.data_root):
-            raise DatasetError(
-                f'dataset not found at {self.data_root}: set data_root in the '
-                'config (or --cfg-options data_root=...) to the directory '
-                'that holds the images; see docs/user_guides/datasets.md')
-        if self.ann_file and not osp.isfile(self.ann_file):
-            raise DatasetError(
-                f'image list {self.ann_file} does not exist: generate it with '
-                'tools/dataset_converters (see docs/user_guides/datasets.md)')
+        self._check_locations()
         data_list = [  # blank lines of the list are not images
             i for i in super().load_data_list()
             if osp.basename(i['img_path']) != self.img_suffix
@@ -120,6 +113,32 @@ class ImageLevelSegDataset(BaseSegDataset):
                 'empty: nothing to train on or generate; check ann_file')
         if self.exclude_file:
             data_list = self._exclude(data_list)
+        self._attach_labels(data_list)
+        if self.check_files and self.seg_map_required:
+            self._check_label_maps(data_list)
+        if self.seed_dir is not None:
+            data_list = self._attach_seeds(data_list)
+        print_log(
+            f'{type(self).__name__}: {len(data_list)} images from '
+            f'{self.ann_file or self.data_prefix.get("img_path")}',
+            logger='current')
+        return data_list
+
+    def _check_locations(self) -> None:
+        """The data root and the image list exist."""
+        if self.data_root is not None and not osp.isdir(self.data_root):
+            raise DatasetError(
+                f'dataset not found at {self.data_root}: set data_root in the '
+                'config (or --cfg-options data_root=...) to the directory '
+                'that holds the images; see docs/user_guides/datasets.md')
+        if self.ann_file and not osp.isfile(self.ann_file):
+            raise DatasetError(
+                f'image list {self.ann_file} does not exist: generate it with '
+                'tools/dataset_converters (see docs/user_guides/datasets.md)')
+
+    def _attach_labels(self, data_list: List[dict]) -> None:
+        """``img_id`` and (image-level datasets) ``gt_label`` of every
+        image, which must exist when ``check_files``."""
         labels = self._load_label_file() if self.image_labels else None
         missing = []
         for info in data_list:
@@ -138,23 +157,19 @@ class ImageLevelSegDataset(BaseSegDataset):
             raise DatasetError(
                 f'{len(missing)} image(s) listed in {self.ann_file} are '
                 f'missing, e.g. {missing[0]}; fix the list or the data_root')
-        if self.check_files and self.seg_map_required:
-            lacking = [
-                i['seg_map_path'] for i in data_list
-                if not osp.isfile(i['seg_map_path'])
-            ]
-            if lacking:
-                raise DatasetError(
-                    f'{len(lacking)} of {len(data_list)} label maps are '
-                    f'missing, e.g. {", ".join(lacking[:3])}: the previous '
-                    'stage did not finish (run it again; it resumes)')
-        if self.seed_dir is not None:
-            data_list = self._attach_seeds(data_list)
-        print_log(
-            f'{type(self).__name__}: {len(data_list)} images from '
-            f'{self.ann_file or self.data_prefix.get("img_path")}',
-            logger='current')
-        return data_list
+
+    @staticmethod
+    def _check_label_maps(data_list: List[dict]) -> None:
+        """Every image has its label map (a previous stage's output)."""
+        lacking = [
+            i['seg_map_path'] for i in data_list
+            if not osp.isfile(i['seg_map_path'])
+        ]
+        if lacking:
+            raise DatasetError(
+                f'{len(lacking)} of {len(data_list)} label maps are '
+                f'missing, e.g. {", ".join(lacking[:3])}: the previous '
+                'stage did not finish (run it again; it resumes)')
 
     def _exclude(self, data_list: List[dict]) -> List[dict]:
         path = self._resolve(self.exclude_file)

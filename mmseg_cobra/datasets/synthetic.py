@@ -23,6 +23,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+from ..utils.file_io import save_image, save_label_png, save_npy, write_text
 from .voc_cls import VOC_PALETTE
 
 SHAPES = ('disc', 'square', 'triangle', 'ring', 'cross', 'diamond', 'bar',
@@ -165,19 +166,17 @@ def generate_synthetic_voc(root: str,
     for sub in ('JPEGImages', 'SegmentationClassAug',
                 'ImageSets/Segmentation'):
         os.makedirs(osp.join(root, sub), exist_ok=True)
-    palette = np.asarray(VOC_PALETTE, np.uint8).flatten().tolist()
-    palette += [224, 224, 192] * (256 - len(VOC_PALETTE))
     ids = {'train_aug': [], 'val': []}
     labels = {}
     for split, n in (('train_aug', num_train), ('val', num_val)):
         for i in range(n):
             img_id = f'syn_{split}_{i:05d}'
             img, mask = make_sample(rng, styles, image_size)
-            Image.fromarray(img).save(
-                osp.join(root, 'JPEGImages', img_id + '.jpg'), quality=95)
-            png = Image.fromarray(mask, mode='P')
-            png.putpalette(palette)
-            png.save(osp.join(root, 'SegmentationClassAug', img_id + '.png'))
+            save_image(
+                img, osp.join(root, 'JPEGImages', img_id + '.jpg'), quality=95)
+            save_label_png(
+                mask, osp.join(root, 'SegmentationClassAug', img_id + '.png'),
+                VOC_PALETTE)
             present = np.unique(mask)
             vec = np.zeros(num_classes, np.float32)
             vec[present[present > 0] - 1] = 1.0
@@ -185,9 +184,7 @@ def generate_synthetic_voc(root: str,
             ids[split].append(img_id)
     ids['train'] = list(ids['train_aug'])
     for split, names in ids.items():
-        with open(
-                osp.join(root, 'ImageSets/Segmentation', split + '.txt'),
-                'w') as f:
-            f.write('\n'.join(names) + '\n')
-    np.save(osp.join(root, 'cls_labels.npy'), labels)
+        write_text('\n'.join(names) + '\n',
+                   osp.join(root, 'ImageSets/Segmentation', split + '.txt'))
+    save_npy(labels, osp.join(root, 'cls_labels.npy'))
     return ids

@@ -17,6 +17,8 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .errors import UserError
+
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds a pickled object outside the allow-list."""
@@ -154,8 +156,23 @@ def _offending_globals(filename: str, exc: Exception) -> str:
     return ', '.join(g for g in found if g not in allowed) or reason
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(UserError, ValueError):
     """A checkpoint holds the weights of another model."""
+
+
+def _saved_model_hint(ckpt: dict) -> str:
+    """`` (it was saved from a <type> model)`` from the config a runner
+    checkpoint carries, else ``''``."""
+    meta = ckpt.get('meta', {}) or {}
+    cfg_text = meta.get('cfg') if isinstance(meta, dict) else None
+    if not isinstance(cfg_text, str):
+        return ''
+    try:
+        from mmengine.config import Config
+        saved = Config.fromstring(cfg_text, '.py').model.type
+    except Exception:  # noqa: BLE001  (an unreadable cfg: no hint)
+        return ''
+    return f' (it was saved from a {saved} model)'
 
 
 def check_checkpoint_fits(model: torch.nn.Module,
@@ -197,16 +214,7 @@ def check_checkpoint_fits(model: torch.nn.Module,
     ]
     if not missing and not shapes:
         return
-    meta = ckpt.get('meta', {}) or {}
-    origin = ''
-    cfg_text = meta.get('cfg') if isinstance(meta, dict) else None
-    if isinstance(cfg_text, str):
-        try:
-            from mmengine.config import Config
-            saved = Config.fromstring(cfg_text, '.py').model.type
-            origin = f' (it was saved from a {saved} model)'
-        except Exception:  # noqa: BLE001  (an unreadable cfg: no hint)
-            pass
+    origin = _saved_model_hint(ckpt)
     parts = []
     if missing:
         parts.append(f'{len(missing)} of {len(expected)} weights of '

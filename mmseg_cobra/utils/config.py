@@ -1,13 +1,14 @@
 """Config loading with errors that say what to fix."""
 import os.path as osp
 import re
-import sys
 from typing import Any, Dict, Optional
 
 from mmengine.config import Config
 
+from .errors import UserError
 
-class ConfigError(RuntimeError):
+
+class ConfigError(UserError, RuntimeError):
     """A config cannot be loaded or does not fit this project."""
 
 
@@ -66,16 +67,6 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if cfg_options:
         merge_cfg_options(cfg, cfg_options)
     return cfg
-
-
-def load_config_or_exit(path: str,
-                        cfg_options: Optional[dict] = None) -> Config:
-    """:func:`load_config` for a command-line tool: a
-    :class:`ConfigError` ends the process with its message (exit 1)."""
-    try:
-        return load_config(path, cfg_options)
-    except ConfigError as exc:
-        sys.exit(f'error: {exc}')
 
 
 #: ``custom_hooks.<HookType>.<key>``: a hook option addressed by the hook's

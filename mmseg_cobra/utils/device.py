@@ -13,10 +13,12 @@ import os
 import torch
 from mmengine.logging import print_log
 
+from .errors import UserError
+
 DEVICES = ('auto', 'cuda', 'cpu')
 
 
-class DeviceError(RuntimeError):
+class DeviceError(UserError, RuntimeError):
     """The device asked for cannot be used; the message says why and how
     to run anyway."""
 

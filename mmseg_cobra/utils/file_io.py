@@ -1,19 +1,29 @@
 """Writing outputs so that a killed writer never leaves a partial file.
 
-Every file the tools and hooks produce (seed and walk files, label PNGs,
-stage records, converted checkpoints, configs) goes through
-:func:`atomic_write`: the content is written to a temporary file next to
-the destination, then renamed onto it. A rename within one directory is
-atomic, so a reader sees either the old file, no file, or the whole new
-one; that is what lets every long job resume from the files it finds.
+Every file the package, its tools and benchmarks produce (seed and walk
+files, label PNGs, images, figures, reports, stage records, converted
+checkpoints, configs) goes through :func:`atomic_write`: the content is
+written to a temporary file next to the destination, then renamed onto it.
+A rename within one directory is atomic, so a reader sees either the old
+file, no file, or the whole new one; that is what lets every long job
+resume from the files it finds. The writers below are the only places that
+call a library's save function (``tests/test_utils/test_file_io.py`` greps
+the code for any other).
 """
 import json
 import os
 import os.path as osp
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
+
+import numpy as np
 
 from .fault import fault_point
+
+#: The label value left out of training and scoring, and its colour in
+#: every palette PNG (VOC's "void" colour).
+IGNORE_INDEX = 255
+IGNORE_COLOUR = (224, 224, 192)
 
 
 @contextmanager
@@ -76,4 +86,97 @@ def write_text(text: str, path: str) -> str:
     """``text`` to ``path`` through :func:`atomic_write`; returns ``path``."""
     with atomic_write(path) as tmp, open(tmp, 'w') as f:
         f.write(text)
+    return path
+
+
+def save_npy(obj: Any, path: str) -> str:
+    """``np.save`` of ``obj`` (an array, or a dict as the image-level label
+    files) to ``path`` atomically; returns ``path``."""
+    with atomic_write(path) as tmp, open(tmp, 'wb') as f:
+        np.save(f, obj)
+    return path
+
+
+def save_npz(path: str, kind: Optional[str] = None, **arrays) -> str:
+    """``np.savez_compressed`` of ``arrays`` to ``path`` atomically;
+    ``kind`` names the output for fault injection. Returns ``path``."""
+    with atomic_write(path, kind) as tmp, open(tmp, 'wb') as f:
+        np.savez_compressed(f, **arrays)
+    return path
+
+
+def palette_table(palette: Sequence) -> list:
+    """The 768 values of a PNG palette: the dataset's colours, then black,
+    with :data:`IGNORE_INDEX` in :data:`IGNORE_COLOUR`."""
+    flat = np.asarray(palette, np.uint8).reshape(-1, 3)[:256]
+    table = np.zeros((256, 3), np.uint8)
+    table[:len(flat)] = flat
+    if len(flat) <= IGNORE_INDEX:
+        table[IGNORE_INDEX] = IGNORE_COLOUR
+    return table.flatten().tolist()
+
+
+def save_label_png(label: np.ndarray,
+                   path: str,
+                   palette: Optional[Sequence] = None,
+                   kind: Optional[str] = None) -> str:
+    """A label map as a PNG, atomically: a palette PNG (mode ``P``, the
+    dataset's colours, :data:`IGNORE_INDEX` light grey) when ``palette`` is
+    given, else a greyscale one (mode ``L``, as mmseg's COCO labels).
+
+    Args:
+        label (np.ndarray): ``[H, W]`` class ids (0..255).
+        path (str): The ``.png`` to write.
+        palette (Sequence, optional): ``[[r, g, b], ...]`` per class.
+        kind (str, optional): Names the output for fault injection.
+
+    Returns:
+        str: ``path``.
+    """
+    from PIL import Image
+    png = Image.fromarray(
+        np.asarray(label, np.uint8), mode='P' if palette is not None else 'L')
+    if palette is not None:
+        png.putpalette(palette_table(palette))
+    with atomic_write(path, kind) as tmp:
+        png.save(tmp, format='PNG')
+    return path
+
+
+def save_image(image: np.ndarray, path: str, **options) -> str:
+    """An RGB ``uint8`` image ``[H, W, 3]`` to ``path`` atomically (format
+    from the extension; ``options`` as PIL's, e.g. ``quality=90``)."""
+    from PIL import Image
+    with atomic_write(path) as tmp:
+        Image.fromarray(np.asarray(image, np.uint8)).save(tmp, **options)
+    return path
+
+
+def save_figure(fig: Any, path: str, dpi: int = 110) -> str:
+    """A matplotlib figure to ``path`` atomically (format from the
+    extension, tight bounding box); the figure is closed."""
+    import matplotlib.pyplot as plt
+    with atomic_write(path) as tmp:
+        fig.savefig(
+            tmp,
+            dpi=dpi,
+            bbox_inches='tight',
+            format=osp.splitext(path)[1][1:] or 'png')
+    plt.close(fig)
+    return path
+
+
+def save_config(cfg: Any, path: str) -> str:
+    """An mmengine ``Config`` to ``path`` atomically (``Config.dump``; the
+    format from the extension)."""
+    with atomic_write(path) as tmp:
+        cfg.dump(tmp)
+    return path
+
+
+def save_torch(obj: Any, path: str) -> str:
+    """``torch.save`` of ``obj`` (a checkpoint) to ``path`` atomically."""
+    import torch
+    with atomic_write(path) as tmp:
+        torch.save(obj, tmp)
     return path

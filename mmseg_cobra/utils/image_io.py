@@ -14,8 +14,10 @@ import numpy as np
 from mmengine.fileio import get
 from PIL import Image
 
+from .errors import UserError
 
-class GroundTruthError(ValueError):
+
+class GroundTruthError(UserError, ValueError):
     """A ground-truth mask that does not fit the dataset it is scored
     with; the message names the file and the fix."""
 

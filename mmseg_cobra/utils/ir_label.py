@@ -13,13 +13,12 @@ import math
 from typing import Optional, Tuple
 
 import numpy as np
-from PIL import Image
 
 from .crf import crf_from_labels
-from .file_io import atomic_write
+from .file_io import IGNORE_INDEX
 from .seed_labels import attention_threshold, seeds_to_label
 
-IGNORE = 255
+IGNORE = IGNORE_INDEX
 
 
 def ir_thresholds(attn: np.ndarray,
@@ -90,19 +89,3 @@ def make_ir_label(image: np.ndarray,
     out[fg_conf == 0] = IGNORE
     out[(fg_conf == 0) & (bg_conf == 0)] = 0
     return out
-
-
-def save_label_png(label: np.ndarray,
-                   path: str,
-                   palette: list,
-                   kind: str = 'png') -> None:
-    """Write a palette PNG atomically (temporary file, then rename);
-    ``kind`` names the output for fault injection
-    (:mod:`mmseg_cobra.utils.fault`)."""
-    png = Image.fromarray(label.astype(np.uint8), mode='P')
-    flat = np.asarray(palette, np.uint8).flatten().tolist()
-    flat += [0, 0, 0] * (256 - len(palette))
-    flat[IGNORE * 3:IGNORE * 3 + 3] = [224, 224, 192]
-    png.putpalette(flat[:768])
-    with atomic_write(path, kind) as tmp:
-        png.save(tmp, format='PNG')

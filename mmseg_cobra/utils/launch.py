@@ -1,5 +1,4 @@
-"""Shared set-up of the tools: launcher flags, distributed init, work dir."""
-import argparse
+"""Shared set-up of the tools: distributed init, work dir."""
 import os
 import os.path as osp
 
@@ -7,26 +6,6 @@ import torch
 from mmengine.config import Config
 
 from .dist_utils import init_dist_any_device
-
-#: The launchers every tool with ``--launcher`` accepts (mmengine's).
-LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
-
-
-def add_launcher_args(parser) -> None:
-    """``--launcher`` (and the ``--local-rank`` that
-    ``torch.distributed.launch`` passes) for a tool."""
-    parser.add_argument(
-        '--launcher',
-        choices=LAUNCHERS,
-        default='none',
-        help='job launcher: none (one process), pytorch (torchrun, '
-        'tools/dist_*.sh), slurm (srun, tools/slurm_*.sh), mpi')
-    parser.add_argument(
-        '--local_rank',
-        '--local-rank',
-        type=int,
-        default=0,
-        help=argparse.SUPPRESS)
 
 
 def setup_launcher(cfg: Config, launcher: str) -> None:

@@ -25,20 +25,20 @@ state dicts of :class:`~mmseg_cobra.models.CoBra` and
 :class:`~mmseg_cobra.models.IRNBoundary`; every key of the input is either
 converted, recognised as an alias (and checked to equal its original) or
 recognised as a buffer this project does not use, and anything else is
-refused by name. :func:`random_reference_state` makes a reference-format
-state dict with random values from a key/shape manifest (tests, parity).
+refused by name.
 """
 import re
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Optional
 
 import torch
 from torch import Tensor
 
+from .errors import UserError
 from .weight_conversion import timm_deit_to_mmpretrain, unwrap_state_dict
 
 
-class ReferenceCheckpointError(ValueError):
+class ReferenceCheckpointError(UserError, ValueError):
     """A file is not the reference checkpoint it was given as."""
 
 
@@ -145,6 +145,27 @@ def reference_cobra_to_cobra(
     vit_state = unwrap_state_dict(vit_state)
     _expect(cnn_state, 'cnn', cnn_file)
     _expect(vit_state, 'vit', vit_file)
+    out = _convert_cnn_branch(cnn_state, cnn_file)
+    out.update(_convert_vit_branch(vit_state, vit_file))
+    for key in ('cnn_cam_head.weight', 'cnn_proj_head.weight',
+                'vit_cam_head.weight', 'vit_proj_head.weight'):
+        if key not in out:
+            raise ReferenceCheckpointError(
+                f'{cnn_file if key.startswith("cnn") else vit_file} lacks '
+                f'the weights of {key.split(".")[0]}')
+    cams = out['cnn_cam_head.weight'].shape[0], out[
+        'vit_cam_head.weight'].shape[0]
+    if cams[0] != cams[1]:
+        raise ReferenceCheckpointError(
+            f'{cnn_file} has {cams[0]} CAM channels but {vit_file} has '
+            f'{cams[1]}: the two branches come from different runs')
+    return out
+
+
+def _convert_cnn_branch(cnn_state: dict,
+                        cnn_file: str) -> 'OrderedDict[str, Tensor]':
+    """``cnn.*``, ``cnn_cam_head`` and ``cnn_proj_head`` from the reference
+    CNN branch; its alias keys are checked against their originals."""
     out = OrderedDict()
     for key, value in cnn_state.items():
         if key.startswith('resnet50.'):
@@ -163,6 +184,14 @@ def reference_cobra_to_cobra(
                     f'{cnn_file}: unexpected key {key!r} (not a reference '
                     'CNN-branch key)')
             _check_alias(cnn_state, key, original, cnn_file)
+    return out
+
+
+def _convert_vit_branch(vit_state: dict,
+                        vit_file: str) -> 'OrderedDict[str, Tensor]':
+    """``vit.*`` (timm DeiT names -> mmpretrain's), ``vit_cam_head`` and
+    ``vit_proj_head`` from the reference ViT branch."""
+    out = OrderedDict()
     timm_keys = {}
     for key, value in vit_state.items():
         if key in ('head.weight', 'head.bias'):
@@ -177,18 +206,6 @@ def reference_cobra_to_cobra(
         raise ReferenceCheckpointError(f'{vit_file}: {exc.args[0]}') from exc
     for key, value in backbone.items():
         out['vit.' + key[len('backbone.'):]] = value
-    for key in ('cnn_cam_head.weight', 'cnn_proj_head.weight',
-                'vit_cam_head.weight', 'vit_proj_head.weight'):
-        if key not in out:
-            raise ReferenceCheckpointError(
-                f'{cnn_file if key.startswith("cnn") else vit_file} lacks '
-                f'the weights of {key.split(".")[0]}')
-    cams = out['cnn_cam_head.weight'].shape[0], out[
-        'vit_cam_head.weight'].shape[0]
-    if cams[0] != cams[1]:
-        raise ReferenceCheckpointError(
-            f'{cnn_file} has {cams[0]} CAM channels but {vit_file} has '
-            f'{cams[1]}: the two branches come from different runs')
     return out
 
 
@@ -285,76 +302,4 @@ def reference_irn_to_irn(
                     f'{filename}: unexpected key {key!r} (not an IRN key)')
             if not _IRN_UNUSED.match(original):
                 _check_alias(state, key, original, filename)
-    return out
-
-
-# --------------------------------------------------------------------------
-# reference-format state dicts with random values
-# --------------------------------------------------------------------------
-def manifest_from_state_dict(
-        state: Dict[str,
-                    Tensor]) -> List[Tuple[str, List[int], Optional[str]]]:
-    """``[(key, shape, alias_of)]`` of a state dict, in its order; a key whose
-    tensor shares storage with an earlier key is an alias of that key."""
-    seen: Dict[Tuple[int, int, Tuple[int, ...]], str] = {}
-    rows = []
-    for key, value in state.items():
-        ident = (value.data_ptr(), value.storage_offset(), tuple(value.shape))
-        alias = seen.get(ident) if value.numel() else None
-        if alias is None:
-            seen[ident] = key
-        rows.append((key, list(value.shape), alias))
-    return rows
-
-
-def _random_value(key: str, shape: Sequence[int],
-                  generator: torch.Generator) -> Tensor:
-    noise = torch.randn(tuple(shape), generator=generator)
-    name = key.rsplit('.', 1)[-1]
-    if name == 'num_batches_tracked':
-        return torch.zeros(tuple(shape), dtype=torch.long)
-    if name == 'running_var':
-        return 1.0 + 0.1 * noise.abs()
-    if name == 'running_mean':
-        return 0.1 * noise
-    if len(shape) <= 1:
-        if name == 'bias':
-            return 0.05 * noise
-        # a norm layer's scale; residual branches (bn3) damped so that 50
-        # random bottlenecks keep their activations in range
-        scale = 0.2 if re.search(r'\.bn3\.weight$', key) else 1.0
-        return scale * (1.0 + 0.1 * noise)
-    if name in ('cls_token', 'pos_embed'):
-        return 0.5 * noise
-    fan_in = 1
-    for s in shape[1:]:
-        fan_in *= s
-    return noise / fan_in**0.5
-
-
-def random_reference_state(manifest: Iterable[Sequence],
-                           seed: int = 0) -> 'OrderedDict[str, Tensor]':
-    """A reference-format state dict with random values.
-
-    Values are drawn from one generator seeded with ``seed``, key after key
-    in the manifest's order (aliases take their original's tensor), scaled
-    so that a random ResNet-152 / DeiT-S gives finite, non-trivial maps:
-    convolution and linear weights ``N(0, 1 / fan_in)``, norm scales ``1 +
-    0.1 N`` (0.2 times that on a bottleneck's last BatchNorm), biases
-    ``0.05 N``, running means ``0.1 N``, running variances ``1 + 0.1 |N|``,
-    ``cls_token`` / ``pos_embed`` ``0.5 N``.
-
-    Args:
-        manifest: ``(key, shape, alias_of)`` rows
-            (:func:`manifest_from_state_dict`).
-        seed (int): The generator's seed.
-
-    Returns:
-        OrderedDict: key -> tensor, aliases sharing their original's tensor.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    out = OrderedDict()
-    for key, shape, alias in manifest:
-        out[key] = out[alias] if alias else _random_value(
-            key, shape, generator)
     return out

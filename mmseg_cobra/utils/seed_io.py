@@ -18,7 +18,8 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from .file_io import atomic_write
+from .errors import UserError
+from .file_io import save_npz
 
 SEED_SOURCES = ('cam_cnn', 'cam_vit', 'cam_fuse')
 #: the same maps on the stride-4 grid
@@ -26,22 +27,12 @@ GRID_SOURCES = tuple(k + '_grid' for k in SEED_SOURCES)
 GRID_STRIDE = 4
 
 
-class SeedFileError(ValueError):
+class SeedFileError(UserError, ValueError):
     """A seed file is unreadable or does not belong to the dataset."""
 
 
 def seed_path(seed_dir: str, img_id: str) -> str:
     return osp.join(seed_dir, img_id + '.npz')
-
-
-def atomic_savez(path: str, kind: str = 'npz', **arrays) -> str:
-    """``np.savez_compressed`` to ``path`` atomically: a temporary file in
-    the same directory, then a rename, so a killed writer never leaves a
-    partial file under the final name. ``kind`` names the output for fault
-    injection (:mod:`mmseg_cobra.utils.fault`)."""
-    with atomic_write(path, kind) as tmp, open(tmp, 'wb') as f:
-        np.savez_compressed(f, **arrays)
-    return path
 
 
 def save_seed(seed_dir: str, img_id: str, keys: np.ndarray,
@@ -56,7 +47,7 @@ def save_seed(seed_dir: str, img_id: str, keys: np.ndarray,
     Returns:
         str: The path written.
     """
-    return atomic_savez(
+    return save_npz(
         seed_path(seed_dir, img_id),
         kind='seed',
         img_id=np.asarray(img_id),
@@ -112,22 +103,23 @@ def load_seed(path: str,
         raise SeedFileError(f'seed file {path} names classes outside '
                             f'0..{stored_classes - 1}')
     shape = out['attn'].shape
-    for k in SEED_SOURCES:
-        if out[k].shape != (len(out['keys']), *shape):
-            raise SeedFileError(
-                f'seed file {path}: {k} has shape {out[k].shape}, expected '
-                f'{(len(out["keys"]), *shape)}')
     if image_size is not None and tuple(shape) != tuple(image_size):
         raise SeedFileError(
             f'seed file {path} is {shape[0]}x{shape[1]} but its image is '
             f'{image_size[0]}x{image_size[1]}: seeds from another dataset?')
+    _check_shapes(path, out, SEED_SOURCES, shape)
+    out.update(
+        {k: seed[k].astype(np.float32)
+         for k in GRID_SOURCES if k in seed})
     grid = tuple(-(-n // GRID_STRIDE) for n in shape)
-    for k in GRID_SOURCES:
-        if k not in seed:
-            continue
-        out[k] = seed[k].astype(np.float32)
-        if out[k].shape != (len(out['keys']), *grid):
-            raise SeedFileError(
-                f'seed file {path}: {k} has shape {out[k].shape}, expected '
-                f'{(len(out["keys"]), *grid)}')
+    _check_shapes(path, out, [k for k in GRID_SOURCES if k in out], grid)
     return out
+
+
+def _check_shapes(path: str, seed: dict, keys, size: Tuple[int, int]) -> None:
+    """Each map of ``keys`` is ``[K, *size]`` (K: the seed's classes)."""
+    for k in keys:
+        if seed[k].shape != (len(seed['keys']), *size):
+            raise SeedFileError(
+                f'seed file {path}: {k} has shape {seed[k].shape}, expected '
+                f'{(len(seed["keys"]), *size)}')

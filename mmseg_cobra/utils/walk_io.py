@@ -18,7 +18,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .seed_io import SeedFileError, atomic_savez
+from .file_io import save_npz
+from .seed_io import SeedFileError
 
 
 def walk_path(walk_dir: str, img_id: str) -> str:
@@ -28,7 +29,7 @@ def walk_path(walk_dir: str, img_id: str) -> str:
 def save_walk(walk_dir: str, img_id: str, keys: np.ndarray, walk: np.ndarray,
               boundary: np.ndarray, image_size: Sequence[int]) -> str:
     """Write one walk file atomically (temporary file, then rename)."""
-    return atomic_savez(
+    return save_npz(
         walk_path(walk_dir, img_id),
         kind='walk',
         img_id=np.asarray(img_id),

@@ -6,8 +6,7 @@ import numpy as np
 from mmengine.visualization import Visualizer
 from mmseg.registry import VISUALIZERS
 
-#: colour of the ignore / unknown label (255) in label maps
-UNKNOWN_COLOUR = (224, 224, 192)
+from ..utils.file_io import palette_table, save_image
 
 
 def palette_image(label: np.ndarray, palette: Sequence) -> np.ndarray:
@@ -16,9 +15,7 @@ def palette_image(label: np.ndarray, palette: Sequence) -> np.ndarray:
     Returns:
         np.ndarray: uint8 ``[H, W, 3]``.
     """
-    table = np.zeros((256, 3), np.uint8)
-    table[:min(len(palette), 255)] = np.asarray(palette, np.uint8)[:255]
-    table[255] = UNKNOWN_COLOUR
+    table = np.asarray(palette_table(palette), np.uint8).reshape(256, 3)
     return table[np.asarray(label, np.uint8)]
 
 
@@ -151,8 +148,7 @@ class CAMVisualizer(Visualizer):
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:
-            import mmcv
-            mmcv.imwrite(drawn[..., ::-1], out_file)
+            save_image(drawn, out_file)
         else:
             self.add_image(name, drawn, step)
         return drawn

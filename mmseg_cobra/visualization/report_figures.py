@@ -6,12 +6,12 @@ rows) and writes one PNG with matplotlib (the Agg backend: no display
 needed). :func:`write_report_figures` draws every figure a pipeline work
 dir has the data for; the pipeline's ``summary.md`` links them.
 """
-import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..utils.file_io import save_figure
 from ..utils.records import run_dirs
 
 SEED_SOURCES = ('cnn', 'vit', 'mean', 'max', 'fuse')
@@ -26,12 +26,7 @@ def _pyplot():
 
 def _save(fig, path: str) -> str:
     """Write the figure atomically (a killed run leaves no half PNG)."""
-    from ..utils.file_io import atomic_write
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with atomic_write(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches='tight', format='png')
-    _pyplot().close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _sweep_xy(sweep: Dict[str, float]):

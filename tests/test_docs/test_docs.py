@@ -1,16 +1,14 @@
 """The README and docs/ against the code: every command they write runs a
 tool that exists and whose parser knows every flag given; every link and
 repository path they name exists."""
-import argparse
 import glob
 import os.path as osp
 import re
-import runpy
 import shlex
-import sys
 from typing import Dict, Iterator, List, Tuple
 
 import pytest
+from tool_parsers import tool_parsers
 
 from mmseg_cobra.apis.tools import tool_path
 
@@ -94,49 +92,18 @@ def flags_of(args: List[str]) -> List[str]:
     return out
 
 
-class _Captured(Exception):
-
-    def __init__(self, parser: argparse.ArgumentParser) -> None:
-        self.parser = parser
-
-
 _HELP_FLAGS: Dict[str, set] = {}
 
 
 def known_flags(script: str) -> set:
-    """The flags of a Python tool's parser: the tool is run as
-    ``__main__`` up to its ``parse_args``, where the parser is taken."""
-    if script in _HELP_FLAGS:
-        return _HELP_FLAGS[script]
-
-    def capture(self, *args, **kwargs):
-        raise _Captured(self)
-
-    saved = (argparse.ArgumentParser.parse_args,
-             argparse.ArgumentParser.parse_known_args, list(sys.argv),
-             list(sys.path))
-    argparse.ArgumentParser.parse_args = capture
-    argparse.ArgumentParser.parse_known_args = capture
-    sys.argv = [script]
-    try:
-        runpy.run_path(script, run_name='__main__')
-        raise AssertionError(f'{_rel(script)} never parsed its arguments')
-    except _Captured as captured:
-        parsers = [captured.parser]
-        for action in captured.parser._actions:  # subcommands' own flags
-            if isinstance(action, argparse._SubParsersAction):
-                parsers += list(action.choices.values())
-        flags = {
+    """The flags of a Python tool's parser and its subcommands'."""
+    if script not in _HELP_FLAGS:
+        _HELP_FLAGS[script] = {
             flag
-            for parser in parsers
+            for parser in tool_parsers(script)
             for flag in re.findall(r'--[\w-]+', parser.format_help())
         }
-    finally:
-        (argparse.ArgumentParser.parse_args,
-         argparse.ArgumentParser.parse_known_args, sys.argv[:],
-         sys.path[:]) = saved
-    _HELP_FLAGS[script] = flags
-    return flags
+    return _HELP_FLAGS[script]
 
 
 def documented_commands() -> List[Tuple[str, str, List[str]]]:

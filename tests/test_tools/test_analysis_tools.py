@@ -67,8 +67,8 @@ def test_confusion_matrix_of_a_label_folder(synthetic_root, tmp_path):
             preds / (img_id + '.png'))
     result = run_tool([
         sys.executable, 'tools/analysis_tools/confusion_matrix.py',
-        TINY_CONFIG,
-        str(preds),
+        TINY_CONFIG, '--pred-dir',
+        str(preds), '--out-dir',
         str(tmp_path / 'out'), '--data-root', synthetic_root, '--cfg-options',
         'test_dataloader.dataset.ann_file='
         'ImageSets/Segmentation/train.txt'
@@ -84,8 +84,8 @@ def test_confusion_matrix_of_a_label_folder(synthetic_root, tmp_path):
     assert off_diagonal == 0 and sum(counts[i][i] for i in range(5)) > 0
     result = run_tool([
         sys.executable, 'tools/analysis_tools/confusion_matrix.py',
-        TINY_CONFIG,
-        str(tmp_path / 'nowhere'),
+        TINY_CONFIG, '--pred-dir',
+        str(tmp_path / 'nowhere'), '--out-dir',
         str(tmp_path / 'out2')
     ])
     assert result.returncode != 0
@@ -99,7 +99,7 @@ def test_browse_dataset_draws_labels_and_masks(synthetic_root, tmp_path):
         '--not-show', '--max-images', '3', '--cfg-options',
         f'train_dataloader.dataset.data_root={synthetic_root}'
     ]
-    result = run_tool(base + ['--output-dir', str(out)])
+    result = run_tool(base + ['--out-dir', str(out)])
     assert result.returncode == 0, result.stderr
     panels = sorted(os.listdir(out))
     assert len(panels) == 3 and all(_decodes(out / p) for p in panels)
@@ -108,13 +108,13 @@ def test_browse_dataset_draws_labels_and_masks(synthetic_root, tmp_path):
     masks = tmp_path / 'masks'
     masks.mkdir()
     result = run_tool(base + [
-        '--output-dir',
-        str(tmp_path / 'p2'), '--masks',
+        '--out-dir',
+        str(tmp_path / 'p2'), '--mask-dir',
         str(tmp_path / 'nothing')
     ])
     assert result.returncode != 0 and 'mask folder' in result.stderr
     result = run_tool(
-        base + ['--output-dir',
-                str(tmp_path / 'p3'), '--masks',
+        base + ['--out-dir',
+                str(tmp_path / 'p3'), '--mask-dir',
                 str(masks)])
     assert result.returncode == 0, result.stderr

@@ -72,10 +72,11 @@ def test_mask_tools_on_a_missing_input_directory(tool, config, what, tmp_path):
     """Named before anything is read or written (it used to skip every
     image one by one)."""
     missing, out = tmp_path / 'nowhere', tmp_path / 'out'
-    result = run_tool(
-        [sys.executable, f'tools/{tool}.py', config,
-         str(missing),
-         str(out)])
+    result = run_tool([
+        sys.executable, f'tools/{tool}.py', config, f'--{what}-dir',
+        str(missing), '--out-dir',
+        str(out)
+    ])
     assert result.returncode == 1
     assert f'error: {what} directory {missing} does not exist' in \
         result.stderr

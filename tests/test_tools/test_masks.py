@@ -148,9 +148,9 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     report = str(tmp_path / 'report.json')
     result = run_tool([
         sys.executable, 'tools/mask_report.py', IRN_CONFIG, '--data-root',
-        synthetic_root, '--seeds', seeds, '--walks', walks, '--oracle',
-        '--crf', '--masks', 'IRN=' + str(tmp_path / 'masks_crfTrue' / 'masks'),
-        '--out', report
+        synthetic_root, '--seed-dir', seeds, '--walk-dir', walks, '--oracle',
+        '--crf', '--mask-dirs',
+        'IRN=' + str(tmp_path / 'masks_crfTrue' / 'masks'), '--out', report
     ])
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     out = result.stdout
@@ -180,15 +180,16 @@ def test_ir_labels_irn_training_and_masks(synthetic_root, seeds, tmp_path):
     # final masks with the chosen value, without running IRN again
     final = str(tmp_path / 'final')
     result = run_tool([
-        sys.executable, 'tools/masks_from_walks.py', IRN_CONFIG, walks, final,
-        '--data-root', synthetic_root, '--rule', 'reference', '--value',
+        sys.executable, 'tools/masks_from_walks.py', IRN_CONFIG, '--walk-dir',
+        walks, '--out-dir', final, '--data-root', synthetic_root, '--rule',
+        'reference', '--value',
         str(chosen['value']), '--no-crf', '--nproc', '1'
     ])
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert 'written 24, already there 0, skipped 0' in result.stdout
     result = run_tool([
         sys.executable, 'tools/mask_report.py', IRN_CONFIG, '--data-root',
-        synthetic_root, '--masks', 'final=' + final, '--out', report
+        synthetic_root, '--mask-dirs', 'final=' + final, '--out', report
     ])
     assert json.load(open(report))['masks']['final']['mIoU'] == pytest.approx(
         chosen['mIoU'], abs=0.3)
@@ -252,15 +253,16 @@ def test_crf_only_masks_and_side_by_side_report(synthetic_root, seeds,
                                                 tmp_path):
     out = str(tmp_path / 'crf_masks')
     result = run_tool([
-        sys.executable, 'tools/crf_masks.py', IRN_CONFIG, seeds, out,
-        '--data-root', synthetic_root, '--threshold', '0.3', '--nproc', '1'
+        sys.executable, 'tools/crf_masks.py', IRN_CONFIG, '--seed-dir', seeds,
+        '--out-dir', out, '--data-root', synthetic_root, '--threshold', '0.3',
+        '--nproc', '1'
     ])
     assert result.returncode == 0, result.stderr[-2000:]
     assert 'written 24, already there 0, skipped 0' in result.stdout
     report = str(tmp_path / 'report.json')
     result = run_tool([
         sys.executable, 'tools/mask_report.py', IRN_CONFIG, '--data-root',
-        synthetic_root, '--seeds', seeds, '--masks', f'CRF-only={out}',
+        synthetic_root, '--seed-dir', seeds, '--mask-dirs', f'CRF-only={out}',
         '--out', report
     ])
     assert result.returncode == 0, result.stderr[-2000:]

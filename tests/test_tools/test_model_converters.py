@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO, run_tool
+from parity.reference_weights import random_reference_state
 
 from mmseg_cobra.datasets import generate_synthetic_voc
-from mmseg_cobra.utils.reference_checkpoints import random_reference_state
 
 pytestmark = pytest.mark.slow
 

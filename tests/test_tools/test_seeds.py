@@ -147,8 +147,8 @@ def test_eval_seeds_tool_and_bad_files(synthetic_root, checkpoint, tmp_path):
 
     out = str(tmp_path / 'report.json')
     result = run_tool([
-        sys.executable, 'tools/eval_seeds.py', TINY_CONFIG, seed_dir,
-        '--data-root', synthetic_root, '--out', out
+        sys.executable, 'tools/eval_seeds.py', TINY_CONFIG, '--seed-dir',
+        seed_dir, '--data-root', synthetic_root, '--out', out
     ])
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]

@@ -9,12 +9,12 @@ import torch
 from conftest import REPO
 from mmengine.config import Config
 from mmseg.registry import MODELS
+from parity.reference_weights import (manifest_from_state_dict,
+                                      random_reference_state)
 
 from mmseg_cobra.utils import reference_checkpoints as refckpt
 
 ReferenceCheckpointError = refckpt.ReferenceCheckpointError
-manifest_from_state_dict = refckpt.manifest_from_state_dict
-random_reference_state = refckpt.random_reference_state
 reference_cobra_to_cobra = refckpt.reference_cobra_to_cobra
 reference_irn_to_irn = refckpt.reference_irn_to_irn
 reference_kind = refckpt.reference_kind

@@ -16,7 +16,6 @@ run). ``plot_curve`` draws each key against the iteration (``mIoU``,
 ``cal_train_time`` prints the mean time per iteration, per epoch for an
 epoch-based training with its slowest and fastest epoch.
 """
-import argparse
 import json
 import os.path as osp
 import sys
@@ -28,6 +27,8 @@ import numpy as np
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from mmseg_cobra.utils import add_flags, run_cli, tool_parser
+from mmseg_cobra.utils.file_io import save_figure
 from mmseg_cobra.visualization import load_scalars
 
 #: validation metrics, plotted at their step with markers
@@ -90,7 +91,7 @@ def plot_curve(logs: Dict[str, List[dict]], args) -> None:
     if args.title:
         ax.set_title(args.title)
     if args.out:
-        fig.savefig(args.out, dpi=110, bbox_inches='tight')
+        save_figure(fig, args.out)
         print(f'save curve to: {args.out}')
     else:
         plt.show()
@@ -124,7 +125,7 @@ def cal_train_time(logs: Dict[str, List[dict]], args) -> None:
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = tool_parser(__doc__)
     sub = parser.add_subparsers(dest='task', required=True)
     plot = sub.add_parser('plot_curve', help='plot curves of the records')
     plot.add_argument('json_logs', nargs='+', help='scalars.json or work dir')
@@ -133,7 +134,7 @@ def parse_args():
     plot.add_argument('--legend', nargs='+')
     plot.add_argument('--backend', help='matplotlib backend')
     plot.add_argument('--style', help='matplotlib style sheet')
-    plot.add_argument('--out', help='write the figure here')
+    add_flags(plot, '--out')
     timing = sub.add_parser('cal_train_time', help='time per iteration')
     timing.add_argument(
         'json_logs', nargs='+', help='scalars.json or work dir')
@@ -154,4 +155,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -1,24 +1,25 @@
 """Confusion matrix of a folder of label maps against the ground truth.
 
-    python tools/analysis_tools/confusion_matrix.py CONFIG PRED_DIR SAVE_DIR \
-        [--data-root DIR] [--title T] [--color-theme winter] [--show]
-        [--cfg-options ...]
+    python tools/analysis_tools/confusion_matrix.py CONFIG --pred-dir DIR \
+        [--out-dir DIR] [--data-root DIR] [--title T] \
+        [--color-theme winter] [--show] [--cfg-options ...]
 
-mmseg's interface, for the label maps this project writes: PRED_DIR holds
+mmseg's tool, for the label maps this project writes, with this project's
+flags (mmseg's positional PRED_DIR and SAVE_DIR are ``--pred-dir`` and
+``--out-dir``, as in every tool here): ``--pred-dir`` holds
 ``<img_id>.png`` (pseudo masks, final masks, CRF masks, or the
-predictions of ``tools/test.py --out``); the images, their ground truth
+predictions of ``tools/test.py --out-dir``); the images, their ground truth
 and the classes come from the config's ``test_dataloader.dataset``. Writes
 ``confusion_matrix.png`` (rows: ground truth, normalised to 100 %) and
-``confusion_matrix.json`` (the counts) to SAVE_DIR, and prints the images
-that were left out (no prediction, or another size).
+``confusion_matrix.json`` (the counts) to ``--out-dir`` (default
+``<pred dir>/../confusion_matrix``), and prints the images that were left
+out (no prediction, or another size).
 """
-import argparse
 import os
 import os.path as osp
 import sys
 
 import numpy as np
-from mmengine.config import DictAction
 
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -26,22 +27,22 @@ sys.path.insert(0,
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
 from mmseg_cobra.evaluation import confusion
-from mmseg_cobra.utils import load_config_or_exit
-from mmseg_cobra.utils.file_io import dump_json
+from mmseg_cobra.utils import add_flags, load_config, run_cli, tool_parser
+from mmseg_cobra.utils.file_io import dump_json, save_figure
 from mmseg_cobra.utils.image_io import (GroundTruthError, read_ground_truth,
                                         read_label)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='config whose test dataset is scored')
-    parser.add_argument('prediction_path', help='folder of <img_id>.png')
-    parser.add_argument('save_dir', help='where the figure and counts go')
-    parser.add_argument('--data-root', help='override the dataset root')
+    parser.add_argument(
+        '--pred-dir', required=True, help='folder of <img_id>.png')
+    add_flags(parser, '--out-dir', '--data-root')
     parser.add_argument('--title', default='Normalized Confusion Matrix')
     parser.add_argument('--color-theme', default='winter')
     parser.add_argument('--show', action='store_true')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_flags(parser, '--cfg-options')
     return parser.parse_args()
 
 
@@ -99,32 +100,34 @@ def plot(counts: np.ndarray, classes, title: str, cmap: str, out: str,
                         ha='center',
                         va='center',
                         fontsize=6)
-    fig.savefig(out, dpi=110, bbox_inches='tight')
     if show:
         plt.show()
+    save_figure(fig, out)
 
 
 def main() -> None:
     args = parse_args()
-    if not osp.isdir(args.prediction_path):
-        sys.exit(f'error: prediction folder {args.prediction_path} does not '
+    if not osp.isdir(args.pred_dir):
+        sys.exit(f'error: prediction folder {args.pred_dir} does not '
                  'exist: give the folder of <img_id>.png label maps')
-    cfg = load_config_or_exit(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     dataset = dataset_from_config(cfg, data_root=args.data_root)
     classes = list(dataset.metainfo['classes'])
     try:
-        counts, skipped = count(dataset, args.prediction_path, len(classes))
+        counts, skipped = count(dataset, args.pred_dir, len(classes))
     except GroundTruthError as exc:
         sys.exit(f'error: {exc}')
     if counts.sum() == 0:
         sys.exit(f'error: no image of the dataset has a label map in '
-                 f'{args.prediction_path} (e.g. {next(iter(skipped), "")})')
-    os.makedirs(args.save_dir, exist_ok=True)
-    out = osp.join(args.save_dir, 'confusion_matrix.png')
+                 f'{args.pred_dir} (e.g. {next(iter(skipped), "")})')
+    out_dir = args.out_dir or osp.join(
+        osp.dirname(osp.abspath(args.pred_dir)), 'confusion_matrix')
+    os.makedirs(out_dir, exist_ok=True)
+    out = osp.join(out_dir, 'confusion_matrix.png')
     plot(counts, classes, args.title, args.color_theme, out, args.show)
     dump_json(
         dict(classes=classes, counts=counts.tolist(), skipped=skipped),
-        osp.join(args.save_dir, 'confusion_matrix.json'))
+        osp.join(out_dir, 'confusion_matrix.json'))
     for img_id, why in list(skipped.items())[:20]:
         print(f'left out {img_id}: {why}')
     print(f'{len(dataset) - len(skipped)} images, {len(skipped)} left out; '
@@ -132,4 +135,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

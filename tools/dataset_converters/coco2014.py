@@ -11,7 +11,6 @@ Expects ``train2014/``, ``val2014/`` and ``annotations/instances_{train,val}
     cls_labels.npy            {id: float32[80]} for both splits
 Existing PNGs are kept, so an interrupted run can be restarted.
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -19,12 +18,12 @@ from functools import partial
 
 import numpy as np
 from mmengine.utils import track_parallel_progress
-from PIL import Image
 
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmseg_cobra.utils.file_io import atomic_write
+from mmseg_cobra.utils import add_flags, run_cli, tool_parser
+from mmseg_cobra.utils.file_io import save_label_png, save_npy, write_text
 
 NUM_FG = 80
 
@@ -49,8 +48,7 @@ def render_mask(ann_file_and_anns: tuple, out_dir: str) -> None:
         m = mask_utils.decode(rle).astype(bool)
         label_map[m] = 255 if ann.get('iscrowd',
                                       0) else cat_to_label[ann['category_id']]
-    with atomic_write(out_path) as tmp:
-        Image.fromarray(label_map).save(tmp)
+    save_label_png(label_map, out_path)  # greyscale, as mmseg's COCO
 
 
 def convert_split(root: str, split: str, nproc: int, labels: dict) -> list:
@@ -84,19 +82,15 @@ def convert_split(root: str, split: str, nproc: int, labels: dict) -> list:
     print(f'{split}2014: {len(ids)} images with objects')
     track_parallel_progress(
         partial(render_mask, out_dir=out_dir), tasks, nproc)
-    with open(osp.join(root, f'{split}.txt'), 'w') as f:
-        f.write('\n'.join(ids) + '\n')
+    write_text('\n'.join(ids) + '\n', osp.join(root, f'{split}.txt'))
     return ids
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser = tool_parser(__doc__)
     parser.add_argument('root')
     parser.add_argument('--splits', nargs='+', default=['train', 'val'])
-    parser.add_argument('--nproc', type=int, default=4)
+    add_flags(parser, '--nproc', nproc=4)
     args = parser.parse_args()
     label_file = osp.join(args.root, 'cls_labels.npy')
     # keep the labels of splits converted earlier
@@ -104,9 +98,9 @@ def main() -> None:
         if osp.isfile(label_file) else {}
     for split in args.splits:
         convert_split(args.root, split, args.nproc, labels)
-    np.save(label_file, labels)
+    save_npy(labels, label_file)
     print(f'wrote cls_labels.npy ({len(labels)} images) under {args.root}')
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

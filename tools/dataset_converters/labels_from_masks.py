@@ -13,7 +13,6 @@ root, written to a temporary file first so an interrupted run leaves no
 partial file. A mask with a class id above ``--num-classes`` stops the run
 with the file named (the class count or the mask is wrong).
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -26,7 +25,8 @@ sys.path.insert(0,
 
 from mmseg_cobra.datasets.image_level_dataset import (foreground_classes,
                                                       load_id_list, multi_hot)
-from mmseg_cobra.utils.file_io import atomic_write
+from mmseg_cobra.utils import add_flags, run_cli, tool_parser
+from mmseg_cobra.utils.file_io import save_npy
 
 
 def label_vector(mask_path: str, num_classes: int) -> np.ndarray:
@@ -41,10 +41,7 @@ def label_vector(mask_path: str, num_classes: int) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser = tool_parser(__doc__)
     parser.add_argument('root')
     parser.add_argument(
         '--lists',
@@ -61,7 +58,7 @@ def main() -> None:
         type=int,
         required=True,
         help='foreground classes (background excluded)')
-    parser.add_argument('--out', default='cls_labels.npy')
+    add_flags(parser, '--out', out='cls_labels.npy')
     args = parser.parse_args()
 
     ids = []
@@ -88,12 +85,11 @@ def main() -> None:
         sys.exit(f'error: {len(missing)} of {len(ids)} masks are missing, '
                  f'e.g. {missing[0]}: fix --gt-dir or the lists')
     out = osp.join(args.root, args.out)
-    with atomic_write(out) as tmp:
-        np.save(tmp, labels)
+    save_npy(labels, out)
     empty = sum(not v.any() for v in labels.values())
     print(f'wrote {out}: {len(labels)} images, {args.num_classes} classes' + (
         f'; {empty} image(s) without any foreground class' if empty else ''))
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

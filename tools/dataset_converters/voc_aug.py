@@ -11,7 +11,6 @@ Writes under the VOC root:
     cls_labels.npy                  {id: float32[20]} for train_aug/train/val
 Existing PNGs are kept, so an interrupted run can be restarted.
 """
-import argparse
 import os
 import os.path as osp
 import shutil
@@ -25,7 +24,9 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmseg_cobra.datasets.voc_cls import VOC_PALETTE
-from mmseg_cobra.utils.file_io import atomic_write
+from mmseg_cobra.utils import add_flags, run_cli, tool_parser
+from mmseg_cobra.utils.file_io import (atomic_write, save_label_png, save_npy,
+                                       write_text)
 
 NUM_FG = 20
 
@@ -38,11 +39,7 @@ def read_ids(path: str) -> list:
 
 
 def save_png(mask: np.ndarray, path: str) -> None:
-    png = Image.fromarray(mask.astype(np.uint8), mode='P')
-    palette = np.asarray(VOC_PALETTE, np.uint8).flatten().tolist()
-    png.putpalette(palette + [224, 224, 192] * (256 - len(VOC_PALETTE)))
-    with atomic_write(path) as tmp:
-        png.save(tmp)
+    save_label_png(mask, path, VOC_PALETTE)
 
 
 def convert_sbd(task: tuple) -> None:
@@ -70,13 +67,10 @@ def label_of(path: str) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser = tool_parser(__doc__)
     parser.add_argument('voc_root', help='VOCdevkit/VOC2012')
     parser.add_argument('--sbd-root', help='benchmark_RELEASE/dataset')
-    parser.add_argument('--nproc', type=int, default=4)
+    add_flags(parser, '--nproc', nproc=4)
     args = parser.parse_args()
 
     root = args.voc_root
@@ -116,8 +110,7 @@ def main() -> None:
     track_progress(copy_voc, voc_masks)
 
     train_aug = sorted(train_aug)
-    with open(osp.join(sets, 'train_aug.txt'), 'w') as f:
-        f.write('\n'.join(train_aug) + '\n')
+    write_text('\n'.join(train_aug) + '\n', osp.join(sets, 'train_aug.txt'))
     ids = sorted(set(train_aug) | set(voc_train) | set(voc_val))
     print(f'image-level labels for {len(ids)} images')
     vectors = track_parallel_progress(
@@ -127,10 +120,10 @@ def main() -> None:
     if empty:
         print(f'warning: {len(empty)} images have no foreground class, e.g. '
               f'{empty[0]}')
-    np.save(osp.join(root, 'cls_labels.npy'), labels)
+    save_npy(labels, osp.join(root, 'cls_labels.npy'))
     print(f'train_aug: {len(train_aug)} ids; wrote cls_labels.npy, '
           f'train_aug.txt and SegmentationClassAug/ under {root}')
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -10,7 +10,6 @@ then point the config at them:
     model.cnn_backbone.init_cfg.checkpoint=pretrain/resnet152_mmpretrain.pth \
                   model.vit_backbone.init_cfg.checkpoint=pretrain/deit_small_mmpretrain.pth
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -19,7 +18,9 @@ import torch
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmseg_cobra.utils.file_io import atomic_write
+from mmseg_cobra.utils import tool_parser
+from mmseg_cobra.utils.errors import run_cli
+from mmseg_cobra.utils.file_io import save_torch
 from mmseg_cobra.utils.weight_conversion import (
     timm_deit_to_mmpretrain, torchvision_resnet_to_mmpretrain)
 
@@ -28,10 +29,7 @@ CONVERTERS = dict(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser = tool_parser(__doc__)
     parser.add_argument('kind', choices=sorted(CONVERTERS))
     parser.add_argument('src', help='torchvision / timm checkpoint')
     parser.add_argument('dst', help='output checkpoint (mmpretrain keys)')
@@ -41,10 +39,9 @@ def main() -> None:
     # plain tensors only: weights_only keeps foreign pickles out
     state = torch.load(args.src, map_location='cpu', weights_only=True)
     converted = CONVERTERS[args.kind](state)
-    with atomic_write(args.dst) as tmp:
-        torch.save(dict(state_dict=converted), tmp)
+    save_torch(dict(state_dict=converted), args.dst)
     print(f'{args.kind}: wrote {len(converted)} tensors to {args.dst}')
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

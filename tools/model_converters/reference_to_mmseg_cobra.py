@@ -18,7 +18,6 @@ is checked against the full-size model of the config given with
 written. A file given in the wrong place (the ViT file as ``--cnn``, a
 CoBra file as IRN) is refused by name.
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -27,7 +26,9 @@ import torch
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmseg_cobra.utils.file_io import atomic_write
+from mmseg_cobra.utils import tool_parser
+from mmseg_cobra.utils.errors import run_cli
+from mmseg_cobra.utils.file_io import save_torch
 from mmseg_cobra.utils.reference_checkpoints import (ReferenceCheckpointError,
                                                      reference_cobra_to_cobra,
                                                      reference_irn_to_irn)
@@ -61,10 +62,7 @@ def check_fits(config: str, state: dict, dst: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser = tool_parser(__doc__)
     sub = parser.add_subparsers(dest='kind', required=True)
     cobra = sub.add_parser('cobra', help='stage-1 CNN + ViT files -> CoBra')
     cobra.add_argument(
@@ -105,16 +103,15 @@ def main() -> None:
             sys.exit(f'error: the converted weights do not fit {config}: '
                      f'{exc}\nGive the config of the model they came from '
                      'with --config (e.g. the COCO config for 81 classes).')
-    with atomic_write(args.dst) as tmp:
-        torch.save(
-            dict(
-                state_dict=state,
-                meta=dict(
-                    converted_from='reference implementation',
-                    kind=args.kind,
-                    **source)), tmp)
+    save_torch(
+        dict(
+            state_dict=state,
+            meta=dict(
+                converted_from='reference implementation',
+                kind=args.kind,
+                **source)), args.dst)
     print(f'{args.kind}: wrote {len(state)} tensors to {args.dst}')
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main))

@@ -4,6 +4,7 @@ from .complementary_loss_switch_hook import ComplementaryLossSwitchHook
 from .fault_injection_hook import FaultInjectionHook
 from .guide_quality_hook import GuideQualityHook
 from .mask_writer_hook import MaskWriterHook
+from .output_writer_hook import OutputWriterHook
 from .random_state_hook import RandomStateHook
 from .seed_writer_hook import SeedWriterHook
 from .walk_writer_hook import WalkWriterHook
@@ -11,5 +12,5 @@ from .walk_writer_hook import WalkWriterHook
 __all__ = [
     'CAMVisualizationHook', 'CheckpointFitHook', 'ComplementaryLossSwitchHook',
     'FaultInjectionHook', 'GuideQualityHook', 'MaskWriterHook',
-    'RandomStateHook', 'SeedWriterHook', 'WalkWriterHook'
+    'OutputWriterHook', 'RandomStateHook', 'SeedWriterHook', 'WalkWriterHook'
 ]

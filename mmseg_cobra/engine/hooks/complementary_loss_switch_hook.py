@@ -5,6 +5,8 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
+from ...models.classifiers.cobra import CoBra
+
 
 @HOOKS.register_module()
 class ComplementaryLossSwitchHook(Hook):
@@ -30,7 +32,7 @@ class ComplementaryLossSwitchHook(Hook):
     def before_train_epoch(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        if not hasattr(model, 'complementary_losses_enabled'):
+        if not isinstance(model, CoBra):
             raise TypeError(f'{type(model).__name__} has no '
                             'complementary_losses_enabled switch: '
                             'ComplementaryLossSwitchHook is meant for CoBra')

@@ -1,3 +1,5 @@
+from typing import Optional
+
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmseg.registry import HOOKS
@@ -37,11 +39,15 @@ class GuideQualityHook(Hook):
     """
     priority = 'LOW'
 
+    def __init__(self) -> None:
+        self.epoch_start_iter: Optional[int] = None
+
     def before_train_epoch(self, runner) -> None:
-        self._start = runner.iter
+        self.epoch_start_iter = runner.iter
 
     def after_train_epoch(self, runner) -> None:
-        n = runner.iter - getattr(self, '_start', runner.iter)
+        start = self.epoch_start_iter
+        n = runner.iter - (runner.iter if start is None else start)
         hub = runner.message_hub
         values = {}
         for key in KEYS:

@@ -4,7 +4,7 @@ from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 from mmseg.structures import SegDataSample
 
-from ...utils.ir_label import save_label_png
+from ...utils.file_io import save_label_png
 from .output_writer_hook import OutputWriterHook
 
 
@@ -42,5 +42,5 @@ class MaskWriterHook(OutputWriterHook):
     def after_test(self, runner) -> None:
         print_log(
             f'rank {runner.rank}: wrote {self.num_written} masks to '
-            f'{self._dir(runner)}',
+            f'{self.resolve_out_dir(runner)}',
             logger='current')

@@ -23,7 +23,9 @@ class OutputWriterHook(Hook):
         self.out_dir = out_dir
         self.num_written = 0
 
-    def _dir(self, runner) -> str:
+    def resolve_out_dir(self, runner) -> str:
+        """The folder written: ``out_dir``, else
+        ``<work_dir>/<default_subdir>``."""
         return self.out_dir or osp.join(runner.work_dir, self.default_subdir)
 
     @staticmethod
@@ -33,7 +35,7 @@ class OutputWriterHook(Hook):
         return img_id or osp.splitext(osp.basename(info['img_path']))[0]
 
     def output_path(self, runner, img_id: str) -> str:
-        return osp.join(self._dir(runner), img_id + self.suffix)
+        return osp.join(self.resolve_out_dir(runner), img_id + self.suffix)
 
     def is_done(self, runner, data_info: dict) -> bool:
         """Whether the output of ``data_info``'s image is already on disk."""

@@ -35,7 +35,9 @@ class SeedWriterHook(OutputWriterHook):
     def before_test(self, runner) -> None:
         super().before_test(runner)
         self._written_ids = []
-        print_log(f'writing seeds to {self._dir(runner)}', logger='current')
+        print_log(
+            f'writing seeds to {self.resolve_out_dir(runner)}',
+            logger='current')
 
     def after_test_iter(
             self,
@@ -48,7 +50,7 @@ class SeedWriterHook(OutputWriterHook):
         for sample in outputs or []:
             img_id = self.image_id(sample.metainfo)
             save_seed(
-                self._dir(runner),
+                self.resolve_out_dir(runner),
                 img_id,
                 keys=sample.cam_keys.cpu().numpy(),
                 maps={
@@ -62,7 +64,7 @@ class SeedWriterHook(OutputWriterHook):
 
     def after_test(self, runner) -> None:
         # one manifest per rank and run: which images this process wrote
-        out_dir = self._dir(runner)
+        out_dir = self.resolve_out_dir(runner)
         os.makedirs(out_dir, exist_ok=True)
         manifest = osp.join(out_dir, f'.written_rank{runner.rank}.txt')
         with open(manifest, 'a') as f:

@@ -39,7 +39,7 @@ class WalkWriterHook(OutputWriterHook):
                     'WalkWriterHook needs the walked maps: set '
                     'model.test_cfg.keep_walk=True (IRNBoundary)')
             save_walk(
-                self._dir(runner),
+                self.resolve_out_dir(runner),
                 self.image_id(sample.metainfo),
                 keys=sample.seed_keys.cpu().numpy(),
                 walk=sample.walk_cams.float().cpu().numpy(),
@@ -50,5 +50,5 @@ class WalkWriterHook(OutputWriterHook):
     def after_test(self, runner) -> None:
         print_log(
             f'rank {runner.rank}: wrote {self.num_written} walk files '
-            f'to {self._dir(runner)}',
+            f'to {self.resolve_out_dir(runner)}',
             logger='current')

@@ -9,16 +9,18 @@ from mmengine.runner.amp import autocast
 from mmseg.registry import DATASETS, LOOPS
 from torch.utils.data import DataLoader
 
+from ..hooks.output_writer_hook import OutputWriterHook
+
 
 @LOOPS.register_module()
 class ResumableTestLoop(TestLoop):
     """``TestLoop`` that skips samples whose outputs are already on disk.
 
-    Before the dataloader is built, every registered hook that has a
-    ``is_done(runner, data_info) -> bool`` method (e.g.
-    :class:`~mmseg_cobra.engine.hooks.SeedWriterHook`) is asked about each
-    sample; samples every such hook reports done are dropped. Rank 0 decides
-    and broadcasts the list, so all ranks shard the same remaining samples.
+    Before the dataloader is built, every registered
+    :class:`~mmseg_cobra.engine.hooks.OutputWriterHook` (the seed, mask and
+    walk writers) is asked about each sample (its ``is_done``); samples
+    every such hook reports done are dropped. Rank 0 decides and
+    broadcasts the list, so all ranks shard the same remaining samples.
     A crashed or killed run therefore resumes where it stopped, and a run
     that finds every output written finishes at once with a message
     ("nothing left to do") instead of scoring an empty set.
@@ -44,7 +46,7 @@ class ResumableTestLoop(TestLoop):
                  dataloader: Union[DataLoader, Dict],
                  evaluator: Union[Dict, List],
                  fp16: bool = False) -> None:
-        writers = [h for h in runner.hooks if hasattr(h, 'is_done')]
+        writers = [h for h in runner.hooks if isinstance(h, OutputWriterHook)]
         if writers and isinstance(dataloader, dict):
             dataloader = copy.copy(dataloader)
             dataset = dataloader['dataset']
@@ -54,8 +56,8 @@ class ResumableTestLoop(TestLoop):
             self.num_skipped = len(dataset) - len(todo)
             self.num_pending = len(todo)
             self._out_dirs = sorted(
-                {w._dir(runner)
-                 for w in writers if hasattr(w, '_dir')})
+                {w.resolve_out_dir(runner)
+                 for w in writers})
             if self.num_skipped:
                 print_log(
                     f'{self.num_skipped} of {len(dataset)} samples already '

@@ -20,6 +20,36 @@ from ..losses import normalize_patches
 from ..segmentors.base import BaseWSSSModel
 
 
+def patch_labels(gt: Tensor, grid: Sequence[int]) -> Tensor:
+    """The label at the centre of each patch.
+
+    Args:
+        gt (Tensor): ``[B, H, W]`` label maps.
+        grid (Sequence[int]): ``(h, w)`` patches.
+
+    Returns:
+        Tensor: ``[B, h * w]`` labels (long).
+    """
+    h, w = grid
+    sy, sx = gt.shape[-2] // h, gt.shape[-1] // w
+    return gt[:, sy // 2::sy, sx // 2::sx][:, :h, :w].flatten(1).long()
+
+
+def hit_rate(picked: Tensor, target: Tensor, known: Tensor) -> Tensor:
+    """Share of the chosen patches (``picked`` ``[B, N, k]`` labels) whose
+    label is their patch's ``target`` ``[B, N]``, over known labels."""
+    valid = known[..., None] & (picked != 255)
+    hit = valid & (picked == target[..., None])
+    return hit.sum() / valid.sum().clamp_min(1)
+
+
+def chance_rate(target: Tensor, freq: Tensor, known: Tensor) -> Tensor:
+    """P(a random known patch of the image has the label ``target[i]``),
+    from the class shares ``freq`` ``[B, C+1]``, averaged over patches."""
+    p = freq.gather(1, target.clamp_max(freq.shape[1] - 1))
+    return (p * known).sum() / known.sum().clamp_min(1)
+
+
 @MODELS.register_module()
 class CoBra(BaseWSSSModel):
     """Complementary Branch classifier.
@@ -269,39 +299,23 @@ class CoBra(BaseWSSSModel):
             dict: the four figures as scalar tensors (logged, not summed:
             their names hold no ``loss``).
         """
-        h, w = grid
-        sy, sx = gt.shape[-2] // h, gt.shape[-1] // w
-        patch_gt = gt[:, sy // 2::sy, sx // 2::sx][:, :h, :w].flatten(1).long()
+        patch_gt = patch_labels(gt, grid)
         known = patch_gt != 255  # [B, N]
-
-        def rate(picked: Tensor, target: Tensor) -> Tensor:
-            # picked [B, N, k] labels of the chosen patches, target [B, N]
-            valid = known[..., None] & (picked != 255)
-            hit = valid & (picked == target[..., None])
-            return hit.sum() / valid.sum().clamp_min(1)
-
         # share of each class among the image's known patches, [B, C+1]
         num_labels = rank_score.shape[1]
         onehot = F.one_hot(patch_gt.clamp_max(num_labels - 1),
                            num_labels) * known[..., None]
         freq = onehot.sum(1).float() / known.sum(1, keepdim=True).clamp(min=1)
-
-        def chance(target: Tensor) -> Tensor:
-            # P(random known patch of the image has the label target[i])
-            p = freq.gather(1, target.clamp_max(num_labels - 1))
-            return (p * known).sum() / known.sum().clamp_min(1)
-
-        b = patch_gt.shape[0]
         cap_pos, _ = self.loss_cap.select(patch_affinity)
         cap_picked = patch_gt.gather(1, cap_pos.flatten(1)).view_as(cap_pos)
         sap_pos, _ = self.loss_sap.select(rank_score, pseudo_label)
         sap_picked = patch_gt.gather(1, sap_pos.flatten(1)).view_as(sap_pos)
-        pseudo = pseudo_label.long().view(b, -1)
+        pseudo = pseudo_label.long().view(patch_gt.shape[0], -1)
         return dict(
-            guide_cap_prec=rate(cap_picked, patch_gt),
-            guide_cap_chance=chance(patch_gt),
-            guide_sap_prec=rate(sap_picked, pseudo),
-            guide_sap_chance=chance(pseudo))
+            guide_cap_prec=hit_rate(cap_picked, patch_gt, known),
+            guide_cap_chance=chance_rate(patch_gt, freq, known),
+            guide_sap_prec=hit_rate(sap_picked, pseudo, known),
+            guide_sap_chance=chance_rate(pseudo, freq, known))
 
     # ------------------------------------------------------------------
     # inference: class activation maps
@@ -328,7 +342,7 @@ class CoBra(BaseWSSSModel):
     def _preprocessor_stats(self, image: Tensor) -> Tuple[Tensor, Tensor]:
         """Mean and std ``[3, 1, 1]`` of the data preprocessor."""
         pre = self.data_preprocessor
-        if not getattr(pre, '_enable_normalize', False):
+        if getattr(pre, 'mean', None) is None:
             raise ValueError(
                 "test_cfg.resize='pil_bicubic' rebuilds the uint8 image from "
                 'the normalised input and needs a data_preprocessor with '

@@ -44,6 +44,34 @@ from .base import BaseWSSSModel
 #: where the random walk's seeds on the stride-4 grid come from
 SEED_GRIDS = ('per_scale', 'from_image')
 
+#: IRN's test settings (the mask stage): the one home of their defaults,
+#: read by :class:`IRNBoundary`, the mask report and the mask writers
+#: through :func:`irn_test_cfg`
+IRN_TEST_CFG = dict(
+    pad_size=512,
+    seed_grid='per_scale',
+    radius=5,
+    beta=10.0,
+    exp_times=8,
+    walk_upsample='resize',
+    mask_rule='reference',
+    theta=0.31,
+    bg_threshold=0.25,
+    crf=True,
+    keep_walk=False,
+    crf_cfg=FINAL_CRF_CFG)
+#: the name of each mask rule's value in ``test_cfg``
+RULE_VALUE_KEY = dict(reference='theta', irn='bg_threshold')
+
+
+def irn_test_cfg(test_cfg: Optional[dict] = None) -> dict:
+    """:data:`IRN_TEST_CFG` updated with a config's ``model.test_cfg``
+    (its ``crf_cfg`` a fresh dict)."""
+    out = dict(IRN_TEST_CFG)
+    out.update(test_cfg or {})
+    out['crf_cfg'] = dict(out['crf_cfg'] or FINAL_CRF_CFG)
+    return out
+
 
 def _branch_block(in_channels: int,
                   out_channels: int,
@@ -139,20 +167,7 @@ class IRNBoundary(BaseWSSSModel):
         self.train_radius = train_radius
         self.aff_loss_weight = aff_loss_weight
         self.disp_loss_weight = disp_loss_weight
-        self.test_cfg = dict(
-            pad_size=512,
-            seed_grid='per_scale',
-            radius=5,
-            beta=10.0,
-            exp_times=8,
-            walk_upsample='resize',
-            mask_rule='reference',
-            theta=0.31,
-            bg_threshold=0.25,
-            crf=True,
-            keep_walk=False,
-            crf_cfg=dict(FINAL_CRF_CFG))
-        self.test_cfg.update(test_cfg or {})
+        self.test_cfg = irn_test_cfg(test_cfg)
         for key, allowed in (('mask_rule', MASK_RULES),
                              ('seed_grid', SEED_GRIDS), ('walk_upsample',
                                                          WALK_UPSAMPLING)):

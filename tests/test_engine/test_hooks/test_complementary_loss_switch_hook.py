@@ -2,16 +2,13 @@ from types import SimpleNamespace
 
 import pytest
 import torch.nn as nn
+from conftest import build_tiny_cobra
 
 from mmseg_cobra.engine.hooks import ComplementaryLossSwitchHook
 
 
-class Dummy(nn.Module):
-    complementary_losses_enabled = True
-
-
 def test_switches_on_at_start_epoch():
-    model = Dummy()
+    model = build_tiny_cobra()
     hook = ComplementaryLossSwitchHook(start_epoch=2)
     seen = []
     for epoch in range(4):

@@ -1,6 +1,6 @@
 """This project's stages against the reference implementation's outputs.
 
-``tools/analysis_tools/reference_outputs.py`` runs the reference's own code
+``tests/parity/reference_outputs.py`` runs the reference's own code
 on a few small images with random weights drawn from a fixed seed and saves
 what each of its steps produced. :func:`parity_table` fills this project's
 full-size models with the *same* weights (made in the reference's format
@@ -49,17 +49,17 @@ import torch
 from mmengine.config import Config
 from mmseg.registry import MODELS
 
-from ..evaluation.functional import seeds_to_label
-from ..models.utils import (grid_to_image, random_walk, reference_mask_rule,
-                            seeds_to_grid)
-from ..utils.crf import FINAL_CRF_CFG, crf_from_labels
-from ..utils.ir_label import ir_thresholds, make_ir_label
-from ..utils.reference_checkpoints import (random_reference_state,
-                                           reference_cobra_to_cobra,
-                                           reference_irn_to_irn)
+from mmseg_cobra.evaluation.functional import seeds_to_label
+from mmseg_cobra.models.utils import (grid_to_image, random_walk,
+                                      reference_mask_rule, seeds_to_grid)
+from mmseg_cobra.utils.crf import FINAL_CRF_CFG, crf_from_labels
+from mmseg_cobra.utils.ir_label import ir_thresholds, make_ir_label
+from mmseg_cobra.utils.reference_checkpoints import (reference_cobra_to_cobra,
+                                                     reference_irn_to_irn)
+from .reference_weights import random_reference_state
 
 #: the seed of each network's weights is the file's seed plus this offset
-#: (the same table as ``tools/analysis_tools/reference_outputs.py``)
+#: (the same table as ``tests/parity/reference_outputs.py``)
 WEIGHT_SEED_OFFSET = dict(cnn=0, vit=1, irn=2)
 
 #: (row, unit, tolerance): maps compared relative to their peak, label maps
@@ -83,12 +83,12 @@ PARITY_ROWS = [
     ('alt_float16_files', 'pixels', None),
 ]
 
-#: the behaviour before the reference's geometry became the default
-#: (``legacy=True``): bilinear tensor pyramid, mmcv's corner padding of the
-#: patch embedding, position embedding resized to a size, IRN padded to
+#: the options that depart from the reference's geometry
+#: (``alternative=True``): bilinear tensor pyramid, mmcv's corner padding of
+#: the patch embedding, position embedding resized to a size, IRN padded to
 #: the output stride only, seeds put on the grid from the image-size maps,
 #: walked maps upsampled x4 and cropped, final CRF on RGB
-LEGACY_OPTIONS = dict(
+ALTERNATIVE_OPTIONS = dict(
     cobra={
         'model.test_cfg.resize': 'bilinear',
         'model.vit_backbone.patch_cfg': dict(padding='corner'),
@@ -118,7 +118,7 @@ def build_models(cobra_config: str,
                  irn_config: str,
                  manifest: dict,
                  seed: int,
-                 legacy: bool = False):
+                 alternative: bool = False):
     """Full-size CoBra and IRN with the reference's random weights."""
     models = []
     for kind, config in (('cobra', cobra_config), ('irn', irn_config)):
@@ -128,8 +128,8 @@ def build_models(cobra_config: str,
             cfg.model.vit_backbone.init_cfg = None
         else:
             cfg.model.backbone.init_cfg = None
-        if legacy:
-            cfg.merge_from_dict(LEGACY_OPTIONS[kind])
+        if alternative:
+            cfg.merge_from_dict(ALTERNATIVE_OPTIONS[kind])
         model = MODELS.build(cfg.model)
         if kind == 'cobra':
             state = reference_cobra_to_cobra(
@@ -159,7 +159,7 @@ def compare_image(cobra,
                   irn,
                   ref: Dict[str, np.ndarray],
                   img_id: str,
-                  legacy: bool = False) -> Dict[str, float]:
+                  alternative: bool = False) -> Dict[str, float]:
     """Every parity row for one image."""
     image = ref[f'{img_id}/image']
     label = torch.from_numpy(ref[f'{img_id}/label'])
@@ -207,7 +207,7 @@ def compare_image(cobra,
         if boundary.shape == ref_boundary.shape else float('inf')
     ref_grid = torch.from_numpy(ref[f'{img_id}/cam_vit_grid'])
     grid_vit = cobra.normalize_cams(summed['cam_vit_grid'], label) \
-        if not legacy else seeds_to_grid(torch.from_numpy(cam_vit))
+        if not alternative else seeds_to_grid(torch.from_numpy(cam_vit))
     rows['seed_grid'] = _relative(grid_vit.numpy(), ref_grid.numpy())
     cfg = irn.test_cfg
     walk_args = (cfg['radius'], cfg['beta'], cfg['exp_times'])
@@ -218,11 +218,12 @@ def compare_image(cobra,
     walked = random_walk(grid_vit, boundary, *walk_args)
     rows['walk_end_to_end'] = _relative(walked.numpy(), ref_walk_grid)
     lookup = np.concatenate([[0], keys + 1])
-    crf_cfg = dict(cfg['crf_cfg'] if not legacy else {
+    crf_cfg = dict(cfg['crf_cfg'] if not alternative else {
         k: v
         for k, v in FINAL_CRF_CFG.items() if k != 'bgr'
     })
-    upsample = cfg.get('walk_upsample', 'resize') if not legacy else 'stride'
+    upsample = cfg.get('walk_upsample',
+                       'resize') if not alternative else 'stride'
 
     def final_mask(walk_image: torch.Tensor) -> np.ndarray:
         local = reference_mask_rule(walk_image, cfg['theta']).numpy()
@@ -271,7 +272,7 @@ def load_reference_outputs(data_dir: str):
 def parity_table(data_dir: str,
                  cobra_config: str,
                  irn_config: str,
-                 legacy: bool = False,
+                 alternative: bool = False,
                  ids: Optional[List[str]] = None) -> Dict[str, float]:
     """The worst value of every parity row over the images.
 
@@ -280,17 +281,19 @@ def parity_table(data_dir: str,
             ``manifest.json``.
         cobra_config (str): The CoBra config whose model is compared.
         irn_config (str): The IRN config whose model is compared.
-        legacy (bool): Apply :data:`LEGACY_OPTIONS` (the former defaults).
+        alternative (bool): Apply :data:`ALTERNATIVE_OPTIONS` (the options
+            that depart from the reference's geometry).
         ids (list[str], optional): Images (default: all).
 
     Returns:
         dict: row -> worst value (see :data:`PARITY_ROWS`).
     """
     ref, manifest, all_ids, seed = load_reference_outputs(data_dir)
-    cobra, irn = build_models(cobra_config, irn_config, manifest, seed, legacy)
+    cobra, irn = build_models(cobra_config, irn_config, manifest, seed,
+                              alternative)
     worst: Dict[str, float] = {}
     for img_id in ids or all_ids:
         for key, value in compare_image(cobra, irn, ref, img_id,
-                                        legacy).items():
+                                        alternative).items():
             worst[key] = max(worst.get(key, 0), value)
     return worst

@@ -1,6 +1,6 @@
 """Run the reference implementation on shared random weights; save its outputs.
 
-    python tools/analysis_tools/reference_outputs.py \
+    python tests/parity/reference_outputs.py \
         --reference-dir PATH/TO/Cobra
         [--data-dir tests/data/reference_parity] [--seed 0]
 
@@ -26,7 +26,7 @@ dicts), and its own step functions run on the small images in
 4. ``step/gen_seg_label.run``: the final masks (0.31 rule + denseCRF).
 
 Everything lands in ``<data-dir>/reference_outputs.npz``, which
-``tests/test_parity/test_reference_parity.py`` compares with this project's
+``tests/test_apis/test_reference_parity.py`` compares with this project's
 models filled the same way (through the checkpoint converters).
 ``--write-manifest`` (re)writes ``manifest.json`` from the reference's
 classes first.
@@ -67,12 +67,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+TESTS = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path[:0] = [osp.dirname(TESTS), TESTS]
 
-from mmseg_cobra.utils.file_io import atomic_write
-from mmseg_cobra.utils.reference_checkpoints import (manifest_from_state_dict,
-                                                     random_reference_state)
+from parity.reference_weights import (manifest_from_state_dict,
+                                      random_reference_state)
+
+from mmseg_cobra.utils.file_io import (dump_json, save_image, save_npz,
+                                       write_text)
 
 DEFAULT_DATA_DIR = 'tests/data/reference_parity'
 #: the seed of each network's weights is ``--seed`` plus this offset
@@ -210,14 +212,12 @@ def write_voc_root(root: str, ids: Sequence[str],
     stored losslessly (PNG bytes under the ``.jpg`` names the reference
     builds: imageio and OpenCV detect the format from the content), so both
     sides see the same pixels."""
-    os.makedirs(osp.join(root, 'JPEGImages'))
     for img_id in ids:
-        Image.fromarray(images[img_id]).save(
-            osp.join(root, 'JPEGImages', img_id + '.jpg'), format='PNG')
-    list_file = osp.join(root, 'list.txt')
-    with open(list_file, 'w') as f:
-        f.write('\n'.join(ids) + '\n')
-    return list_file
+        save_image(
+            images[img_id],
+            osp.join(root, 'JPEGImages', img_id + '.jpg'),
+            format='PNG')
+    return write_text('\n'.join(ids) + '\n', osp.join(root, 'list.txt'))
 
 
 def normalised_attention_threshold(cam, num_classes, percentile=80):
@@ -375,8 +375,7 @@ def main() -> None:
             k: manifest_from_state_dict(net.state_dict())
             for k, net in nets.items()
         }
-        with open(manifest_path, 'w') as f:
-            json.dump(manifest, f)
+        dump_json(manifest, manifest_path, indent=None)
         print(f'wrote {manifest_path}')
     with open(manifest_path) as f:
         manifest = json.load(f)
@@ -393,8 +392,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     out['seed'] = np.array(args.seed)
     dst = osp.join(data_dir, 'reference_outputs.npz')
-    with atomic_write(dst) as tmp:
-        np.savez_compressed(tmp, **out)
+    save_npz(dst, **out)
     print(f'\nwrote {dst}: {len(ids)} images, {len(out)} arrays')
 
 
