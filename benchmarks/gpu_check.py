@@ -42,7 +42,8 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from typing import Callable, Dict, List, Optional
+from dataclasses import asdict, dataclass
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -441,80 +442,118 @@ def part_resume(device: str, size: dict) -> dict:
 # --------------------------------------------------------------------------
 # projection
 # --------------------------------------------------------------------------
-def project(res: dict, n_gpus: int = 4) -> List[dict]:
-    """Wall time and peak memory of each VOC stage on this device, from the
-    measured per-iteration / per-image figures (fp32 unless AMP is faster
-    and its losses agree), with ``n_gpus`` processes where the configs
-    assume them (batch per process as measured)."""
-    rows = []
+@dataclass
+class Schedule:
+    """A stage's training length, read from its VOC config."""
+    iterations: int  # per process
+    batch: int  # per process
+    processes: int  # auto_scale_lr.base_batch_size / batch
+    epochs: Optional[int] = None  # epoch-based loops
 
-    def agrees(key):  # a half precision whose first-step losses agree
-        diff = res.get(key.replace('_s_per_iter', '_max_loss_rel_diff'))
-        return diff is None or diff < LOSS_AGREEMENT
 
-    def best(prefix):
-        keys = [
-            k for k in res
-            if k.startswith(prefix) and k.endswith('_s_per_iter') and agrees(k)
-        ]
-        if not keys:
-            return None, None, None
-        key = min(keys, key=res.get)
+@dataclass
+class Projection:
+    """One VOC stage on this device: wall time and peak memory."""
+    stage: str  # classifier, seeds, irn, masks, seg_<model>
+    precision: str
+    hours: float
+    peak_gib: Optional[float]
+    schedule: Optional[Schedule] = None
+
+    @property
+    def fits_12gb(self) -> bool:
+        return self.peak_gib is not None and self.peak_gib < 12.0
+
+
+def schedule_of(config: str, num_images: int = VOC_TRAIN_AUG) -> Schedule:
+    """Iterations and batch of a stage's training, from its config."""
+    cfg = Config.fromfile(osp.join(REPO, config))
+    batch = int(cfg.train_dataloader.batch_size)
+    base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size', batch)
+    processes = max(1, int(base) // batch)
+    if 'max_epochs' in cfg.train_cfg:
+        epochs = int(cfg.train_cfg.max_epochs)
+        per_epoch = -(-num_images // (batch * processes))
+        return Schedule(epochs * per_epoch, batch, processes, epochs)
+    return Schedule(int(cfg.train_cfg.max_iters), batch, processes)
+
+
+def fastest_agreeing(res: dict, prefix: str) -> Optional[Tuple[str, float]]:
+    """(precision, s/iter) of the fastest measured precision of a part
+    whose first-step losses agree with fp32's (fp32 itself always)."""
+    found = []
+    for key, value in res.items():
+        if not (key.startswith(prefix + '_') and key.endswith('_s_per_iter')):
+            continue
         precision = key[len(prefix) + 1:-len('_s_per_iter')]
-        return res[key], precision, res.get(
-            key.replace('_s_per_iter', '_peak_gib'))
-
-    # stage 1: 20 epochs of 10,582 / 32 iterations (one GPU, batch 32)
-    sec, prec, mem = best('classifier')
-    if sec is not None:
-        iters = 20 * -(-VOC_TRAIN_AUG // 32)
-        rows.append(
-            dict(
-                stage='classifier (20 epochs, batch 32)',
-                precision=prec,
-                hours=iters * sec / 3600,
-                peak_gib=mem))
-    if 'seeds_images_per_s' in res:
-        rows.append(
-            dict(
-                stage='seeds (train_aug, 7 scales x flip)',
-                precision='fp32',
-                hours=VOC_TRAIN_AUG / res['seeds_images_per_s'] / 3600,
-                peak_gib=res['seeds_peak_gib']))
-    sec, prec, mem = best('irn')
-    if sec is not None:
-        iters = 4 * -(-VOC_TRAIN_AUG // 32)
-        rows.append(
-            dict(
-                stage='IRN (4 epochs, batch 32)',
-                precision=prec,
-                hours=iters * sec / 3600,
-                peak_gib=mem))
-    if 'masks_images_per_s' in res:
-        rows.append(
-            dict(
-                stage='masks (train_aug + train)',
-                precision='fp32',
-                hours=(VOC_TRAIN_AUG + VOC_TRAIN) / res['masks_images_per_s'] /
-                3600,
-                peak_gib=res['masks_peak_gib']))
-    for name in ('deeplabv3plus_r101', 'segformer_mitb2', 'deeplabv3plus_r18',
-                 'segformer_mit_tiny'):
-        sec, prec, mem = best(f'seg_{name}')
-        if sec is not None:
-            rows.append(
-                dict(
-                    stage=f'{name} (40k iterations, {n_gpus} GPUs)',
-                    precision=prec,
-                    hours=40000 * sec / 3600,
-                    peak_gib=mem))
-    for row in rows:
-        row['fits_12gb'] = row['peak_gib'] is not None and \
-            row['peak_gib'] < 12.0
-    return rows
+        diff = res.get(f'{prefix}_{precision}_max_loss_rel_diff')
+        if diff is None or diff < LOSS_AGREEMENT:
+            found.append((value, precision))
+    if not found:
+        return None
+    value, precision = min(found)
+    return precision, value
 
 
-def table(res: dict, rows: List[dict], device: str) -> str:
+def project_training(res: dict, prefix: str, stage: str,
+                     schedule: Schedule) -> Optional[Projection]:
+    """A training stage: its schedule's iterations at the measured s/iter."""
+    best = fastest_agreeing(res, prefix)
+    if best is None:
+        return None
+    precision, sec = best
+    return Projection(stage, precision, schedule.iterations * sec / 3600,
+                      res.get(f'{prefix}_{precision}_peak_gib'), schedule)
+
+
+def project_per_image(res: dict, part: str,
+                      num_images: int) -> Optional[Projection]:
+    """A per-image stage: ``num_images`` at the measured images/s."""
+    if f'{part}_images_per_s' not in res:
+        return None
+    return Projection(part, 'fp32',
+                      num_images / res[f'{part}_images_per_s'] / 3600,
+                      res[f'{part}_peak_gib'])
+
+
+def project(res: dict) -> List[Projection]:
+    """Every VOC stage measured here, projected from the per-iteration and
+    per-image figures (fp32 unless a half precision is faster and its
+    losses agree) and the schedules of the VOC configs (the CPU check's
+    small segmentation models get the VOC segmentation schedule)."""
+    voc = SIZES['cuda']
+    seg_configs = dict(voc['seg'])
+    for name in SIZES['cpu']['seg']:
+        seg_configs[name] = voc['seg']['deeplabv3plus_r101']
+    rows = [
+        project_training(res, 'classifier', 'classifier',
+                         schedule_of(voc['cobra'])),
+        project_per_image(res, 'seeds', VOC_TRAIN_AUG),
+        project_training(res, 'irn', 'irn', schedule_of(voc['irn'])),
+        project_per_image(res, 'masks', VOC_TRAIN_AUG + VOC_TRAIN)
+    ] + [
+        project_training(res, f'seg_{name}', f'seg_{name}',
+                         schedule_of(config))
+        for name, config in seg_configs.items()
+    ]
+    return [row for row in rows if row is not None]
+
+
+def describe(row: Projection) -> str:
+    """The table's name of a stage, with its schedule."""
+    sched = row.schedule
+    if row.stage == 'seeds':
+        return 'seeds (train_aug, 7 scales x flip)'
+    if row.stage == 'masks':
+        return 'masks (train_aug + train)'
+    if sched.epochs is not None:
+        return (f'{row.stage} ({sched.epochs} epochs, batch {sched.batch} x '
+                f'{sched.processes} process(es))')
+    return (f'{row.stage} ({sched.iterations} iterations, batch '
+            f'{sched.batch} x {sched.processes} GPUs)')
+
+
+def table(res: dict, rows: List[Projection], device: str) -> str:
     lines = [
         f'device: {res["device_name"]}', '', '| figure | value |',
         '| --- | --- |'
@@ -533,9 +572,9 @@ def table(res: dict, rows: List[dict], device: str) -> str:
         '| --- | --- | --- | --- | --- |'
     ]
     for row in rows:
-        lines.append(f'| {row["stage"]} | {row["precision"]} | '
-                     f'{row["hours"]:.3g} | {row["peak_gib"]:.3g} | '
-                     f'{"yes" if row["fits_12gb"] else "no"} |')
+        lines.append(f'| {describe(row)} | {row.precision} | '
+                     f'{row.hours:.3g} | {row.peak_gib:.3g} | '
+                     f'{"yes" if row.fits_12gb else "no"} |')
     return '\n'.join(lines)
 
 
@@ -568,8 +607,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
         res.update(parts[name](args.device, size))
         res[f'{name}_check_seconds'] = time.perf_counter() - start
     rows = project(res)
-    res['projection'] = rows
     print(table(res, rows, args.device))
+    res['projection'] = [
+        dict(asdict(row), fits_12gb=row.fits_12gb) for row in rows
+    ]
     dump_json(res, args.out)
     print(f'\nwrote {args.out}')
     return res

@@ -26,8 +26,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.apis.label_writers import SeedCRFMaskWriter
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
-from mmseg_cobra.utils import (add_flags, add_launcher_args, export_local_rank,
-                               load_config, run_cli, seed_dir_of, tool_parser)
+from mmseg_cobra.utils import (add_flags, add_launcher_args, parse_and_load,
+                               run_cli, seed_dir_of, tool_parser)
 from mmseg_cobra.utils.seed_labels import SEED_COMBINATIONS
 from mmseg_cobra.utils.tool_args import out_dir_of
 
@@ -40,9 +40,7 @@ def main() -> int:
     parser.add_argument('--source', default='fuse', choices=SEED_COMBINATIONS)
     add_flags(parser, '--nproc', '--skip-bad-images', '--cfg-options')
     add_launcher_args(parser)
-    args = parser.parse_args()
-    export_local_rank(args.local_rank)
-    cfg = load_config(args.config, args.cfg_options)
+    args, cfg = parse_and_load(parser)
     seed_dir = seed_dir_of(cfg, args.config, args.seed_dir)
     out_dir = out_dir_of(cfg, args.config, args.out_dir, 'crf_masks')
     dataset = dataset_from_config(cfg, data_root=args.data_root)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: the whole CoBra pipeline on the synthetic dataset with small
-# models on the CPU (about 12 minutes on 2 cores), then CAM/mask panels.
+# models on the CPU (under 10 minutes on 2 cores), then CAM/mask panels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${DEMO_WORK_DIR:-demo_work_dir}

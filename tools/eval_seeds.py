@@ -35,8 +35,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.datasets import VOC_CLASSES
 from mmseg_cobra.evaluation import SeedMetric
-from mmseg_cobra.utils import (add_flags, add_launcher_args, export_local_rank,
-                               load_config, run_cli, seed_dir_of,
+from mmseg_cobra.utils import (add_flags, add_launcher_args, load_config,
+                               parse_tool_args, run_cli, seed_dir_of,
                                shutdown_dist, tool_parser)
 from mmseg_cobra.utils.file_io import dump_json
 from mmseg_cobra.utils.image_io import GroundTruthError, read_ground_truth
@@ -62,8 +62,7 @@ def parse_args() -> argparse.Namespace:
         '--sources', nargs='+', default=['cnn', 'vit', 'mean', 'max', 'fuse'])
     add_flags(parser, '--out', '--cfg-options')
     add_launcher_args(parser)
-    args = parser.parse_args()
-    export_local_rank(args.local_rank)
+    args = parse_tool_args(parser)
     return args
 
 

@@ -26,8 +26,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.apis.label_writers import IRLabelWriter
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
-from mmseg_cobra.utils import (add_flags, add_launcher_args, export_local_rank,
-                               load_config, run_cli, seed_dir_of, tool_parser)
+from mmseg_cobra.utils import (add_flags, add_launcher_args, parse_and_load,
+                               run_cli, seed_dir_of, tool_parser)
 
 
 def main() -> int:
@@ -36,9 +36,7 @@ def main() -> int:
     add_flags(parser, '--seed-dir', '--out-dir', '--nproc',
               '--skip-bad-images', '--cfg-options')
     add_launcher_args(parser)
-    args = parser.parse_args()
-    export_local_rank(args.local_rank)
-    cfg = load_config(args.config, args.cfg_options)
+    args, cfg = parse_and_load(parser)
     ir_cfg = dict(cfg.ir_label_cfg)
     ir_cfg['seed_dir'] = seed_dir_of(cfg, args.config, args.seed_dir)
     ir_cfg['out_dir'] = args.out_dir or ir_cfg['out_dir']

@@ -48,8 +48,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.apis.mask_report import MaskReport, format_report
-from mmseg_cobra.utils import (add_flags, add_launcher_args, export_local_rank,
-                               load_config, run_cli, shutdown_dist,
+from mmseg_cobra.utils import (add_flags, add_launcher_args, load_config,
+                               parse_tool_args, run_cli, shutdown_dist,
                                tool_parser)
 from mmseg_cobra.utils.file_io import dump_json
 from mmseg_cobra.utils.image_io import GroundTruthError
@@ -76,8 +76,7 @@ def parse_args() -> argparse.Namespace:
         help='label PNG folders scored as written, each under its name')
     add_flags(parser, '--out', '--cfg-options')
     add_launcher_args(parser)
-    args = parser.parse_args()
-    export_local_rank(args.local_rank)
+    args = parse_tool_args(parser)
     if args.oracle and not args.seed_dir:
         parser.error('--oracle walks the seeds: give --seed-dir')
     if args.crf and not args.walk_dir:

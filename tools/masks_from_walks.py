@@ -28,8 +28,8 @@ from mmseg_cobra.apis.label_writers import WalkMaskWriter
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
 from mmseg_cobra.models.segmentors.irn import RULE_VALUE_KEY, irn_test_cfg
 from mmseg_cobra.models.utils import MASK_RULES
-from mmseg_cobra.utils import (add_flags, add_launcher_args, export_local_rank,
-                               load_config, run_cli, tool_parser, walk_dir_of)
+from mmseg_cobra.utils import (add_flags, add_launcher_args, parse_and_load,
+                               run_cli, tool_parser, walk_dir_of)
 from mmseg_cobra.utils.tool_args import out_dir_of
 
 
@@ -45,9 +45,7 @@ def main() -> int:
     parser.add_argument('--no-crf', action='store_true')
     add_flags(parser, '--nproc', '--skip-bad-images', '--cfg-options')
     add_launcher_args(parser)
-    args = parser.parse_args()
-    export_local_rank(args.local_rank)
-    cfg = load_config(args.config, args.cfg_options)
+    args, cfg = parse_and_load(parser)
     walk_dir = walk_dir_of(cfg, args.config, args.walk_dir)
     out_dir = out_dir_of(cfg, args.config, args.out_dir, 'final_masks')
     if args.ann_file:

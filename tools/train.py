@@ -23,10 +23,9 @@ import mmseg_cobra  # noqa: E402,F401  (registers every component)
 from mmseg_cobra.apis.runner_setup import build_checked_runner
 from mmseg_cobra.datasets.dataset_tools import check_class_count
 from mmseg_cobra.utils import (add_dataset_check_args, add_flags,
-                               add_launcher_args, export_local_rank,
-                               load_config, resolve_work_dir, run_cli,
-                               shutdown_dist, tool_parser,
-                               use_project_checkpoint_loader)
+                               add_launcher_args, load_config, parse_tool_args,
+                               resolve_work_dir, run_cli, shutdown_dist,
+                               tool_parser, use_project_checkpoint_loader)
 from mmseg_cobra.utils.device import select_device
 from mmseg_cobra.utils.fault import ENV as FAULT_ENV
 
@@ -56,8 +55,7 @@ def parse_args() -> argparse.Namespace:
     add_launcher_args(parser)
     add_dataset_check_args(parser)
     add_flags(parser, '--device')
-    args = parser.parse_args()
-    export_local_rank(args.local_rank)
+    args = parse_tool_args(parser)
     return args
 
 

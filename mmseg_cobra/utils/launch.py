@@ -1,5 +1,4 @@
 """Shared set-up of the tools: distributed init, work dir."""
-import os
 import os.path as osp
 
 import torch
@@ -40,9 +39,3 @@ def resolve_work_dir(cfg: Config, config_path: str, work_dir: str) -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
-
-
-def export_local_rank(local_rank: int) -> None:
-    """Make ``--local_rank`` from the legacy launcher visible as env var."""
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(local_rank)

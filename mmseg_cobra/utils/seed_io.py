@@ -14,7 +14,7 @@ A seed file holds, for one image:
 """
 import os.path as osp
 import zipfile
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -47,17 +47,51 @@ def save_seed(seed_dir: str, img_id: str, keys: np.ndarray,
     Returns:
         str: The path written.
     """
-    return save_npz(
+    halves = {k: maps[k] for k in SEED_SOURCES + GRID_SOURCES if k in maps}
+    return save_image_arrays(
         seed_path(seed_dir, img_id),
-        kind='seed',
+        'seed',
+        img_id,
+        keys,
+        dict(attn=attn, **halves),
+        num_classes=np.asarray(num_classes, np.int64))
+
+
+def save_image_arrays(path: str, kind: str, img_id: str, keys: np.ndarray,
+                      halves: Dict[str, np.ndarray], **exact) -> str:
+    """One image's file (seed or walk) atomically: its id, its class
+    indices (int64), ``halves`` stored as float16 and ``exact`` as given."""
+    return save_npz(
+        path,
+        kind=kind,
         img_id=np.asarray(img_id),
         keys=np.asarray(keys, np.int64),
-        num_classes=np.asarray(num_classes, np.int64),
-        attn=np.asarray(attn, np.float16),
         **{
-            k: np.asarray(maps[k], np.float16)
-            for k in SEED_SOURCES + GRID_SOURCES if k in maps
-        })
+            k: np.asarray(v, np.float16)
+            for k, v in halves.items()
+        },
+        **exact)
+
+
+def read_image_arrays(path: str, what: str, needed: Sequence[str],
+                      fix: str) -> Dict[str, np.ndarray]:
+    """Every array of one image's ``.npz`` file.
+
+    Raises:
+        SeedFileError: The file is unreadable (``fix`` says what to do) or
+            lacks one of ``needed``.
+    """
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise SeedFileError(f'{what} file {path} is unreadable (truncated or '
+                            f'corrupt: {exc}); {fix}')
+    if not set(needed) <= set(arrays):
+        raise SeedFileError(f'{what} file {path} lacks '
+                            f'{sorted(set(needed) - set(arrays))}: not a '
+                            f'{what} file of this project')
+    return arrays
 
 
 def load_seed(path: str,
@@ -80,16 +114,9 @@ def load_seed(path: str,
         SeedFileError: truncated/corrupt file, missing arrays, or a file made
             for another dataset (class count, image size, class indices).
     """
-    try:
-        with np.load(path) as data:
-            seed = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise SeedFileError(f'seed file {path} is unreadable (truncated or '
-                            f'corrupt: {exc}); delete it and regenerate')
-    needed = {'img_id', 'keys', 'num_classes', 'attn', *SEED_SOURCES}
-    if not needed <= set(seed):
-        raise SeedFileError(f'seed file {path} lacks '
-                            f'{sorted(needed - set(seed))}: not a CoBra seed')
+    seed = read_image_arrays(
+        path, 'seed', ['img_id', 'keys', 'num_classes', 'attn', *SEED_SOURCES],
+        'delete it and regenerate')
     out = dict(img_id=str(seed['img_id']), keys=seed['keys'].astype(np.int64))
     for k in (*SEED_SOURCES, 'attn'):
         out[k] = seed[k].astype(np.float32)

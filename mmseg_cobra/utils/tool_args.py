@@ -25,11 +25,13 @@ and a flag that more than one tool has is defined here, once:
 that each of these flags has the same definition wherever it appears.
 """
 import argparse
+import os
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from mmengine.config import Config, DictAction
 
+from .config import load_config
 from .device import DEVICES
 from .errors import UserError
 
@@ -147,6 +149,28 @@ def add_launcher_args(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         help=argparse.SUPPRESS)
+
+
+def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """``parser.parse_args()``; with :func:`add_launcher_args`'s flags, the
+    ``--local-rank`` of ``torch.distributed.launch`` is exported as
+    ``LOCAL_RANK`` (as torchrun sets it)."""
+    args = parser.parse_args()
+    if 'local_rank' in vars(args) and 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def parse_and_load(
+        parser: argparse.ArgumentParser) -> Tuple[argparse.Namespace, Config]:
+    """:func:`parse_tool_args`, then the tool's config (``args.config``)
+    with ``--cfg-options`` merged (:func:`~mmseg_cobra.utils.load_config`).
+
+    Raises:
+        ConfigError: The config is missing or does not load.
+    """
+    args = parse_tool_args(parser)
+    return args, load_config(args.config, args.cfg_options)
 
 
 def add_dataset_check_args(parser: argparse.ArgumentParser) -> None:

@@ -13,13 +13,11 @@ boundary precision/recall) and ``tools/masks_from_walks.py``:
   (``h = ceil(H / 4)``, ``w = ceil(W / 4)``).
 """
 import os.path as osp
-import zipfile
 from typing import Optional, Sequence
 
 import numpy as np
 
-from .file_io import save_npz
-from .seed_io import SeedFileError
+from .seed_io import SeedFileError, read_image_arrays, save_image_arrays
 
 
 def walk_path(walk_dir: str, img_id: str) -> str:
@@ -29,13 +27,12 @@ def walk_path(walk_dir: str, img_id: str) -> str:
 def save_walk(walk_dir: str, img_id: str, keys: np.ndarray, walk: np.ndarray,
               boundary: np.ndarray, image_size: Sequence[int]) -> str:
     """Write one walk file atomically (temporary file, then rename)."""
-    return save_npz(
+    return save_image_arrays(
         walk_path(walk_dir, img_id),
-        kind='walk',
-        img_id=np.asarray(img_id),
-        keys=np.asarray(keys, np.int64),
-        walk=np.asarray(walk, np.float16),
-        boundary=np.asarray(boundary, np.float16),
+        'walk',
+        img_id,
+        keys,
+        dict(walk=walk, boundary=boundary),
         image_size=np.asarray(image_size, np.int64))
 
 
@@ -50,17 +47,9 @@ def load_walk(path: str, image_size: Optional[Sequence[int]] = None) -> dict:
         SeedFileError: unreadable file, missing arrays, or a grid that does
             not fit the image.
     """
-    try:
-        with np.load(path) as data:
-            raw = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise SeedFileError(f'walk file {path} is unreadable (truncated or '
-                            f'corrupt: {exc}); delete it and rerun the mask '
-                            'stage (it resumes)')
-    needed = {'img_id', 'keys', 'walk', 'boundary', 'image_size'}
-    if not needed <= set(raw):
-        raise SeedFileError(f'walk file {path} lacks '
-                            f'{sorted(needed - set(raw))}: not a walk file')
+    raw = read_image_arrays(
+        path, 'walk', ['img_id', 'keys', 'walk', 'boundary', 'image_size'],
+        'delete it and rerun the mask stage (it resumes)')
     out = dict(
         img_id=str(raw['img_id']),
         keys=raw['keys'].astype(np.int64),

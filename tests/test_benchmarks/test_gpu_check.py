@@ -38,5 +38,17 @@ def test_gpu_check_runs_every_part_on_cpu(tmp_path):
     stages = [row['stage'] for row in res['projection']]
     assert len(stages) == 6 and stages[0].startswith('classifier')
     assert all(row['hours'] > 0 for row in res['projection'])
+    assert stages == [
+        'classifier', 'seeds', 'irn', 'masks', 'seg_deeplabv3plus_r18',
+        'seg_segformer_mit_tiny'
+    ]
+    # the schedules come from the VOC configs (20 epochs of batch 32, 40k
+    # iterations of batch 4 on 4 GPUs)
+    first = res['projection'][0]['schedule']
+    assert first['epochs'] == 20 and first['batch'] == 32
+    assert first['iterations'] == 20 * -(-10582 // 32)
+    seg = res['projection'][-1]['schedule']
+    assert (seg['iterations'], seg['batch'], seg['processes']) == (40000, 4, 4)
     assert '| stage | precision | hours | peak GiB | fits 12 GB |' in \
         result.stdout
+    assert 'classifier (20 epochs, batch 32 x 1 process(es))' in result.stdout

@@ -69,14 +69,20 @@ def metrics_from_areas(totals: np.ndarray, classes: Sequence[str]) -> Dict:
             metrics=['mIoU', 'mFscore'])
     return dict(
         mIoU=float(np.nanmean(metrics['IoU']) * 100),
-        per_class={
-            name:
-            dict(
-                IoU=float(metrics['IoU'][k] * 100),
-                precision=float(metrics['Precision'][k] * 100),
-                recall=float(metrics['Recall'][k] * 100))
-            for k, name in enumerate(classes)
-        })
+        per_class=per_class_scores(metrics, classes))
+
+
+def per_class_scores(metrics: dict, classes: Sequence[str]) -> dict:
+    """``{class: {IoU, precision, recall}}`` (%) from mmseg's
+    ``IoUMetric.total_area_to_metrics`` (``mIoU`` and ``mFscore``)."""
+    return {
+        name:
+        dict(
+            IoU=float(metrics['IoU'][k] * 100),
+            precision=float(metrics['Precision'][k] * 100),
+            recall=float(metrics['Recall'][k] * 100))
+        for k, name in enumerate(classes)
+    }
 
 
 def evaluate_label_dir(pred_dir: str,

@@ -13,7 +13,7 @@ from ...utils.file_io import dump_json
 from ...utils.sharding import sum_over_ranks
 from ..functional import (SEED_COMBINATIONS, attention_threshold,
                           combine_seeds, confusion, label_maps_for_sweep,
-                          metrics_from_confusion)
+                          metrics_from_confusion, per_class_scores)
 
 
 @METRICS.register_module()
@@ -162,14 +162,7 @@ class SeedMetric(BaseMetric):
                         str(columns[i][1]): float(m * 100)
                         for i, m in zip(cols, miou)
                     },
-                    per_class={
-                        name:
-                        dict(
-                            IoU=float(sc['IoU'][k] * 100),
-                            precision=float(sc['Precision'][k] * 100),
-                            recall=float(sc['Recall'][k] * 100))
-                        for k, name in enumerate(classes)
-                    })
+                    per_class=per_class_scores(sc, classes))
         self._print(report)
         if self.out_file:
             os.makedirs(osp.dirname(osp.abspath(self.out_file)), exist_ok=True)

@@ -2,7 +2,8 @@ import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .patch_contrastive import patch_info_nce, reduce_patch_loss
+from .patch_contrastive import (patch_info_nce, reduce_patch_loss,
+                                top_and_bottom)
 
 
 @MODELS.register_module()
@@ -47,14 +48,7 @@ class CAPLoss(nn.Module):
         Returns:
             tuple: ``pos_index [B, N, k_pos]``, ``neg_index [B, N, k_neg]``.
         """
-        affinity = patch_affinity.detach()
-        n = affinity.shape[-1]
-        if max(self.k_pos, self.k_neg) > n:
-            raise ValueError(f'k_pos={self.k_pos}/k_neg={self.k_neg} exceed '
-                             f'the {n} patches of the map')
-        pos = affinity.topk(self.k_pos, dim=2).indices
-        neg = affinity.topk(self.k_neg, dim=2, largest=False).indices
-        return pos, neg
+        return top_and_bottom(patch_affinity.detach(), self.k_pos, self.k_neg)
 
     def forward(self, cap_embed: Tensor, patch_affinity: Tensor) -> Tensor:
         """

@@ -57,3 +57,28 @@ def reduce_patch_loss(loss: Tensor, reduction: str) -> Tensor:
 def normalize_patches(proj: Tensor) -> Tensor:
     """``[B, D, h, w]`` projection map -> L2-normalised ``[B, h*w, D]``."""
     return F.normalize(proj.flatten(2).transpose(1, 2), dim=2)
+
+
+def top_and_bottom(score: Tensor, k_pos: int,
+                   k_neg: int) -> 'tuple[Tensor, Tensor]':
+    """Indices of the ``k_pos`` highest and ``k_neg`` lowest scores along
+    the last dimension (the patches), as CAP and SAP pick their positives
+    and negatives.
+
+    Args:
+        score (Tensor): ``[B, R, N]`` scores of N patches per row.
+        k_pos (int): Positives per row.
+        k_neg (int): Negatives per row.
+
+    Returns:
+        tuple: ``[B, R, k_pos]`` and ``[B, R, k_neg]`` patch indices.
+
+    Raises:
+        ValueError: ``k_pos`` or ``k_neg`` exceeds N.
+    """
+    n = score.shape[-1]
+    if max(k_pos, k_neg) > n:
+        raise ValueError(f'k_pos={k_pos}/k_neg={k_neg} exceed the {n} '
+                         'patches of the map')
+    return (score.topk(k_pos, dim=-1).indices,
+            score.topk(k_neg, dim=-1, largest=False).indices)

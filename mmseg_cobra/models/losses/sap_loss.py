@@ -2,7 +2,8 @@ import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .patch_contrastive import patch_info_nce, reduce_patch_loss
+from .patch_contrastive import (patch_info_nce, reduce_patch_loss,
+                                top_and_bottom)
 
 
 @MODELS.register_module()
@@ -79,13 +80,9 @@ class SAPLoss(nn.Module):
         Returns:
             tuple: ``pos_index [B, N, k_pos]``, ``neg_index [B, N, k_neg]``.
         """
-        cam_score = cam_score.detach()
-        n = cam_score.shape[-1]
-        if max(self.k_pos, self.k_neg) > n:
-            raise ValueError(f'k_pos={self.k_pos}/k_neg={self.k_neg} exceed '
-                             f'the {n} patches of the map')
-        top = cam_score.topk(self.k_pos, dim=2).indices  # [B, C+1, k_pos]
-        bottom = cam_score.topk(self.k_neg, dim=2, largest=False).indices
+        # [B, C+1, k_pos] and [B, C+1, k_neg]
+        top, bottom = top_and_bottom(cam_score.detach(), self.k_pos,
+                                     self.k_neg)
         idx = pseudo_label.detach().long()  # [B, N]
         pos = top.gather(1, idx[..., None].expand(-1, -1, self.k_pos))
         neg = bottom.gather(1, idx[..., None].expand(-1, -1, self.k_neg))

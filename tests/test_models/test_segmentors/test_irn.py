@@ -21,6 +21,7 @@ def test_pair_differences():
 
 def test_irn_losses_and_gradients():
     cfg = Config.fromfile(f'{REPO}/configs/irn/irn_r18_synthetic.py')
+    cfg.model.with_displacement = True  # the demo config leaves it out
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     label = np.zeros((16, 16), np.uint8)
@@ -41,9 +42,10 @@ def test_irn_losses_and_gradients():
     assert boundary.shape == (1, 1, 16, 16) and disp.shape == (1, 2, 16, 16)
 
 
-def _tiny_irn(**test_cfg):
+def _tiny_irn(with_displacement=True, **test_cfg):
     cfg = Config.fromfile(f'{REPO}/configs/irn/irn_r18_synthetic.py')
     cfg.model.test_cfg.update(test_cfg)
+    cfg.model.with_displacement = with_displacement
     torch.manual_seed(0)
     return MODELS.build(cfg.model)
 
