@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -51,6 +51,9 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from gpu_records import (InferenceCheck, PrecisionRun, Report, ResumeCheck,
+                         Schedule, TrainingCheck, WalkCheck, format_report,
+                         project, schedule_of)
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -65,17 +68,30 @@ from mmseg_cobra.utils.file_io import dump_json
 
 PARTS = ('classifier', 'seeds', 'irn', 'masks', 'seg', 'resume')
 GIB = 1024**3
-#: the projection uses a half precision only if its first step's losses
-#: are within this relative difference of fp32's
-LOSS_AGREEMENT = 0.05
 #: images per batched random walk (``masks`` part)
 WALK_BATCH = 4
-#: the VOC pipeline (train_aug 10,582 images; VOC train 1,464 scored)
-VOC_TRAIN_AUG, VOC_TRAIN = 10582, 1464
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The models and input sizes of one device's check."""
+    cobra: str  # CoBra config
+    cobra_batch: int
+    cobra_crop: int
+    seed_image: Tuple[int, int]  # (h, w) of the seed and mask images
+    irn: str  # IRN config
+    irn_batch: int
+    irn_crop: int
+    seg: Dict[str, str]  # name -> segmentation config
+    seg_batch: int
+    seg_crop: int
+    warmup: int  # calls before timing
+    iters: int  # timed calls
+
 
 #: model configs and sizes per device: full size on CUDA, tiny on the CPU
 SIZES = dict(
-    cuda=dict(
+    cuda=Sizes(
         cobra='configs/cobra/cobra_r152_deits_voc.py',
         cobra_batch=32,
         cobra_crop=224,
@@ -90,7 +106,7 @@ SIZES = dict(
         seg_crop=512,
         warmup=2,
         iters=5),
-    cpu=dict(
+    cpu=Sizes(
         cobra='configs/cobra/cobra_r18_vittiny_synthetic.py',
         cobra_batch=2,
         cobra_crop=128,
@@ -244,53 +260,58 @@ def seg_batch(batch: int, crop: int, num_classes: int) -> dict:
     return dict(inputs=inputs, data_samples=samples)
 
 
-def train_steps(model, cfg, data: dict, device: str, size: dict,
-                prefix: str) -> Dict[str, float]:
+def first_losses(model, data: dict, wrapper) -> Dict[str, float]:
+    """The losses of one ``train_step``."""
+    return {
+        k: float(torch.as_tensor(v).detach())
+        for k, v in model.train_step(data, wrapper).items()
+        if k.startswith('loss')
+    }
+
+
+def max_rel_diff(losses: Dict[str, float], ref: Dict[str, float]) -> float:
+    """The largest relative difference of ``losses`` from ``ref``."""
+    return max(
+        abs(v - ref[k]) / max(abs(ref[k]), 1e-6) for k, v in losses.items())
+
+
+def train_steps(model, cfg, data: dict, device: str, size: Sizes, part: str,
+                config: str) -> TrainingCheck:
     """s/iter and peak memory of ``train_step`` in every precision, and the
     first step's losses against fp32 (same weights, same batch)."""
-    out = {}
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    first = {}
+    runs = []
     for name, wrapper in optim_wrappers(cfg, model, device).items():
         model.load_state_dict(state)
         model.train()
         reset_peak(device)
-        first[name] = {
-            k: float(torch.as_tensor(v).detach())
-            for k, v in model.train_step(data, wrapper).items()
-            if k.startswith('loss')
-        }
-        out[f'{prefix}_{name}_s_per_iter'] = timed(
-            lambda: model.train_step(data, wrapper), device, size['warmup'],
-            size['iters'])
-        out[f'{prefix}_{name}_peak_gib'] = peak_gib(device)
+        losses = first_losses(model, data, wrapper)
+        sec = timed(lambda: model.train_step(data, wrapper), device,
+                    size.warmup, size.iters)
+        runs.append(PrecisionRun(name, sec, peak_gib(device), losses))
     model.load_state_dict(state)
-    for name, losses in first.items():
-        if name == 'fp32':
-            continue
-        out[f'{prefix}_{name}_max_loss_rel_diff'] = max(
-            abs(v - first['fp32'][k]) / max(abs(first['fp32'][k]), 1e-6)
-            for k, v in losses.items())
-    out[f'{prefix}_losses'] = first
-    return out
+    for run in runs[1:]:  # runs[0] is fp32
+        run.max_loss_rel_diff = max_rel_diff(run.losses, runs[0].losses)
+    return TrainingCheck(part, config, runs)
 
 
 # --------------------------------------------------------------------------
 # parts
 # --------------------------------------------------------------------------
-def part_classifier(device: str, size: dict) -> dict:
-    cfg, model = build_model(size['cobra'], device)
+def part_classifier(device: str, size: Sizes) -> List[TrainingCheck]:
+    cfg, model = build_model(size.cobra, device)
     model.complementary_losses_enabled = True  # every loss on
-    data = cls_batch(size['cobra_batch'], size['cobra_crop'],
-                     model.num_classes)
-    return train_steps(model, cfg, data, device, size, 'classifier')
+    data = cls_batch(size.cobra_batch, size.cobra_crop, model.num_classes)
+    return [
+        train_steps(model, cfg, data, device, size, 'classifier', size.cobra)
+    ]
 
 
-def part_seeds(device: str, size: dict) -> dict:
-    cfg, model = build_model(size['cobra'], device)
+def part_seeds(device: str, size: Sizes) -> List[InferenceCheck]:
+    cfg, model = build_model(size.cobra, device)
     model.eval()
     model.test_cfg['scales'] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
-    h, w = size['seed_image']
+    h, w = size.seed_image
     data = cls_batch(1, 8, model.num_classes)
     g = torch.Generator().manual_seed(1)
     data['inputs'] = [
@@ -300,15 +321,15 @@ def part_seeds(device: str, size: dict) -> dict:
         dict(img_shape=(h, w), ori_shape=(h, w)))
     reset_peak(device)
     with torch.no_grad():
-        sec = timed(lambda: model.test_step(data), device, size['warmup'],
-                    size['iters'])
-    return dict(seeds_images_per_s=1.0 / sec, seeds_peak_gib=peak_gib(device))
+        sec = timed(lambda: model.test_step(data), device, size.warmup,
+                    size.iters)
+    return [InferenceCheck('seeds', 1.0 / sec, peak_gib(device))]
 
 
-def part_irn(device: str, size: dict) -> dict:
+def part_irn(device: str, size: Sizes) -> List[TrainingCheck]:
     from mmseg_cobra.models.utils import pair_labels
-    cfg, model = build_model(size['irn'], device)
-    crop, batch = size['irn_crop'], size['irn_batch']
+    cfg, model = build_model(size.irn, device)
+    crop, batch = size.irn_crop, size.irn_batch
     model.data_preprocessor.size = (crop, crop)
     rng = np.random.default_rng(0)
     data = cls_batch(batch, crop, 20)
@@ -317,14 +338,13 @@ def part_irn(device: str, size: dict) -> dict:
     aff = torch.from_numpy(pair_labels(label, model.train_radius))
     for s in data['data_samples']:
         s.aff_labels = aff
-    return train_steps(model, cfg, data, device, size, 'irn')
+    return [train_steps(model, cfg, data, device, size, 'irn', size.irn)]
 
 
-def part_masks(device: str, size: dict) -> dict:
-    from mmseg_cobra.models.utils import random_walk
-    _, model = build_model(size['irn'], device)
-    model.eval()
-    h, w = size['seed_image']
+def mask_sample(size: Sizes) -> Tuple[torch.Tensor, SegDataSample]:
+    """An image and its seed maps (two classes), as the masks stage gets
+    them."""
+    h, w = size.seed_image
     grid = (-(-h // 4), -(-w // 4))
     g = torch.Generator().manual_seed(2)
     image = torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8)
@@ -333,47 +353,57 @@ def part_masks(device: str, size: dict) -> dict:
     sample.seed_cams = torch.rand(2, h, w, generator=g)
     sample.seed_cams_grid = torch.rand(2, *grid, generator=g)
     sample.seed_keys = torch.tensor([3, 7])
+    return image, sample
+
+
+def walk_check(model, image, sample, device: str, size: Sizes) -> WalkCheck:
+    """The random walk alone, one image and ``WALK_BATCH`` of one size in
+    one call, and on the device against the CPU."""
+    from mmseg_cobra.models.utils import random_walk
+    norm = model.data_preprocessor(
+        dict(inputs=[image], data_samples=[sample]), False)['inputs'][0]
+    boundary = model.boundary_map(norm)
+    cams = sample.seed_cams_grid.to(device)
+    sec = timed(lambda: random_walk(cams, boundary), device, size.warmup,
+                size.iters)
+    on_device = random_walk(cams, boundary).cpu()
+    on_cpu = random_walk(cams.cpu(), boundary.cpu())
+    cams_batch = cams.expand(WALK_BATCH, -1, -1, -1).contiguous()
+    boundary_batch = boundary.expand(WALK_BATCH, -1, -1).contiguous()
+    batch_sec = timed(lambda: random_walk(cams_batch, boundary_batch), device,
+                      size.warmup, size.iters) / WALK_BATCH
+    return WalkCheck(
+        sec, batch_sec,
+        float((on_device - on_cpu).abs().max() / on_cpu.abs().max()))
+
+
+def part_masks(device: str, size: Sizes) -> list:
+    _, model = build_model(size.irn, device)
+    model.eval()
+    image, sample = mask_sample(size)
     data = dict(inputs=[image], data_samples=[sample])
     reset_peak(device)
     with torch.no_grad():
-        sec = timed(lambda: model.test_step(data), device, size['warmup'],
-                    size['iters'])
-        norm = model.data_preprocessor(
-            dict(inputs=[image], data_samples=[sample]), False)['inputs'][0]
-        boundary = model.boundary_map(norm)
-        cams = sample.seed_cams_grid.to(device)
-        walk_sec = timed(lambda: random_walk(cams, boundary), device,
-                         size['warmup'], size['iters'])
-        on_device = random_walk(cams, boundary).cpu()
-        on_cpu = random_walk(cams.cpu(), boundary.cpu())
-        # several images of one size in one call
-        batch = WALK_BATCH
-        batch_sec = timed(
-            lambda: random_walk(
-                cams.expand(batch, -1, -1, -1).contiguous(),
-                boundary.expand(batch, -1, -1).contiguous()), device,
-            size['warmup'], size['iters']) / batch
-    return dict(
-        masks_images_per_s=1.0 / sec,
-        masks_peak_gib=peak_gib(device),
-        walk_s_per_image=walk_sec,
-        walk_batched_s_per_image=batch_sec,
-        walk_device_vs_cpu_max_rel_diff=float(
-            (on_device - on_cpu).abs().max() / on_cpu.abs().max()))
+        sec = timed(lambda: model.test_step(data), device, size.warmup,
+                    size.iters)
+        peak = peak_gib(device)
+        walk = walk_check(model, image, sample, device, size)
+    return [InferenceCheck('masks', 1.0 / sec, peak), walk]
 
 
-def part_seg(device: str, size: dict) -> dict:
-    out = {}
-    for name, config in size['seg'].items():
+def part_seg(device: str, size: Sizes) -> List[TrainingCheck]:
+    out = []
+    for name, config in size.seg.items():
         cfg, model = build_model(config, device)
         num_classes = cfg.model.decode_head.num_classes
-        data = seg_batch(size['seg_batch'], size['seg_crop'], num_classes)
-        model.data_preprocessor.size = (size['seg_crop'], ) * 2
-        out.update(train_steps(model, cfg, data, device, size, f'seg_{name}'))
+        data = seg_batch(size.seg_batch, size.seg_crop, num_classes)
+        model.data_preprocessor.size = (size.seg_crop, ) * 2
+        out.append(
+            train_steps(model, cfg, data, device, size, f'seg_{name}', config))
     return out
 
 
-def part_resume(device: str, size: dict) -> dict:
+def part_resume(device: str, size: Sizes) -> List[ResumeCheck]:
     """tools/train.py on the small CoBra config, uninterrupted and killed
     at iteration 5 then resumed (``MMSEG_COBRA_FAULT``): same weights."""
     from mmseg_cobra.datasets import generate_synthetic_voc
@@ -422,7 +452,6 @@ def part_resume(device: str, size: dict) -> dict:
                 f.read().strip(), map_location='cpu',
                 weights_only=False)['state_dict']
 
-    start = time.perf_counter()
     ref = train('ref')
     if ref.returncode != 0:
         raise RuntimeError('uninterrupted training failed:\n' +
@@ -434,151 +463,32 @@ def part_resume(device: str, size: dict) -> dict:
                            resumed.stderr[-2000:])
     a, b = weights('ref'), weights('killed')
     same = a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    return dict(
-        resume_bit_identical=bool(same),
-        resume_check_seconds=time.perf_counter() - start)
+    return [ResumeCheck(bool(same))]
 
 
-# --------------------------------------------------------------------------
-# projection
-# --------------------------------------------------------------------------
-@dataclass
-class Schedule:
-    """A stage's training length, read from its VOC config."""
-    iterations: int  # per process
-    batch: int  # per process
-    processes: int  # auto_scale_lr.base_batch_size / batch
-    epochs: Optional[int] = None  # epoch-based loops
-
-
-@dataclass
-class Projection:
-    """One VOC stage on this device: wall time and peak memory."""
-    stage: str  # classifier, seeds, irn, masks, seg_<model>
-    precision: str
-    hours: float
-    peak_gib: Optional[float]
-    schedule: Optional[Schedule] = None
-
-    @property
-    def fits_12gb(self) -> bool:
-        return self.peak_gib is not None and self.peak_gib < 12.0
-
-
-def schedule_of(config: str, num_images: int = VOC_TRAIN_AUG) -> Schedule:
-    """Iterations and batch of a stage's training, from its config."""
-    cfg = Config.fromfile(osp.join(REPO, config))
-    batch = int(cfg.train_dataloader.batch_size)
-    base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size', batch)
-    processes = max(1, int(base) // batch)
-    if 'max_epochs' in cfg.train_cfg:
-        epochs = int(cfg.train_cfg.max_epochs)
-        per_epoch = -(-num_images // (batch * processes))
-        return Schedule(epochs * per_epoch, batch, processes, epochs)
-    return Schedule(int(cfg.train_cfg.max_iters), batch, processes)
-
-
-def fastest_agreeing(res: dict, prefix: str) -> Optional[Tuple[str, float]]:
-    """(precision, s/iter) of the fastest measured precision of a part
-    whose first-step losses agree with fp32's (fp32 itself always)."""
-    found = []
-    for key, value in res.items():
-        if not (key.startswith(prefix + '_') and key.endswith('_s_per_iter')):
-            continue
-        precision = key[len(prefix) + 1:-len('_s_per_iter')]
-        diff = res.get(f'{prefix}_{precision}_max_loss_rel_diff')
-        if diff is None or diff < LOSS_AGREEMENT:
-            found.append((value, precision))
-    if not found:
-        return None
-    value, precision = min(found)
-    return precision, value
-
-
-def project_training(res: dict, prefix: str, stage: str,
-                     schedule: Schedule) -> Optional[Projection]:
-    """A training stage: its schedule's iterations at the measured s/iter."""
-    best = fastest_agreeing(res, prefix)
-    if best is None:
-        return None
-    precision, sec = best
-    return Projection(stage, precision, schedule.iterations * sec / 3600,
-                      res.get(f'{prefix}_{precision}_peak_gib'), schedule)
-
-
-def project_per_image(res: dict, part: str,
-                      num_images: int) -> Optional[Projection]:
-    """A per-image stage: ``num_images`` at the measured images/s."""
-    if f'{part}_images_per_s' not in res:
-        return None
-    return Projection(part, 'fp32',
-                      num_images / res[f'{part}_images_per_s'] / 3600,
-                      res[f'{part}_peak_gib'])
-
-
-def project(res: dict) -> List[Projection]:
-    """Every VOC stage measured here, projected from the per-iteration and
-    per-image figures (fp32 unless a half precision is faster and its
-    losses agree) and the schedules of the VOC configs (the CPU check's
-    small segmentation models get the VOC segmentation schedule)."""
+def voc_schedules(report: Report) -> Dict[str, Schedule]:
+    """The VOC config's schedule of every training part measured (the CPU
+    check's small segmentation models get DeepLabV3+ R101's)."""
     voc = SIZES['cuda']
-    seg_configs = dict(voc['seg'])
-    for name in SIZES['cpu']['seg']:
-        seg_configs[name] = voc['seg']['deeplabv3plus_r101']
-    rows = [
-        project_training(res, 'classifier', 'classifier',
-                         schedule_of(voc['cobra'])),
-        project_per_image(res, 'seeds', VOC_TRAIN_AUG),
-        project_training(res, 'irn', 'irn', schedule_of(voc['irn'])),
-        project_per_image(res, 'masks', VOC_TRAIN_AUG + VOC_TRAIN)
-    ] + [
-        project_training(res, f'seg_{name}', f'seg_{name}',
-                         schedule_of(config))
-        for name, config in seg_configs.items()
-    ]
-    return [row for row in rows if row is not None]
+    configs = dict(classifier=voc.cobra, irn=voc.irn)
+    configs.update({f'seg_{name}': c for name, c in voc.seg.items()})
+    return {
+        check.part:
+        schedule_of(configs.get(check.part, voc.seg['deeplabv3plus_r101']))
+        for check in report.training
+    }
 
 
-def describe(row: Projection) -> str:
-    """The table's name of a stage, with its schedule."""
-    sched = row.schedule
-    if row.stage == 'seeds':
-        return 'seeds (train_aug, 7 scales x flip)'
-    if row.stage == 'masks':
-        return 'masks (train_aug + train)'
-    if sched.epochs is not None:
-        return (f'{row.stage} ({sched.epochs} epochs, batch {sched.batch} x '
-                f'{sched.processes} process(es))')
-    return (f'{row.stage} ({sched.iterations} iterations, batch '
-            f'{sched.batch} x {sched.processes} GPUs)')
+PART_FUNCTIONS = dict(
+    classifier=part_classifier,
+    seeds=part_seeds,
+    irn=part_irn,
+    masks=part_masks,
+    seg=part_seg,
+    resume=part_resume)
 
 
-def table(res: dict, rows: List[Projection], device: str) -> str:
-    lines = [
-        f'device: {res["device_name"]}', '', '| figure | value |',
-        '| --- | --- |'
-    ]
-    for key, value in res.items():
-        if key in ('device_name', 'projection') or isinstance(value, dict):
-            continue
-        text = f'{value:.4g}' if isinstance(value, float) else str(value)
-        lines.append(f'| {key} | {text} |')
-    what = (f'VOC pipeline projected on this device ({device})' if device
-            == 'cuda' else 'projection arithmetic at tiny sizes (CPU): not '
-            'a projection of the real pipeline')
-    lines += [
-        '', what + ':', '',
-        '| stage | precision | hours | peak GiB | fits 12 GB |',
-        '| --- | --- | --- | --- | --- |'
-    ]
-    for row in rows:
-        lines.append(f'| {describe(row)} | {row.precision} | '
-                     f'{row.hours:.3g} | {row.peak_gib:.3g} | '
-                     f'{"yes" if row.fits_12gb else "no"} |')
-    return '\n'.join(lines)
-
-
-def main(argv: Optional[List[str]] = None) -> dict:
+def main(argv: Optional[List[str]] = None) -> Report:
     parser = tool_parser(__doc__)
     add_flags(parser, '--device', device='cuda')
     parser.add_argument('--parts', nargs='+', choices=PARTS, default=PARTS)
@@ -589,31 +499,21 @@ def main(argv: Optional[List[str]] = None) -> dict:
     except DeviceError as exc:
         sys.exit(f'error: {exc}; run with --device cpu for the tiny CPU '
                  'check')
-    size = SIZES[args.device]
-    res = dict(
-        device_name=torch.cuda.get_device_name()
-        if args.device == 'cuda' else 'cpu',
-        torch=torch.__version__)
-    parts = dict(
-        classifier=part_classifier,
-        seeds=part_seeds,
-        irn=part_irn,
-        masks=part_masks,
-        seg=part_seg,
-        resume=part_resume)
+    report = Report(
+        args.device,
+        torch.cuda.get_device_name() if args.device == 'cuda' else 'cpu',
+        torch.__version__)
     for name in args.parts:
         start = time.perf_counter()
         print(f'[gpu_check] {name} ...', flush=True)
-        res.update(parts[name](args.device, size))
-        res[f'{name}_check_seconds'] = time.perf_counter() - start
-    rows = project(res)
-    print(table(res, rows, args.device))
-    res['projection'] = [
-        dict(asdict(row), fits_12gb=row.fits_12gb) for row in rows
-    ]
-    dump_json(res, args.out)
+        for record in PART_FUNCTIONS[name](args.device, SIZES[args.device]):
+            report.add(record)
+        report.part_seconds[name] = time.perf_counter() - start
+    report.projection = project(report, voc_schedules(report))
+    print(format_report(report))
+    dump_json(report.to_json(), args.out)
     print(f'\nwrote {args.out}')
-    return res
+    return report
 
 
 if __name__ == '__main__':

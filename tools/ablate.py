@@ -39,8 +39,11 @@ from mmseg_cobra.utils.records import last_scalars
 from mmseg_cobra.visualization import plot_ablation
 
 SOURCES = ('cnn', 'vit', 'fuse')
-#: the GuideQualityHook records, in the table's order
+#: the GuideQualityHook records (``guide_cap_prec`` -> its scalar name)
 GUIDE_KEYS = tuple(RECORDS.values())
+#: the table's guide columns: (heading, figure, its chance level)
+GUIDE_COLUMNS = (('CAP guide / chance', 'guide_cap_prec', 'guide_cap_chance'),
+                 ('SAP guide / chance', 'guide_sap_prec', 'guide_sap_chance'))
 
 
 def run_one(cfg: Config, variant: str, options: dict, seed: int,
@@ -81,7 +84,10 @@ def run_one(cfg: Config, variant: str, options: dict, seed: int,
     # the last epoch's guide figures, as GuideQualityHook recorded them
     guide = last_scalars(osp.join(out, 'cobra'), GUIDE_KEYS[0])
     if guide is not None:
-        result['guide'] = [float(guide[k]) for k in GUIDE_KEYS]
+        result['guide'] = {
+            name: float(guide[scalar])
+            for name, scalar in RECORDS.items()
+        }
     return result
 
 
@@ -103,12 +109,13 @@ def table(cfg: Config, results: list, variants: list) -> str:
                                    max(values) - min(values), len(values))
         guides = [r['guide'] for r in rows if 'guide' in r]
         if guides:
-            stats[variant]['guide'] = [
-                sum(g[i] for g in guides) / len(guides) for i in range(4)
-            ]
+            stats[variant]['guide'] = {
+                name: sum(g[name] for g in guides) / len(guides)
+                for name in RECORDS
+            }
     best = {key: max(v[key][0] for v in stats.values()) for key, _ in columns}
     head = ['variant', 'seeds'] + [name for _, name in columns] + [
-        'CAP guide / chance', 'SAP guide / chance'
+        heading for heading, _, _ in GUIDE_COLUMNS
     ]
     lines = [
         '| ' + ' | '.join(head) + ' |',
@@ -121,10 +128,10 @@ def table(cfg: Config, results: list, variants: list) -> str:
             text = f'{mean:.2f} ±{spread / 2:.2f}'
             cells.append(f'**{text}**' if mean == best[key] else text)
         guide = st.get('guide')
-        cells += ([
-            f'{guide[0]:.1f} / {guide[1]:.1f}',
-            f'{guide[2]:.1f} / {guide[3]:.1f}'
-        ] if guide else ['-', '-'])
+        cells += [
+            f'{guide[figure]:.1f} / {guide[chance]:.1f}' if guide else '-'
+            for _, figure, chance in GUIDE_COLUMNS
+        ]
         lines.append('| ' + ' | '.join(cells) + ' |')
     lines.append('')
     lines.append(f'mean over seeds ± half the spread (max - min); "swept": '

@@ -15,7 +15,7 @@ model = dict(
     in_channels=(64, 64, 128, 256, 512),
     train_radius=5,
     with_displacement=False,
-    # images of ~160 px, crops of 128: IRN's 512 canvas (VOC) would be mostly
+    # images of ~160 px, crops of 96: IRN's 512 canvas (VOC) would be mostly
     # padding for the GroupNorm and 10x the CPU time; pad to the stride only
     test_cfg=dict(pad_size=None))
 

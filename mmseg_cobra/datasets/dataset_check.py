@@ -24,42 +24,42 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import numpy as np
 from mmengine.utils import track_parallel_progress
-from PIL import Image
 
 from ..utils.file_io import dump_json
+from ..utils.image_io import file_exists, is_local, open_image
 
 
 def check_sample(task: Tuple[str, str, Optional[str], bool],
                  num_classes: int,
-                 ignore_index: int = 255) -> Tuple[str, List[str]]:
+                 ignore_index: int = 255,
+                 backend_args: Optional[dict] = None) -> Tuple[str, List[str]]:
     """Problems of one sample.
 
     Args:
         task (tuple): ``(img_id, img_path, seg_map_path, mask_required)``.
         num_classes (int): Classes including background.
         ignore_index (int): The ignore label.
+        backend_args (dict, optional): mmengine file backend arguments
+            (the dataset's ``backend_args``): files are read through it.
 
     Returns:
         tuple: ``img_id`` and its problems (empty if the sample is fine).
     """
     img_id, img_path, seg_path, mask_required = task
     problems, size = [], None
-    if not osp.isfile(img_path):
+    if not file_exists(img_path, backend_args):
         problems.append(f'image {img_path} is missing')
     else:
-        try:
-            with Image.open(img_path) as img:
-                img.load()  # full decode: raises on a truncated file
-                size = img.size[::-1]
+        try:  # full decode: raises on a truncated file
+            size = open_image(img_path, backend_args).size[::-1]
         except Exception as exc:  # noqa: BLE001 - any decoder failure
             problems.append(f'image {img_path} does not decode ({exc})')
-    if seg_path is None or not osp.isfile(seg_path):
+    if not file_exists(seg_path, backend_args):
         if mask_required:
             problems.append(f'mask {seg_path} is missing')
         return img_id, problems
     try:
-        with Image.open(seg_path) as png:
-            mask = np.asarray(png)
+        mask = np.asarray(open_image(seg_path, backend_args))
     except Exception as exc:  # noqa: BLE001
         problems.append(f'mask {seg_path} does not decode ({exc})')
         return img_id, problems
@@ -146,7 +146,8 @@ def check_dataset(dataset,
         mask_required (bool, optional): Whether every mask must exist;
             default: the dataset's ``seg_map_required``.
         use_cache (bool): Skip samples unchanged since they were last found
-            good (:class:`CheckCache`), and remember the good ones.
+            good (:class:`CheckCache`), and remember the good ones (local
+            files only: a remote backend has no modification times here).
         stats (dict, optional): Filled with ``checked`` and ``cached``
             (samples decoded now / skipped as unchanged).
 
@@ -161,8 +162,9 @@ def check_dataset(dataset,
               info['img_path'], info.get('seg_map_path'), mask_required)
              for info in infos]
     num_classes = len(dataset.metainfo['classes'])
+    backend_args = getattr(dataset, 'backend_args', None)
     cache = None
-    if use_cache and tasks:
+    if use_cache and tasks and is_local(tasks[0][1], backend_args):
         cache = CheckCache(osp.dirname(tasks[0][1]), num_classes)
         keys = {t[0]: CheckCache.key(t) for t in tasks}
         todo = [t for t in tasks if keys[t[0]] not in cache.good]
@@ -173,7 +175,8 @@ def check_dataset(dataset,
     worker = partial(
         check_sample,
         num_classes=num_classes,
-        ignore_index=getattr(dataset, 'ignore_index', 255))
+        ignore_index=getattr(dataset, 'ignore_index', 255),
+        backend_args=backend_args)
     if nproc > 1 and len(todo) > 1:
         results = track_parallel_progress(worker, todo, nproc)
     else:

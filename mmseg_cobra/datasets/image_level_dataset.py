@@ -1,4 +1,5 @@
 """Segmentation datasets that also carry image-level (multi-hot) labels."""
+import io
 import logging
 import os.path as osp
 from typing import List, Optional
@@ -10,7 +11,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from ..utils.errors import UserError
-from ..utils.image_io import read_label
+from ..utils.image_io import dir_exists, file_exists, read_bytes, read_label
 
 
 class DatasetError(UserError, RuntimeError):
@@ -126,11 +127,13 @@ class ImageLevelSegDataset(BaseSegDataset):
 
     def _check_locations(self) -> None:
         """The data root and the image list exist."""
-        if self.data_root is not None and not osp.isdir(self.data_root):
+        if self.data_root is not None and not dir_exists(
+                self.data_root, self.backend_args):
             raise DatasetError(
                 f'dataset not found at {self.data_root}: set data_root in the '
                 'config (or --cfg-options data_root=...) to the directory '
                 'that holds the images; see docs/user_guides/datasets.md')
+        # mmseg reads the list from the local disk (even with backend_args)
         if self.ann_file and not osp.isfile(self.ann_file):
             raise DatasetError(
                 f'image list {self.ann_file} does not exist: generate it with '
@@ -144,7 +147,8 @@ class ImageLevelSegDataset(BaseSegDataset):
         for info in data_list:
             img_id = osp.splitext(osp.basename(info['img_path']))[0]
             info['img_id'] = img_id
-            if self.check_files and not osp.isfile(info['img_path']):
+            if self.check_files and not file_exists(info['img_path'],
+                                                    self.backend_args):
                 missing.append(info['img_path'])
                 continue
             if not self.image_labels:
@@ -158,12 +162,11 @@ class ImageLevelSegDataset(BaseSegDataset):
                 f'{len(missing)} image(s) listed in {self.ann_file} are '
                 f'missing, e.g. {missing[0]}; fix the list or the data_root')
 
-    @staticmethod
-    def _check_label_maps(data_list: List[dict]) -> None:
+    def _check_label_maps(self, data_list: List[dict]) -> None:
         """Every image has its label map (a previous stage's output)."""
         lacking = [
             i['seg_map_path'] for i in data_list
-            if not osp.isfile(i['seg_map_path'])
+            if not file_exists(i['seg_map_path'], self.backend_args)
         ]
         if lacking:
             raise DatasetError(
@@ -218,13 +221,15 @@ class ImageLevelSegDataset(BaseSegDataset):
         path = self._resolve(self.cls_label_file)
         if path is None:
             return None
-        if not osp.isfile(path):
+        if not file_exists(path, self.backend_args):
             raise DatasetError(
                 f'image-level label file {path} does not exist: write it with '
                 'tools/dataset_converters/voc_aug.py (or coco2014.py), or set '
                 'cls_label_file=None to derive labels from the masks')
         try:
-            labels = np.load(path, allow_pickle=True).item()
+            labels = np.load(
+                io.BytesIO(read_bytes(path, self.backend_args)),
+                allow_pickle=True).item()
         except Exception as exc:  # noqa: BLE001
             raise DatasetError(
                 f'image-level label file {path} is not an np.save-d dict '
@@ -253,7 +258,7 @@ class ImageLevelSegDataset(BaseSegDataset):
             raise DatasetError(
                 'no cls_label_file and no seg_map_path: image-level labels '
                 'need one of them')
-        if not osp.isfile(seg_path):
+        if not file_exists(seg_path, self.backend_args):
             raise DatasetError(
                 f'mask {seg_path} is missing: it is needed to derive the '
                 'image-level label (or give cls_label_file)')

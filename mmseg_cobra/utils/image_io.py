@@ -11,7 +11,7 @@ import io
 from typing import Optional
 
 import numpy as np
-from mmengine.fileio import get
+from mmengine.fileio import LocalBackend, get, get_file_backend, isdir, isfile
 from PIL import Image
 
 from .errors import UserError
@@ -22,8 +22,48 @@ class GroundTruthError(UserError, ValueError):
     with; the message names the file and the fix."""
 
 
-def _open(path: str, backend_args: Optional[dict]) -> Image.Image:
-    image = Image.open(io.BytesIO(get(path, backend_args=backend_args)))
+def file_exists(path: Optional[str],
+                backend_args: Optional[dict] = None) -> bool:
+    """Whether ``path`` is a file, on disk or in the file backend that
+    ``backend_args`` names (``False`` for ``None``). A backend that cannot
+    answer (HTTP) says ``True``: reading the file will tell."""
+    if path is None:
+        return False
+    try:
+        return isfile(path, backend_args=backend_args)
+    except NotImplementedError:
+        return True
+
+
+def dir_exists(path: str, backend_args: Optional[dict] = None) -> bool:
+    """Whether ``path`` is a folder, on disk or in the file backend (a
+    backend that cannot answer says ``True``)."""
+    try:
+        return isdir(path, backend_args=backend_args)
+    except NotImplementedError:
+        return True
+
+
+def is_local(path: str, backend_args: Optional[dict] = None) -> bool:
+    """Whether ``path`` is read from the local disk (so ``os.stat`` works
+    on it)."""
+    backend = get_file_backend(path, backend_args=backend_args)
+    return isinstance(backend, LocalBackend)
+
+
+def read_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:
+    """A file's bytes through mmengine's file backends."""
+    return get(path, backend_args=backend_args)
+
+
+def open_image(path: str, backend_args: Optional[dict] = None) -> Image.Image:
+    """An image or label map as a fully decoded PIL image (a truncated
+    file raises here).
+
+    Raises:
+        OSError: The file is missing or does not decode.
+    """
+    image = Image.open(io.BytesIO(read_bytes(path, backend_args)))
     image.load()  # full decode
     return image
 
@@ -42,7 +82,7 @@ def read_image(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
     Raises:
         OSError: The file is missing or does not decode.
     """
-    return np.asarray(_open(path, backend_args).convert('RGB'))
+    return np.asarray(open_image(path, backend_args).convert('RGB'))
 
 
 def read_label(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
@@ -51,7 +91,7 @@ def read_label(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
     Returns:
         np.ndarray: ``[H, W]`` (uint8 for the PNGs this package writes).
     """
-    return np.asarray(_open(path, backend_args))
+    return np.asarray(open_image(path, backend_args))
 
 
 def read_ground_truth(path: str,

@@ -28,7 +28,11 @@ def test_table_marks_best_mean_and_spread():
                 row[f'{source}_swept'] = base + delta
                 row[f'{source}_common'] = base - 10 + delta
             rows.append(row)
-    rows[-1]['guide'] = [70.0, 50.0, 80.0, 40.0]
+    rows[-1]['guide'] = dict(
+        guide_sap_prec=80.0,
+        guide_cap_prec=70.0,
+        guide_sap_chance=40.0,
+        guide_cap_chance=50.0)  # read by name, not position
     text = table(cfg, rows, ['a', 'b'])
     line_a = [x for x in text.splitlines() if x.startswith('| a |')][0]
     line_b = [x for x in text.splitlines() if x.startswith('| b |')][0]
@@ -91,7 +95,10 @@ def test_ablation_runs_variants_and_resumes(tmp_path):
             assert row[f'{source}_common'] == common[0]
         if 'guide' in row:  # GuideQualityHook's record of the last epoch
             last = last_scalars(osp.join(run, 'cobra'), GUIDE_KEYS[0])
-            assert row['guide'] == [last[k] for k in GUIDE_KEYS]
+            assert row['guide'] == {
+                name: last[scalar]
+                for name, scalar in RECORDS.items()
+            }
     # the complementary losses ran only in 'all': its guide figures exist
     assert all('guide' in r for r in rows if r['variant'] == 'all')
     assert not any('guide' in r for r in rows if r['variant'] == 'cls_only')

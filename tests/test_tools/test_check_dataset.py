@@ -268,3 +268,64 @@ def test_check_remembers_good_files_and_rechecks_changed_ones(
     assert stats['checked'] == 1
     check_dataset(dataset, use_cache=False, stats=stats)
     assert stats == dict(checked=n, cached=0)
+
+
+def test_dataset_on_another_storage_is_built_and_checked(
+        root, tmp_path, monkeypatch):
+    """A dataset whose config sets ``backend_args`` (object storage) is
+    listed, labelled and checked through that backend: no local path is
+    ever stat-ed, and nothing is cached (no modification times there)."""
+    from mmengine.fileio.backends import BaseStorageBackend, register_backend
+    from mmseg.registry import DATASETS
+
+    from mmseg_cobra.datasets.dataset_check import check_dataset
+    monkeypatch.setenv('MMSEG_COBRA_CACHE_DIR', str(tmp_path / 'cache'))
+    asked = []
+
+    def local(uri):
+        asked.append(uri)
+        return uri.replace('store://data', root)
+
+    @register_backend('cobra_test_dataset_store', force=True, prefixes='store')
+    class Store(BaseStorageBackend):
+
+        def get(self, filepath):
+            with open(local(filepath), 'rb') as f:
+                return f.read()
+
+        def get_text(self, filepath, encoding='utf-8'):
+            return self.get(filepath).decode(encoding)
+
+        def isfile(self, filepath):
+            return osp.isfile(local(filepath))
+
+        def isdir(self, filepath):
+            return osp.isdir(local(filepath))
+
+        def join_path(self, filepath, *filepaths):
+            return '/'.join([filepath.rstrip('/'), *filepaths])
+
+    dataset = DATASETS.build(
+        dict(
+            type='ImageLevelSegDataset',
+            data_root='store://data',
+            # mmseg reads the image list from the local disk
+            ann_file=osp.join(root, 'ImageSets/Segmentation/train_aug.txt'),
+            data_prefix=dict(
+                img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+            cls_label_file='cls_labels.npy',
+            metainfo=dict(classes=CLASSES),
+            backend_args=dict(backend='cobra_test_dataset_store'),
+            pipeline=[]))
+    assert len(dataset) == 24 and dataset[0]['gt_label'].shape == (4, )
+    for name in ('JPEGImages', 'cls_labels.npy'):
+        assert any(f'store://data/{name}' in uri for uri in asked), name
+    bad = ids(root)[3]
+    truncate(osp.join(root, 'JPEGImages', bad + '.jpg'))
+    stats = {}
+    found = check_dataset(dataset, stats=stats)
+    assert list(found) == [bad] and stats == dict(checked=24, cached=0)
+    assert f'image store://data/JPEGImages/{bad}.jpg does not decode' in \
+        found[bad][0]
+    assert any('store://data/SegmentationClassAug' in u for u in asked)
+    assert not osp.exists(tmp_path / 'cache')
