@@ -50,6 +50,7 @@ import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # gpu_records
 
 from gpu_records import (InferenceCheck, PrecisionRun, Report, ResumeCheck,
                          Schedule, TrainingCheck, WalkCheck, format_report,

@@ -76,13 +76,25 @@ class Progress:
                        eta.group(1) if eta else '')
         return None
 
-    def describe(self) -> str:
-        """``train epoch 3: 50/331 iterations, ETA 1:02:03``."""
+    @property
+    def by_epoch(self) -> bool:
+        """A training by epochs (one printed line per epoch)."""
+        return self.phase == 'train' and self.epoch is not None
+
+    def describe(self, count: bool = True) -> str:
+        """``train epoch 3: 50/331 iterations, ETA 1:02:03``; without
+        ``count`` a training by epochs says the epoch's length instead of
+        where in it the tool is (``train epoch 3 (331 iterations), ETA
+        ...``: the line printed once per epoch)."""
         what = 'images' if self.phase == 'images' else 'iterations'
         head = '' if self.phase == 'images' else self.phase
         if self.epoch is not None:
             head += f' epoch {self.epoch}'
-        text = f'{head + ": " if head else ""}{self.done}/{self.total} {what}'
+        if not count and self.by_epoch:
+            text = f'{head} ({self.total} {what})'
+        else:
+            text = (f'{head + ": " if head else ""}{self.done}/{self.total} '
+                    f'{what}')
         if self.rate:
             text += f', {self.rate}'
         if self.eta:
@@ -92,7 +104,7 @@ class Progress:
     def step(self) -> tuple:
         """Changes when a non-terminal output should print a new line."""
         tenth = 10 * self.done // max(self.total, 1)
-        if self.phase == 'train' and self.epoch is not None:
+        if self.by_epoch:
             return (self.phase, self.epoch)
         return (self.phase, self.epoch, tenth)
 
@@ -177,7 +189,8 @@ class StageProgress:
     def _show(self) -> None:
         if self.last is None:
             return
-        line = f'{self.tag}: {self.last.describe()}'
+        # a terminal rewrites one line; a log file gets one line per epoch
+        line = f'{self.tag}: {self.last.describe(count=self.tty)}'
         if self.tty:
             self.out.write('\r\033[K' + line[:200])
             self.out.flush()

@@ -21,6 +21,8 @@ def test_parse_mmengine_lines():
                                                                    50, 331)
     assert train.describe() == ('train epoch 3: 50/331 iterations, '
                                 'ETA 1 day, 2:03:04')
+    assert train.describe(count=False) == ('train epoch 3 (331 iterations), '
+                                           'ETA 1 day, 2:03:04')
     it = Progress.parse('Iter(train) [ 1200/40000]  lr: 1e-2  eta: 5:01:02  '
                         'time: 0.4')
     assert (it.phase, it.epoch, it.done, it.eta) == ('train', None, 1200,
@@ -69,9 +71,11 @@ def test_training_prints_once_per_epoch(tmp_path):
     with StageProgress(log, '[pipeline] classifier', out=out, poll=0.01):
         _write_slowly(log, lines)
     printed = out.getvalue().splitlines()
-    assert [p.split(':')[1]
-            for p in printed] == [' train epoch 1', ' train epoch 2']
-    assert printed[-1].startswith('[pipeline] classifier: train epoch 2: ')
+    assert [p.split(': ')[1].split(' (')[0]
+            for p in printed] == ['train epoch 1', 'train epoch 2']
+    # the epoch's length, not where in it the first log line fell
+    assert printed[-1] == ('[pipeline] classifier: train epoch 2 '
+                           '(20 iterations), ETA 0:07:00')
 
 
 def test_verbose_streams_the_log(tmp_path):

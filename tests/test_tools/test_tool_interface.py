@@ -16,7 +16,10 @@ from mmseg_cobra.utils.tool_args import SHARED_FLAGS, add_flags
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = sorted(
     [tool_path(name) for name in list_tools() if not name.endswith('.sh')] +
-    glob.glob(osp.join(REPO, 'benchmarks', '*.py')))
+    [  # the benchmark scripts, not the modules they import
+        path for path in glob.glob(osp.join(REPO, 'benchmarks', '*.py'))
+        if "__name__ == '__main__'" in open(path).read()
+    ])
 #: positional arguments a tool may have besides the config: what it loads
 #: or converts, never a folder it reads or writes (those are flags)
 POSITIONALS = {
