@@ -55,9 +55,6 @@ class TrainingCheck:
     config: str
     runs: List[PrecisionRun]
 
-    def run(self, precision: str) -> Optional[PrecisionRun]:
-        return next((r for r in self.runs if r.precision == precision), None)
-
     def fastest_agreeing(self) -> Optional[PrecisionRun]:
         """The fastest precision whose losses agree with fp32's."""
         runs = [r for r in self.runs if r.agrees]

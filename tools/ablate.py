@@ -39,8 +39,8 @@ from mmseg_cobra.utils.records import last_scalars
 from mmseg_cobra.visualization import plot_ablation
 
 SOURCES = ('cnn', 'vit', 'fuse')
-#: the GuideQualityHook records (``guide_cap_prec`` -> its scalar name)
-GUIDE_KEYS = tuple(RECORDS.values())
+#: one of the GuideQualityHook scalars: the epochs that logged it have all
+GUIDE_SCALAR = next(iter(RECORDS.values()))
 #: the table's guide columns: (heading, figure, its chance level)
 GUIDE_COLUMNS = (('CAP guide / chance', 'guide_cap_prec', 'guide_cap_chance'),
                  ('SAP guide / chance', 'guide_sap_prec', 'guide_sap_chance'))
@@ -82,7 +82,7 @@ def run_one(cfg: Config, variant: str, options: dict, seed: int,
         result[f'{source}_threshold'] = fixed['threshold']
         result[f'{source}_common'] = sweep[common]
     # the last epoch's guide figures, as GuideQualityHook recorded them
-    guide = last_scalars(osp.join(out, 'cobra'), GUIDE_KEYS[0])
+    guide = last_scalars(osp.join(out, 'cobra'), GUIDE_SCALAR)
     if guide is not None:
         result['guide'] = {
             name: float(guide[scalar])

@@ -6,12 +6,13 @@ from typing import List, Optional
 
 import mmengine
 import numpy as np
+from mmengine.fileio import get
 from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from ..utils.errors import UserError
-from ..utils.image_io import dir_exists, file_exists, read_bytes, read_label
+from ..utils.image_io import dir_exists, file_exists, read_label
 
 
 class DatasetError(UserError, RuntimeError):
@@ -228,7 +229,7 @@ class ImageLevelSegDataset(BaseSegDataset):
                 'cls_label_file=None to derive labels from the masks')
         try:
             labels = np.load(
-                io.BytesIO(read_bytes(path, self.backend_args)),
+                io.BytesIO(get(path, backend_args=self.backend_args)),
                 allow_pickle=True).item()
         except Exception as exc:  # noqa: BLE001
             raise DatasetError(

@@ -51,11 +51,6 @@ def is_local(path: str, backend_args: Optional[dict] = None) -> bool:
     return isinstance(backend, LocalBackend)
 
 
-def read_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:
-    """A file's bytes through mmengine's file backends."""
-    return get(path, backend_args=backend_args)
-
-
 def open_image(path: str, backend_args: Optional[dict] = None) -> Image.Image:
     """An image or label map as a fully decoded PIL image (a truncated
     file raises here).
@@ -63,7 +58,7 @@ def open_image(path: str, backend_args: Optional[dict] = None) -> Image.Image:
     Raises:
         OSError: The file is missing or does not decode.
     """
-    image = Image.open(io.BytesIO(read_bytes(path, backend_args)))
+    image = Image.open(io.BytesIO(get(path, backend_args=backend_args)))
     image.load()  # full decode
     return image
 
