@@ -32,6 +32,7 @@ from mmseg_cobra.apis import (CoBraPipeline, PipelineError,
 from mmseg_cobra.apis.launchers import StageLauncher
 from mmseg_cobra.apis.pipeline_config import (PipelineConfigError,
                                               load_run_config)
+from mmseg_cobra.apis.stage_fingerprint import StaleStageError
 from mmseg_cobra.engine.hooks.guide_quality_hook import RECORDS
 from mmseg_cobra.utils import add_flags, run_cli, tool_parser
 from mmseg_cobra.utils.file_io import dump_json, write_text
@@ -46,9 +47,15 @@ GUIDE_COLUMNS = (('CAP guide / chance', 'guide_cap_prec', 'guide_cap_chance'),
                  ('SAP guide / chance', 'guide_sap_prec', 'guide_sap_chance'))
 
 
-def run_one(cfg: Config, variant: str, options: dict, seed: int,
-            work_dir: str) -> dict:
-    """Classifier, seeds and seed evaluation of one (variant, seed)."""
+def run_one(cfg: Config,
+            variant: str,
+            options: dict,
+            seed: int,
+            work_dir: str,
+            rerun_changed: bool = False) -> dict:
+    """Classifier, seeds and seed evaluation of one (variant, seed); a
+    finished run made with other options is refused (or, with
+    ``rerun_changed``, redone: the pipeline's stage fingerprints)."""
     run_cfg = Config(
         dict(
             cobra_config=cfg.cobra_config,
@@ -67,10 +74,17 @@ def run_one(cfg: Config, variant: str, options: dict, seed: int,
         nproc=cfg.get('nproc', 1),
         python=sys.executable)
     pipeline = CoBraPipeline(run_cfg, out, launch)
+    try:
+        pipeline.run(('classifier', 'seeds', 'seed_eval'),
+                     rerun_changed=rerun_changed)
+    except StaleStageError as exc:
+        raise StaleStageError(
+            f'variant {variant}, seed {seed}: {exc} (tools/ablate.py: '
+            '--rerun-changed redoes the changed runs)') from None
+    # what the run was made with, once it is (variant.json describes it)
     dump_json(
         dict(variant=variant, seed=seed, options=options),
         osp.join(out, 'variant.json'))
-    pipeline.run(('classifier', 'seeds', 'seed_eval'))
     with open(osp.join(out, 'seed_eval.json')) as f:
         report = json.load(f)
     result = dict(variant=variant, seed=seed)
@@ -141,7 +155,7 @@ def table(cfg: Config, results: list, variants: list) -> str:
     return '\n'.join(lines)
 
 
-def main() -> None:
+def build_parser():
     parser = tool_parser(__doc__)
     parser.add_argument('config', help='ablation config')
     add_flags(parser, '--work-dir')
@@ -149,8 +163,18 @@ def main() -> None:
     parser.add_argument('--seeds', nargs='+', type=int)
     parser.add_argument(
         '--jobs', type=int, default=1, help='runs at the same time')
+    parser.add_argument(
+        '--rerun-changed',
+        action='store_true',
+        help='redo a finished run whose variant options changed since (its '
+        'old files are moved to <run>/superseded/); without it such a run '
+        'stops the ablation, naming what changed')
     add_flags(parser, '--cfg-options')
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
 
     try:
         cfg = load_run_config(
@@ -182,7 +206,8 @@ def main() -> None:
         options = cfg.variants[variant]
         options = options.to_dict() if isinstance(options,
                                                   ConfigDict) else options
-        return run_one(cfg, variant, dict(options), seed, work_dir)
+        return run_one(cfg, variant, dict(options), seed, work_dir,
+                       args.rerun_changed)
 
     try:
         with ThreadPoolExecutor(max(1, args.jobs)) as pool:

@@ -43,22 +43,24 @@ import argparse
 import os
 import os.path as osp
 import sys
+from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmseg_cobra.apis import (STAGES, CoBraPipeline, PipelineError,
-                              resolve_pipeline_dataset)
+from mmseg_cobra.apis import STAGES, CoBraPipeline, resolve_pipeline_dataset
 from mmseg_cobra.apis.dataset_description import DescriptionError
-from mmseg_cobra.apis.launchers import LaunchError, StageLauncher
+from mmseg_cobra.apis.launchers import StageLauncher, free_port_pair
 from mmseg_cobra.apis.pipeline_config import (PipelineConfigError,
+                                              check_pipeline_keys,
                                               load_run_config)
-from mmseg_cobra.apis.work_dir_lock import JobError, WorkDirLocked
+from mmseg_cobra.apis.stage_process import PipelineInterrupted
 from mmseg_cobra.utils import (add_flags, add_launcher_args, run_cli,
                                tool_parser)
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+def _env_int(name: str, default: Optional[int]) -> Optional[int]:
+    value = os.environ.get(name)
+    return default if value is None else int(value)
 
 
 def add_launch_args(parser: argparse.ArgumentParser) -> None:
@@ -87,9 +89,10 @@ def add_launch_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--master-port',
         type=int,
-        default=_env_int('PORT', 29500),
+        default=_env_int('PORT', None),
         help='rendezvous port of the stages; the driver also listens on '
-        'the next one (env PORT)')
+        'the next one (env PORT; default: a free pair on one node, from '
+        'the job id under Slurm, 29500 across nodes)')
     parser.add_argument(
         '--join-timeout',
         type=float,
@@ -101,17 +104,20 @@ def make_launcher(args: argparse.Namespace) -> StageLauncher:
     if args.launcher == 'slurm':
         return StageLauncher.for_slurm(args.nproc_per_node, sys.executable,
                                        args.master_port)
+    port = args.master_port
+    if port is None:  # one node: any free pair; several: agree on one
+        port = free_port_pair() if args.nnodes == 1 else 29500
     return StageLauncher(
         args.launcher,
         nproc=args.nproc_per_node or 1,
         nnodes=args.nnodes,
         node_rank=int(args.node_rank or 0),
         master_addr=args.master_addr,
-        master_port=args.master_port,
+        master_port=port,
         python=sys.executable)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = tool_parser(__doc__)
     parser.add_argument('config', help='pipeline config')
     add_flags(parser, '--work-dir')
@@ -119,11 +125,25 @@ def main() -> None:
         '--stages', nargs='+', choices=STAGES, default=list(STAGES))
     add_launch_args(parser)
     parser.add_argument(
+        '--rerun-from',
+        choices=STAGES,
+        metavar='STAGE',
+        help='redo STAGE and every stage that reads its outputs, even if '
+        'recorded; their records and outputs are moved to '
+        'DIR/superseded/<time>/ (one of: ' + ', '.join(STAGES) + ')')
+    parser.add_argument(
+        '--rerun-changed',
+        action='store_true',
+        help='redo every stage whose settings changed since it ran (and '
+        'the stages that read it) instead of stopping; the old records and '
+        'outputs are moved to DIR/superseded/<time>/')
+    parser.add_argument(
         '--check',
         action='store_true',
         help='check the dataset description and write the '
         'stage configs (DIR/configs/), run no stage')
-    add_flags(parser, '--cfg-options', '--device', '--nproc')
+    add_flags(parser, '--cfg-options', '--device', '--nproc',
+              '--skip-bad-images')
     parser.set_defaults(nproc=None)
     parser.add_argument(
         '--verbose',
@@ -131,30 +151,36 @@ def main() -> None:
         help='stream every stage tool\'s output to the terminal (it always '
         'goes to <work_dir>/logs/); otherwise one status line per stage '
         'shows its progress and ETA')
-    args = parser.parse_args()
+    return parser
 
-    try:
-        launch = make_launcher(args)
-    except LaunchError as exc:
-        sys.exit(f'error: {exc}')
+
+def load_pipeline_config(args: argparse.Namespace):
+    """The pipeline config with the command line's options, checked."""
     stage_keys = ('cobra_config', 'irn_config', 'seg_config')
-    try:
-        cfg = load_run_config(args.config, args.cfg_options, stage_keys,
-                              stage_keys)
-    except PipelineConfigError as exc:
-        sys.exit(f'error: {exc}')
+    cfg = load_run_config(args.config, args.cfg_options, stage_keys,
+                          stage_keys)
+    check_pipeline_keys(cfg, args.cfg_options, args.config)
     try:
         resolve_pipeline_dataset(cfg)
     except DescriptionError as exc:
-        sys.exit(f'error: dataset description: {exc}')
+        raise PipelineConfigError(f'dataset description: {exc}') from None
     if cfg.get('data_root') is None:
-        sys.exit(f'error: the pipeline config {args.config} sets neither '
-                 'dataset (the description every stage receives) nor '
-                 'data_root: add dataset = dict(...) as in '
-                 'configs/pipeline/cobra_voc.py')
+        raise PipelineConfigError(
+            f'the pipeline config {args.config} sets neither dataset (the '
+            'description every stage receives) nor data_root: add dataset '
+            '= dict(...) as in configs/pipeline/cobra_voc.py')
     cfg.data_root = osp.abspath(cfg.data_root)
     if args.nproc is not None:
         cfg.nproc_cpu = args.nproc
+    if args.skip_bad_images:
+        cfg.skip_bad_images = True
+    return cfg
+
+
+def main() -> Optional[int]:
+    args = build_parser().parse_args()
+    launch = make_launcher(args)
+    cfg = load_pipeline_config(args)
     work_dir = args.work_dir or osp.join(
         'work_dirs',
         osp.splitext(osp.basename(args.config))[0])
@@ -162,12 +188,14 @@ def main() -> None:
                              args.verbose, args.device)
     try:
         if args.check:
-            for role, path in pipeline.prepare().items():
+            for role, path in pipeline.check().items():
                 print(f'{role}: {path}')
-            return
-        pipeline.run(args.stages)
-    except (PipelineError, WorkDirLocked, JobError) as exc:
-        sys.exit(f'error: {exc}')
+            return None
+        pipeline.run(args.stages, args.rerun_from, args.rerun_changed)
+    except PipelineInterrupted as exc:  # SIGTERM/SIGINT: the shell's code
+        print(f'error: {exc}', file=sys.stderr)
+        return exc.exit_code
+    return None
 
 
 if __name__ == '__main__':

@@ -95,6 +95,12 @@ def main() -> None:
     apply_run_flags(cfg, args)
     runner = build_checked_runner(cfg, args,
                                   ['train_dataloader', 'val_dataloader'])
+    # SIGTERM (a cluster's time limit or pre-emption, the pipeline's driver
+    # stopped): a checkpoint where training stands, then exit 143
+    if not any(
+            str(h.get('type', '')).endswith('PreemptionCheckpointHook')
+            for h in cfg.get('custom_hooks') or []):
+        runner.register_hook(dict(type='PreemptionCheckpointHook'))
     if os.environ.get(FAULT_ENV):  # kill-anywhere tests only
         runner.register_hook(dict(type='FaultInjectionHook'))
     runner.train()

@@ -49,6 +49,8 @@ class StageLauncher:
             nodes).
         python (str): The interpreter of the tools.
         srun_args (str): Extra ``srun`` arguments (``slurm``).
+        cpus_per_task (int, optional): ``srun --cpus-per-task`` of a
+            training/testing task (``slurm``; None: srun's default).
     """
     launcher: str = 'none'
     nproc: int = 1
@@ -58,6 +60,7 @@ class StageLauncher:
     master_port: int = 29500
     python: str = 'python'
     srun_args: str = ''
+    cpus_per_task: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.launcher not in PIPELINE_LAUNCHERS:
@@ -76,10 +79,22 @@ class StageLauncher:
 
     @classmethod
     def for_slurm(cls, nproc: Optional[int], python: str,
-                  master_port: int) -> 'StageLauncher':
-        """The settings of a pipeline started inside a Slurm allocation
-        (nodes from ``SLURM_JOB_NUM_NODES``, processes per node from
-        ``nproc`` or ``SLURM_NTASKS_PER_NODE``)."""
+                  master_port: Optional[int]) -> 'StageLauncher':
+        """The settings of a pipeline started inside a Slurm allocation.
+
+        Nodes from ``SLURM_JOB_NUM_NODES``; processes per node from
+        ``nproc``, else ``SLURM_NTASKS_PER_NODE``, else
+        ``SLURM_TASKS_PER_NODE`` (``8(x4)``: what ``--ntasks=32
+        --gres=gpu:8`` gives), else ``SLURM_NTASKS`` over the nodes; CPUs
+        per training task from ``SLURM_CPUS_PER_TASK`` (srun does not
+        inherit sbatch's ``--cpus-per-task`` since Slurm 22.05), else the
+        node's CPUs (``SLURM_CPUS_ON_NODE``) over its tasks; the port, when
+        not given, from the job id (two jobs on one node do not collide).
+
+        Raises:
+            LaunchError: Outside an allocation, or tasks that do not
+                split evenly over the nodes.
+        """
         env = os.environ
         if 'SLURM_JOB_ID' not in env:
             raise LaunchError(
@@ -88,14 +103,18 @@ class StageLauncher:
                 'not set)')
         nnodes = int(
             env.get('SLURM_JOB_NUM_NODES', env.get('SLURM_NNODES', '1')))
-        per_node = env.get('SLURM_NTASKS_PER_NODE', '1').split('(')[0]
+        per_node = nproc or slurm_tasks_per_node(env, nnodes)
+        cpus = env.get('SLURM_CPUS_PER_TASK')
+        if cpus is None and env.get('SLURM_CPUS_ON_NODE'):
+            cpus = max(1, _slurm_count(env['SLURM_CPUS_ON_NODE']) // per_node)
         return cls(
             'slurm',
-            nproc=nproc or int(per_node),
+            nproc=per_node,
             nnodes=nnodes,
-            master_port=master_port,
+            master_port=master_port or job_port(env['SLURM_JOB_ID']),
             python=python,
-            srun_args=env.get('SRUN_ARGS', ''))
+            srun_args=env.get('SRUN_ARGS', ''),
+            cpus_per_task=int(cpus) if cpus else None)
 
     @property
     def world_size(self) -> int:
@@ -146,7 +165,8 @@ class StageLauncher:
         if self.launcher == 'pytorch':
             prefix = self._torchrun(self.nproc)
         else:
-            prefix = self._srun(self.nnodes * self.nproc, self.nproc, None)
+            prefix = self._srun(self.nnodes * self.nproc, self.nproc,
+                                self.cpus_per_task)
         return prefix + [tool] + args + ['--launcher', self.launcher]
 
     def cpu(self,
@@ -189,6 +209,67 @@ class StageLauncher:
         return (f'{self.launcher}: {self.nnodes} node(s) x {self.nproc} '
                 f'process(es) per training/testing stage, 1 rank per node '
                 'for the CPU stages')
+
+
+def _slurm_count(value: str) -> int:
+    """The first count of a Slurm list such as ``8(x4)`` or ``64,32``."""
+    return int(value.split(',')[0].split('(')[0])
+
+
+def slurm_tasks_per_node(env: Dict[str, str], nnodes: int) -> int:
+    """Tasks per node of the allocation (see
+    :meth:`StageLauncher.for_slurm`).
+
+    Raises:
+        LaunchError: The allocation gives the nodes different counts.
+    """
+    if env.get('SLURM_NTASKS_PER_NODE'):
+        return _slurm_count(env['SLURM_NTASKS_PER_NODE'])
+    spec = env.get('SLURM_TASKS_PER_NODE')
+    if spec:  # '8(x4)', '8,8', '8(x2),4'
+        counts = []
+        for part in spec.split(','):
+            count, _, times = part.partition('(x')
+            counts += [int(count)] * int(times.rstrip(')') or 1)
+        if len(set(counts)) > 1:
+            raise LaunchError(
+                f'SLURM_TASKS_PER_NODE={spec}: the nodes have different task '
+                'counts; ask for the same number on every node '
+                '(--ntasks-per-node) or give --nproc-per-node')
+        return counts[0]
+    ntasks = int(env.get('SLURM_NTASKS', '1'))
+    if ntasks % nnodes:
+        raise LaunchError(
+            f'SLURM_NTASKS={ntasks} does not split over {nnodes} nodes: use '
+            '--ntasks-per-node or give --nproc-per-node')
+    return ntasks // nnodes
+
+
+def job_port(job_id: str, base: int = 20000, span: int = 20000) -> int:
+    """A rendezvous port of a Slurm job: ``base + 2 * (id % (span / 2))``,
+    even, so that it and the next one (the driver's store) differ between
+    jobs whose ids differ by less than ``span / 2``."""
+    return base + 2 * (int(job_id) % (span // 2))
+
+
+def free_port_pair(host: str = '127.0.0.1') -> int:
+    """A port P with P and P + 1 free on this machine (a one-node run's
+    rendezvous and the driver's store)."""
+    import socket
+    for _ in range(100):
+        with socket.socket() as first:
+            first.bind((host, 0))
+            port = first.getsockname()[1]
+            if port >= 65535:
+                continue
+            with socket.socket() as second:
+                try:
+                    second.bind((host, port + 1))
+                except OSError:
+                    continue
+        return port
+    raise LaunchError('no free pair of ports on this machine: give '
+                      '--master-port')
 
 
 def batch_and_lr(stage_cfg, world_size: int) -> dict:
@@ -268,5 +349,5 @@ def split_total_batch(stage_cfg,
 
 __all__ = [
     'LaunchError', 'PIPELINE_LAUNCHERS', 'StageLauncher', 'batch_and_lr',
-    'split_total_batch'
+    'free_port_pair', 'job_port', 'slurm_tasks_per_node', 'split_total_batch'
 ]

@@ -16,14 +16,14 @@ import contextlib
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 from typing import Dict, Iterator, List, Optional, Sequence
 
-from ..datasets.image_level_dataset import load_id_list
 from ..utils.fault import fault_point
 from ..utils.file_io import dump_json, save_config
+from ..utils.peer_watch import DEFAULT_TIMEOUT_MIN
+from ..utils.peer_watch import ENV as PEER_TIMEOUT_ENV
 from .dataset_description import (DescriptionError, apply_description,
                                   description_summary, validate_description)
 from .launchers import StageLauncher
@@ -31,13 +31,12 @@ from .pipeline_config import (REPO, prepare_synthetic_data,
                               resolve_config_path, resolve_pipeline_dataset)
 from .pipeline_stages import PipelineError, PipelineStages
 from .pipeline_summary import write_summary
+from .stage_fingerprint import STAGES, StageInputs, StagePlan, downstream
+from .stage_process import StageSignals
 from .stage_progress import StageProgress, clock, describe_outputs
 from .tools import tool_path
 from .work_dir_lock import (JobRendezvous, WorkDirLock, check_shared_work_dir,
                             wait_for_record)
-
-STAGES = ('classifier', 'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks',
-          'mask_eval', 'final_masks', 'seg', 'seg_eval')
 
 
 class _Joined(Exception):
@@ -108,6 +107,12 @@ class CoBraPipeline(PipelineStages):
             seg_eval=osp.join(self.work_dir, 'seg_eval'))
         self.state_dir = osp.join(self.work_dir, '.stages')
         os.makedirs(self.state_dir, exist_ok=True)
+        self.inputs = StageInputs(self.state_dir)
+        # what run() was told to redo (see _check_fresh)
+        self._rerun: set = set()
+        self._rerun_changed = False
+        self._plan: Dict[str, tuple] = {}
+        self.signals = StageSignals(float(cfg.get('stop_grace', 60)))
         self._peak_rss_mb: Dict[str, float] = {}
         self.dataset = resolve_pipeline_dataset(cfg)
         # callers that run only some stages (tools/ablate.py) give only the
@@ -201,23 +206,16 @@ class CoBraPipeline(PipelineStages):
             log.write(f'\n$ {" ".join(cmd)}\n')
             log.flush()
             with StageProgress(log_path, f'{self._tag} {stage}', self.verbose):
-                proc = subprocess.Popen(
-                    cmd,
-                    cwd=self.cwd,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT)
-                # wait4: this tool's own peak memory (and its waited
-                # children's)
-                _, status, usage = os.wait4(proc.pid, 0)
-                proc.returncode = os.waitstatus_to_exitcode(status)
+                # its own process group, stopped with the driver
+                returncode, usage = self.signals.run(stage, cmd, self.cwd, env,
+                                                     log)
         self._peak_rss_mb[stage] = max(
             self._peak_rss_mb.get(stage, 0.0), usage.ru_maxrss / 1024)
-        if proc.returncode != 0:
+        if returncode != 0:
             with open(log_path) as f:
                 tail = ''.join(f.readlines()[-15:])
             raise PipelineError(f'stage {stage} failed (exit '
-                                f'{proc.returncode}); log: {log_path}\n{tail}')
+                                f'{returncode}); log: {log_path}\n{tail}')
         if not self.launch.drives:
             raise _Joined(stage)
         with open(log_path) as f:
@@ -236,8 +234,16 @@ class CoBraPipeline(PipelineStages):
         """Run a per-image CPU stage: one rank per node, each with a pool of
         ``nproc_cpu`` processes (``pool``) on its share of the images."""
         nproc = int(self.cfg.get('nproc_cpu', 2)) if pool else None
+        env = dict(self.launch.cpu_env())
+        env[PEER_TIMEOUT_ENV] = str(self._peer_timeout_min)
         return self._run(stage, self.launch.cpu(tool_path(tool), args, nproc),
-                         self.launch.cpu_env())
+                         env)
+
+    @property
+    def _peer_timeout_min(self) -> float:
+        """Minutes a rank or node waits for a silent peer
+        (``peer_timeout_min``)."""
+        return float(self.cfg.get('peer_timeout_min', DEFAULT_TIMEOUT_MIN))
 
     def _check_same_dataset(self) -> None:
         """Refuse a description that changed since stages were finished in
@@ -247,9 +253,10 @@ class CoBraPipeline(PipelineStages):
         current = json.loads(json.dumps(self.dataset))  # tuples -> lists
         finished = [
             s for s in STAGES
-            if osp.isfile(osp.join(self.state_dir, s + '.json'))
+            if osp.isfile(osp.join(self.state_dir, s +
+                                   '.json')) and s not in self._rerun
         ]
-        if osp.isfile(record) and finished:
+        if osp.isfile(record) and finished and not self._rerun_changed:
             with open(record) as f:
                 before = json.load(f)
             changed = sorted(
@@ -261,47 +268,10 @@ class CoBraPipeline(PipelineStages):
                     f'{", ".join(finished)} were run in {self.work_dir} '
                     f'(dataset.{", dataset.".join(changed)}; recorded in '
                     f'{record}): their outputs belong to the old dataset. '
-                    'Use another --work-dir, or delete the stage records '
-                    'under .stages/ (and their outputs) to redo them')
+                    'Use another --work-dir, or redo them with --rerun-from '
+                    f'{finished[0]} (their records and outputs are moved '
+                    'to superseded/ in the work dir)')
         dump_json(current, record)
-
-    def _train_split_options(self) -> Dict[str, str]:
-        """Point a test dataset (the eval split) at the train split's masks
-        (the eval split shares its images)."""
-        if self.dataset is None:
-            return {}
-        return {
-            'test_dataloader.dataset.data_prefix.seg_map_path':
-            self.dataset['train']['mask_dir']
-        }
-
-    def _ids(self, list_key: str) -> List[str]:
-        return load_id_list(osp.join(self.cfg.data_root, self.cfg[list_key]))
-
-    def _check_flags(self) -> List[str]:
-        """``--skip-bad-images`` for every stage tool when the pipeline
-        config says ``skip_bad_images=True``: train.py/test.py leave out
-        the images their dataset check finds bad, the label writers succeed
-        when the others are written (the stage then checks itself that
-        every other image has its output)."""
-        return ['--skip-bad-images'] if self.cfg.get('skip_bad_images') \
-            else []
-
-    def bad_images(self) -> Dict[str, List[str]]:
-        """Images the tools left out as bad files (``--skip-bad-images``):
-        ``{list file (relative to work_dir): ids}``."""
-        import glob
-        found = {}
-        for path in sorted(
-                glob.glob(osp.join(self.work_dir, '*', 'bad_images_*.txt'))):
-            found[osp.relpath(path, self.work_dir)] = load_id_list(path)
-        return found
-
-    def _complete(self, directory: str, suffix: str, list_key: str) -> bool:
-        bad = {i for ids in self.bad_images().values() for i in ids}
-        return all(
-            osp.isfile(osp.join(directory, i + suffix))
-            for i in self._ids(list_key) if i not in bad)
 
     # ---------------------------------------------------------------- run
     def _done(self, stage: str) -> dict:
@@ -318,21 +288,73 @@ class CoBraPipeline(PipelineStages):
         print(f'[pipeline] {stage}: done before, skipped', flush=True)
         return False
 
-    def run(self, stages: Sequence[str] = STAGES) -> dict:
+    def run(self,
+            stages: Sequence[str] = STAGES,
+            rerun_from: Optional[str] = None,
+            rerun_changed: bool = False) -> dict:
         """Run ``stages`` in order, skipping finished ones; write summary.
 
         Node 0 (or the only node) takes the work-dir lock, checks the
-        dataset, records each stage and writes the summary; a joining node
-        (``launch.node_rank > 0``) runs its part of every stage node 0 runs
-        and returns ``{}``.
+        dataset and that every finished or interrupted stage was made with
+        the current settings (:mod:`.stage_fingerprint`), records each
+        stage and writes the summary; a joining node (``launch.node_rank >
+        0``) runs its part of every stage node 0 runs and returns ``{}``.
+
+        Args:
+            stages (Sequence[str]): The stages to run.
+            rerun_from (str, optional): Redo this stage and every stage
+                that reads its outputs (their records and outputs are moved
+                to ``superseded/``).
+            rerun_changed (bool): Redo every stage whose settings changed,
+                and the stages that read its outputs; otherwise a changed
+                stage stops the run, naming what changed.
+
+        Raises:
+            PipelineError: A stage failed, or one was made with other
+                settings (and is not to be redone).
         """
+        with self.signals.installed():
+            return self._drive(stages, rerun_from, rerun_changed)
+
+    def _drive(self, stages: Sequence[str], rerun_from: Optional[str],
+               rerun_changed: bool) -> dict:
         if not self.launch.drives:
             return self._join()
+        if rerun_from is not None:
+            self._rerun = set(downstream([rerun_from], STAGES))
+        self._rerun_changed = rerun_changed
         with self._driving(stages):
+            plan = StagePlan(self.work_dir, self.stage_inputs)
+            self._plan = plan.check(stages, self._rerun, rerun_changed)
             for stage in STAGES:
                 if stage in stages and self._pending(stage):
+                    self._check_lock()
                     self._run_stage(stage)
         return self.summary()
+
+    def _check_lock(self) -> None:
+        """Stop before a stage if the work-dir lock is no longer ours
+        (another driver took it over: two runs must not share outputs)."""
+        if not self._lock.owned():
+            holder = self._lock.holder() or {}
+            raise PipelineError(
+                f'the work-dir lock {self._lock.path} is no longer this '
+                f'run\'s (now: host {holder.get("host")}, pid '
+                f'{holder.get("pid")}); stopping before the next stage. '
+                'Another pipeline took this work dir over (its file system '
+                'clock or heartbeat failed: see the warnings above); let '
+                'one run finish, then rerun the command')
+
+    def check(self) -> Dict[str, str]:
+        """``--check``: :meth:`prepare` under the work dir's lock (a live
+        run's stage configs are not rewritten under it)."""
+        lock = WorkDirLock(self.work_dir,
+                           dict(token=JobRendezvous.new_token()))
+        lock.acquire()
+        try:
+            return self.prepare()
+        finally:
+            lock.release()
 
     def _run_stage(self, stage: str) -> None:
         state = osp.join(self.state_dir, stage + '.json')
@@ -341,6 +363,8 @@ class CoBraPipeline(PipelineStages):
             f'{len(STAGES)}): running (log: {self._log_path(stage)})',
             flush=True)
         start = time.time()
+        if stage in self._plan:  # what it is made from, before any output
+            self.inputs.write(stage, *self._plan[stage])
         result = getattr(self, stage)()
         fault_point(f'stage_done.{stage}')  # kill-anywhere tests
         result['seconds'] = round(time.time() - start, 1)
@@ -369,7 +393,9 @@ class CoBraPipeline(PipelineStages):
                 launcher=launch.launcher,
                 nnodes=launch.nnodes,
                 master_addr=launch.master_addr,
-                master_port=launch.master_port))
+                master_port=launch.master_port,
+                slurm_job_id=os.environ.get('SLURM_JOB_ID')))
+        self._lock = lock
         stale = lock.acquire()
         if stale:
             print(
@@ -390,7 +416,8 @@ class CoBraPipeline(PipelineStages):
                 self.rendezvous.wait_finished(launch.nnodes)
         except BaseException as exc:
             if self.rendezvous:
-                self.rendezvous.fail(f'{type(exc).__name__}: {exc}'[:2000])
+                self.rendezvous.fail(f'{type(exc).__name__}: {exc}'[:2000],
+                                     launch.nnodes)
             raise
         finally:
             lock.release()
@@ -406,10 +433,11 @@ class CoBraPipeline(PipelineStages):
             launch.master_addr,
             launch.master_port + 1,
             drives=False,
-            timeout=self.join_timeout)
+            timeout=self.join_timeout,
+            node_rank=launch.node_rank)
         job = self.rendezvous.job()
-        check_shared_work_dir(
-            WorkDirLock(self.work_dir, {}), job['token'], launch.node_rank)
+        lock = WorkDirLock(self.work_dir, {})
+        check_shared_work_dir(lock, job['token'], launch.node_rank)
         print(
             f'[pipeline node {launch.node_rank}] joined the run of '
             f'{launch.master_addr} in {self.work_dir}',
@@ -428,7 +456,8 @@ class CoBraPipeline(PipelineStages):
                     getattr(self, stage)()
                 except _Joined:
                     pass
-                wait_for_record(state, self.rendezvous)
+                wait_for_record(state, self.rendezvous, lock,
+                                60 * self._peer_timeout_min)
         self.rendezvous.finished(launch.node_rank)
         print(f'[pipeline node {launch.node_rank}] done', flush=True)
         return {}

@@ -89,6 +89,52 @@ def load_run_config(path: str,
     return cfg
 
 
+#: The keys a pipeline config may set (tools/run_pipeline.py; the
+#: docs' pipeline guide says what each does).
+PIPELINE_KEYS = ('custom_imports', 'cobra_config', 'irn_config', 'seg_config',
+                 'dataset', 'data_root', 'train_list', 'synthetic',
+                 'nproc_cpu', 'cfg_options', 'total_batch_size',
+                 'seed_eval_args', 'mask_eval_crf', 'mask_value',
+                 'seg_test_flags', 'skip_bad_images', 'classifier_checkpoint',
+                 'irn_checkpoint', 'stop_grace', 'peer_timeout_min')
+#: The stages a pipeline config's ``cfg_options`` and ``total_batch_size``
+#: address.
+OPTION_STAGES = dict(
+    cfg_options=('classifier', 'seeds', 'irn', 'seg'),
+    total_batch_size=('classifier', 'irn', 'seg'))
+
+
+def check_pipeline_keys(cfg, cfg_options: Optional[dict], path: str) -> None:
+    """Refuse keys a pipeline would ignore: a misspelt top-level key, or a
+    stage under ``cfg_options`` / ``total_batch_size`` that has none.
+
+    Args:
+        cfg (Config): The pipeline config (options merged).
+        cfg_options (dict, optional): The command line's
+            ``--cfg-options`` (named in the message).
+        path (str): The config file, for the message.
+
+    Raises:
+        PipelineConfigError: Names the key and the closest known one.
+    """
+    import difflib
+    given = set(cfg_options or {})
+    found = [(k, PIPELINE_KEYS) for k in cfg.keys() if k not in PIPELINE_KEYS]
+    for key, stages in OPTION_STAGES.items():
+        found += [(f'{key}.{s}', [f'{key}.{x}' for x in stages])
+                  for s in (cfg.get(key) or {}) if s not in stages]
+    for key, known in found:
+        close = difflib.get_close_matches(key, known, 1)
+        hint = f' Did you mean {close[0]}?' if close else ''
+        where = '--cfg-options' if any(g == key or g.startswith(key + '.')
+                                       for g in given) else path
+        raise PipelineConfigError(
+            f'{key} (in {where}) is not a key the pipeline reads, so it '
+            f'would be ignored.{hint} The pipeline config keys: '
+            f'{", ".join(PIPELINE_KEYS)}; cfg_options and total_batch_size '
+            'take the stages ' + ', '.join(OPTION_STAGES['cfg_options']))
+
+
 def prepare_synthetic_data(cfg, list_key: str, tag: str) -> None:
     """Write the synthetic dataset of ``cfg.synthetic`` into
     ``cfg.data_root`` unless ``cfg[list_key]`` is already there."""
@@ -153,7 +199,8 @@ def resolve_pipeline_dataset(cfg) -> Optional[dict]:
 
 
 __all__ = [
-    'REPO', 'cfg_options_args', 'flat_options', 'prepare_synthetic_data',
+    'OPTION_STAGES', 'PIPELINE_KEYS', 'REPO', 'cfg_options_args',
+    'check_pipeline_keys', 'flat_options', 'prepare_synthetic_data',
     'resolve_config_path', 'resolve_pipeline_dataset', 'PipelineConfigError',
     'load_run_config'
 ]

@@ -6,18 +6,45 @@ pipeline's ``_run``/``_run_cpu``/``_distributed``, which start it on every
 node and follow its log) and returns the stage's record (its outputs and
 scores), which the pipeline writes to ``<work_dir>/.stages/<stage>.json``.
 """
+import copy
 import json
+import os
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
+from ..datasets.image_level_dataset import load_id_list
+from ..utils.config import merge_cfg_options
 from ..utils.errors import UserError
+from ..utils.file_io import save_config
 from ..utils.records import RecordNotFoundError, load_test_metrics
 from .launchers import LaunchError, split_total_batch
-from .pipeline_config import cfg_options_args, flat_options
+from .pipeline_config import flat_options
+from .stage_fingerprint import WORK_DIR_MARK, flatten
 
 
 class PipelineError(UserError, RuntimeError):
     """A stage failed; the message names it and its log."""
+
+
+#: What each stage is made from besides the outputs of the stages it
+#: reads (:data:`.stage_fingerprint.STAGE_NEEDS`): the stage config it runs
+#: (``cobra``, ``irn``, ``seg``), the ``cfg_options`` entry of the pipeline
+#: config merged into it (None: none), and the pipeline config keys it
+#: reads (dotted for nested ones).
+STAGE_RECIPES = dict(
+    classifier=('cobra', 'classifier', ('classifier_checkpoint',
+                                        'total_batch_size.classifier')),
+    seeds=('cobra', 'seeds', ()),
+    seed_eval=('cobra', None, ('seed_eval_args', )),
+    ir_labels=('irn', 'irn', ()),
+    irn=('irn', 'irn', ('irn_checkpoint', 'total_batch_size.irn')),
+    masks=('irn', 'irn', ()),
+    mask_eval=('irn', None, ('mask_eval_crf', )),
+    final_masks=('irn', None, ('mask_value', )),
+    seg=('seg', 'seg', ('total_batch_size.seg', )),
+    seg_eval=('seg', None, ('seg_test_flags', )))
+#: Pipeline config keys every stage reads.
+COMMON_KEYS = ('data_root', 'train_list', 'skip_bad_images')
 
 
 class PipelineStages:
@@ -43,10 +70,12 @@ class PipelineStages:
     def _train(self, stage: str, config: str, work_dir: str,
                options: Dict[str, object]) -> str:
         options = self._batch_options(stage, config, options)
-        args = [config, '--work-dir', work_dir, *self._check_flags()]
+        args = [
+            self._stage_config(stage, config, options), '--work-dir', work_dir,
+            *self._check_flags()
+        ]
         if self._last_checkpoint(work_dir):
             args.append('--resume')
-        args += ['--cfg-options'] + cfg_options_args(options)
         self._run(stage, self._distributed('train.py', args))
         ckpt = self._last_checkpoint(work_dir)
         if ckpt is None:
@@ -67,6 +96,99 @@ class PipelineStages:
             raise PipelineError(f'stage {stage}: {exc}') from None
         print(f'{self._tag} {stage}: {line}', flush=True)
         return options
+
+    def _stage_config(self, stage: str, config: str,
+                      options: Dict[str, object]) -> str:
+        """Write ``config`` with ``options`` merged in (dotted keys, hook
+        options by type) to ``<work_dir>/configs/stages/<stage>.py`` and
+        return its path: the stage tools get every path in a file, never
+        through ``--cfg-options`` (whose parser splits values at commas
+        and drops spaces)."""
+        from mmengine.config import Config
+        cfg = Config.fromfile(config)
+        merge_cfg_options(cfg, flat_options(options))
+        return save_config(
+            cfg, osp.join(self.work_dir, 'configs', 'stages', f'{stage}.py'))
+
+    def _role_dict(self, role: str) -> dict:
+        """The stage config of ``role`` as a plain dict (read once)."""
+        cache = self.__dict__.setdefault('_role_dicts', {})
+        if role not in cache:
+            from mmengine.config import Config
+            cache[role] = Config.fromfile(self.configs[role]).to_dict()
+        return copy.deepcopy(cache[role])
+
+    def _pipeline_value(self, key: str) -> object:
+        """A pipeline config key (dotted: nested) as a stage reads it; a
+        given checkpoint with its size and time, so a replaced file
+        counts as a change."""
+        value = self.cfg
+        for part in key.split('.'):
+            value = value.get(part) if hasattr(value, 'get') else None
+        if hasattr(value, 'to_dict'):
+            value = value.to_dict()
+        if key.endswith('_checkpoint') and value and osp.isfile(value):
+            stat = os.stat(value)
+            value = dict(
+                path=osp.abspath(value),
+                bytes=stat.st_size,
+                mtime=int(stat.st_mtime))
+        return value
+
+    def stage_inputs(self, stage: str) -> Dict[str, str]:
+        """What ``stage`` is made from (see :data:`STAGE_RECIPES`),
+        flattened to ``{dotted key: json value}``, the work dir written as
+        ``{work_dir}`` (a moved work dir keeps its fingerprints)."""
+        from mmengine.config import Config
+        role, option_key, keys = STAGE_RECIPES[stage]
+        cfg = Config(self._role_dict(role))
+        if option_key:
+            merge_cfg_options(cfg, flat_options(self._options(option_key)))
+        pipeline = {k: self._pipeline_value(k) for k in COMMON_KEYS + keys}
+        pipeline['dataset'] = self.dataset
+        inputs = flatten(dict(config=cfg.to_dict(), pipeline=pipeline))
+        return {
+            k: v.replace(self.work_dir, WORK_DIR_MARK)
+            for k, v in inputs.items()
+        }
+
+    def _train_split_options(self) -> Dict[str, str]:
+        """Point a test dataset (the eval split) at the train split's masks
+        (the eval split shares its images)."""
+        if self.dataset is None:
+            return {}
+        return {
+            'test_dataloader.dataset.data_prefix.seg_map_path':
+            self.dataset['train']['mask_dir']
+        }
+
+    def _ids(self, list_key: str) -> List[str]:
+        return load_id_list(osp.join(self.cfg.data_root, self.cfg[list_key]))
+
+    def _check_flags(self) -> List[str]:
+        """``--skip-bad-images`` for every stage tool when the pipeline
+        config says ``skip_bad_images=True``: train.py/test.py leave out
+        the images their dataset check finds bad, the label writers succeed
+        when the others are written (the stage then checks itself that
+        every other image has its output)."""
+        return ['--skip-bad-images'] if self.cfg.get('skip_bad_images') \
+            else []
+
+    def bad_images(self) -> Dict[str, List[str]]:
+        """Images the tools left out as bad files (``--skip-bad-images``):
+        ``{list file (relative to work_dir): ids}``."""
+        import glob
+        found = {}
+        for path in sorted(
+                glob.glob(osp.join(self.work_dir, '*', 'bad_images_*.txt'))):
+            found[osp.relpath(path, self.work_dir)] = load_id_list(path)
+        return found
+
+    def _complete(self, directory: str, suffix: str, list_key: str) -> bool:
+        bad = {i for ids in self.bad_images().values() for i in ids}
+        return all(
+            osp.isfile(osp.join(directory, i + suffix))
+            for i in self._ids(list_key) if i not in bad)
 
     # --------------------------------------------------------------- stages
     def _given_checkpoint(self, stage: str) -> Optional[dict]:
@@ -106,9 +228,9 @@ class PipelineStages:
         self._run(
             'seeds',
             self._distributed('test.py', [
-                self.configs['cobra'], ckpt, '--work-dir', self.dirs['cobra'],
-                *self._check_flags(), '--cfg-options'
-            ] + cfg_options_args(opts)))
+                self._stage_config('seeds', self.configs['cobra'], opts), ckpt,
+                '--work-dir', self.dirs['cobra'], *self._check_flags()
+            ]))
         if not self._complete(self.dirs['seeds'], '.npz', 'train_list'):
             raise PipelineError('stage seeds: some seeds are missing')
         return dict(seed_dir=self.dirs['seeds'])
@@ -155,10 +277,10 @@ class PipelineStages:
         return opts
 
     def ir_labels(self) -> dict:
-        self._run_cpu('ir_labels', 'make_ir_labels.py',
-                      [self.configs['irn'], *self._check_flags()] +
-                      ['--cfg-options'] +
-                      cfg_options_args(self._irn_options()))
+        self._run_cpu('ir_labels', 'make_ir_labels.py', [
+            self._stage_config('ir_labels', self.configs['irn'],
+                               self._irn_options()), *self._check_flags()
+        ])
         return dict(ir_label_dir=self.dirs['ir_labels'])
 
     def irn(self) -> dict:
@@ -180,10 +302,10 @@ class PipelineStages:
         self._run(
             'masks',
             self._distributed('test.py', [
-                self.configs['irn'],
+                self._stage_config('masks', self.configs['irn'], opts),
                 self._done('irn')['checkpoint'], '--work-dir',
-                self.dirs['irn'], *self._check_flags(), '--cfg-options'
-            ] + cfg_options_args(opts)))
+                self.dirs['irn'], *self._check_flags()
+            ]))
         if not self._complete(self.dirs['masks'], '.png', 'train_list'):
             raise PipelineError('stage masks: some masks are missing')
         return dict(mask_dir=self.dirs['masks'], walk_dir=self.dirs['walks'])
@@ -262,11 +384,11 @@ class PipelineStages:
         self._run(
             'seg_eval',
             self._distributed('test.py', [
-                self.configs['seg'],
+                self._stage_config('seg_eval', self.configs['seg'], opts),
                 self._done('seg')['checkpoint'], '--work-dir',
                 self.dirs['seg_eval'], *self.cfg.get('seg_test_flags', []),
-                *self._check_flags(), '--cfg-options'
-            ] + cfg_options_args(opts)))
+                *self._check_flags()
+            ]))
         try:  # what mmengine's LoggerHook recorded for this test run
             metrics = load_test_metrics(self.dirs['seg_eval'], 'mIoU')
         except RecordNotFoundError as exc:

@@ -8,25 +8,24 @@ left by a killed run is stale (on the same host: its process is gone; on
 another host: no heartbeat for :data:`STALE_AFTER` seconds) and is taken
 over, so a killed run resumes with the same command.
 
-:class:`JobRendezvous` lets the other nodes of a ``--launcher pytorch``
-job find their driver: node 0 serves a small key-value store
-(``torch.distributed.TCPStore`` on ``master_port + 1``) with the job's
-token and stages; a joining node reads them, then checks that it sees the
-same token in the lock file of its work dir (a node that does not share
-the work dir says so and stops), runs each stage's command with its node
-rank and waits for node 0's stage records between stages.
+:func:`check_shared_work_dir`: a joining node (see :mod:`.job_rendezvous`)
+must see node 0's lock, with node 0's token, in its own work dir (a node
+that does not share the work dir says so and stops).
 """
 import datetime
+import errno
 import json
 import os
 import os.path as osp
 import socket
+import sys
 import threading
 import time
 import uuid
 from typing import Optional
 
 from ..utils.errors import UserError
+from .job_rendezvous import JobError, JobRendezvous, wait_for_record
 
 #: Seconds without heartbeat after which another host's lock is stale.
 STALE_AFTER = 60.0
@@ -49,18 +48,49 @@ def _process_start(pid: int) -> Optional[str]:
 
 
 def _alive(pid: int, start: Optional[str]) -> bool:
+    """Whether the process ``pid`` started at ``start`` still runs.
+
+    ``os.kill(pid, 0)`` fails with EPERM for another user's process: the
+    pid exists, but it may be a new process that got a dead holder's pid,
+    so the start time (readable in ``/proc`` for any process) decides.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # exists, someone else's: is it still the holder?
     now = _process_start(pid)
     return start is None or now is None or now == start
 
 
+def fs_now(folder: str) -> float:
+    """The file system's clock: the modification time of a file touched
+    just now in ``folder`` (on NFS the server stamps it), so a heartbeat's
+    age is measured on the clock that stamped the heartbeat, whatever the
+    skew between this host and the server."""
+    probe = osp.join(folder, f'.clock.{os.getpid()}.{uuid.uuid4().hex[:8]}')
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY))
+        return os.path.getmtime(probe)
+    except OSError:
+        return time.time()
+    finally:
+        try:
+            os.remove(probe)
+        except OSError:
+            pass
+
+
 class WorkDirLock:
     """The driver lock of a work dir.
+
+    The lock file appears with its content in one step (written to a
+    temporary file, flushed to disk, then hard-linked to the lock name,
+    which fails if it exists), so no reader ever sees an empty lock. A
+    stale holder is taken over under ``driver.lock.takeover`` (created
+    exclusively): one taker re-reads the holder, replaces it and lets go;
+    the others then find the new live holder.
 
     Args:
         work_dir (str): The pipeline's work dir.
@@ -73,20 +103,45 @@ class WorkDirLock:
         self.job = dict(job)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        #: why the heartbeat could not refresh or found the lock not ours
+        self.heartbeat_error: Optional[str] = None
 
     def holder(self) -> Optional[dict]:
-        """The lock's content and age (``heartbeat_age`` s), or None."""
+        """The lock's content and age (``heartbeat_age`` s, on the file
+        system's clock), or None (no lock). A lock that cannot be read as
+        a holder (empty or cut short: its writer died writing it) is
+        ``{'unreadable': True, ...}``."""
         try:
             with open(self.path) as f:
-                info = json.load(f)
-            info['heartbeat_age'] = time.time() - os.path.getmtime(self.path)
-        except (OSError, ValueError):
+                text = f.read()
+            mtime = os.path.getmtime(self.path)
+        except FileNotFoundError:
             return None
+        except OSError as exc:
+            info = dict(unreadable=True, error=str(exc))
+        else:
+            try:
+                info = json.loads(text)
+                if not isinstance(info, dict) or 'pid' not in info:
+                    raise ValueError('not a lock')
+            except ValueError:
+                info = dict(unreadable=True, error=f'{len(text)} bytes')
+            info['heartbeat_age'] = fs_now(osp.dirname(self.path)) - mtime
         return info
 
     @staticmethod
     def is_stale(info: dict) -> bool:
-        """A holder that is gone (see the module doc)."""
+        """A holder that is gone (see the module doc); an unreadable lock
+        is stale once it is :data:`HEARTBEAT` seconds old (a live writer
+        completes it at once); so is one written by this Slurm job before
+        it was requeued (``slurm_job_id``)."""
+        if info.get('unreadable'):
+            return info.get('heartbeat_age', 0.0) > HEARTBEAT
+        job = os.environ.get('SLURM_JOB_ID')
+        if job and info.get('slurm_job_id') == job and (
+                info.get('host'), info.get('pid')) != (socket.gethostname(),
+                                                       os.getpid()):
+            return True  # this job before its requeue: Slurm ended it
         if info.get('host') == socket.gethostname():
             return not _alive(int(info['pid']), info.get('proc_start'))
         return info['heartbeat_age'] > STALE_AFTER
@@ -98,35 +153,111 @@ class WorkDirLock:
             dict: The stale holder taken over, or None.
 
         Raises:
-            WorkDirLocked: A live driver holds it.
+            WorkDirLocked: A live driver holds it, or the lock cannot be
+                written (the message says why: a full disk, a read-only
+                work dir).
         """
         os.makedirs(osp.dirname(self.path), exist_ok=True)
         stale = None
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                info = self.holder()
-                if info is None:  # being written or removed: look again
-                    time.sleep(0.2)
-                    continue
-                if not self.is_stale(info):
-                    raise WorkDirLocked(self._refusal(info))
-                stale = info
-                # one taker wins the rename; the others find it gone
-                try:
-                    os.rename(self.path, f'{self.path}.stale.{os.getpid()}')
-                    os.remove(f'{self.path}.stale.{os.getpid()}')
-                except FileNotFoundError:
-                    pass
+        for _ in range(50):
+            if self._create():
+                self._start_heartbeat()
+                return stale
+            info = self.holder()
+            if info is None:  # removed meanwhile: try again
                 continue
-            with os.fdopen(fd, 'w') as f:
-                json.dump(self._content(), f)
-            self._start_heartbeat()
-            return stale
+            if not self.is_stale(info):
+                raise WorkDirLocked(self._refusal(info))
+            if self._take_over(info):
+                stale = info
+                continue
+            time.sleep(0.05)  # another taker is at it
         raise WorkDirLocked(f'could not take {self.path}: another process '
                             'keeps taking it; look for a second pipeline '
                             'on this work dir')
+
+    def _create(self) -> bool:
+        """Create the lock with our content in one step; False if it
+        exists."""
+        folder = osp.dirname(self.path)
+        tmp = osp.join(folder, f'.driver.lock.{uuid.uuid4().hex}')
+        try:
+            fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            with os.fdopen(fd, 'w') as f:
+                json.dump(self._content(), f)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, self.path)
+                return True
+            except FileExistsError:
+                return False
+            except OSError as exc:  # no hard links here: exclusive create
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP,
+                                     errno.EOPNOTSUPP, errno.EXDEV):
+                    raise
+            return self._create_exclusive()
+        except OSError as exc:
+            raise WorkDirLocked(
+                f'cannot write the lock {self.path}: {exc.strerror} '
+                f'({exc.filename or self.path}). The work dir must be '
+                'writable with space left: free disk space or fix its '
+                'permissions, or use another --work-dir') from None
+        finally:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+
+    def _create_exclusive(self) -> bool:
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        try:
+            with os.fdopen(fd, 'w') as f:
+                json.dump(self._content(), f)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:
+            os.remove(self.path)  # never leave a lock cut short
+            raise
+        return True
+
+    def _take_over(self, seen: dict) -> bool:
+        """Remove the stale holder ``seen`` if it is still the holder,
+        under the takeover lock; False if another taker has it."""
+        guard = f'{self.path}.takeover'
+        try:
+            fd = os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            self._clear_dead_guard(guard)
+            return False
+        try:
+            os.write(fd, json.dumps(self._content()).encode())
+            os.close(fd)
+            now = self.holder()
+            same = now is not None and all(
+                now.get(k) == seen.get(k)
+                for k in ('host', 'pid', 'token', 'unreadable'))
+            if same:
+                os.remove(self.path)
+            return same
+        finally:
+            os.remove(guard)
+
+    def _clear_dead_guard(self, guard: str) -> None:
+        """A takeover guard left by a taker killed while holding it (it
+        holds it for milliseconds)."""
+        try:
+            age = fs_now(osp.dirname(guard)) - os.path.getmtime(guard)
+        except OSError:
+            return
+        if age > HEARTBEAT:
+            try:
+                os.remove(guard)
+            except OSError:
+                pass
 
     def _content(self) -> dict:
         pid = os.getpid()
@@ -150,14 +281,37 @@ class WorkDirLock:
             f'{STALE_AFTER:.0f} s without heartbeat; delete it only if you '
             'are sure no pipeline runs there.')
 
+    def owned(self) -> bool:
+        """Whether the lock file is (still) ours."""
+        info = self.holder()
+        return bool(info) and info.get('token') == self.job.get('token')
+
+    def _beat(self) -> None:
+        """One heartbeat: refresh the lock if it is still ours; say once
+        what went wrong otherwise."""
+        problem = None
+        try:
+            if self.owned():
+                os.utime(self.path)
+            else:
+                info = self.holder() or {}
+                problem = ('the lock is gone or was taken by host '
+                           f'{info.get("host")}, pid {info.get("pid")}')
+        except OSError as exc:
+            problem = f'cannot refresh it: {exc}'
+        if problem and problem != self.heartbeat_error:
+            print(
+                f'[pipeline] warning: work-dir lock {self.path}: {problem}; '
+                'another pipeline may take this work dir over',
+                file=sys.stderr,
+                flush=True)
+        self.heartbeat_error = problem
+
     def _start_heartbeat(self) -> None:
 
         def beat():
             while not self._stop.wait(HEARTBEAT):
-                try:
-                    os.utime(self.path)
-                except OSError:
-                    return
+                self._beat()
 
         self._thread = threading.Thread(target=beat, daemon=True)
         self._thread.start()
@@ -165,88 +319,11 @@ class WorkDirLock:
     def release(self) -> None:
         """Stop the heartbeat and remove the lock (if still ours)."""
         self._stop.set()
-        info = self.holder()
-        if info and info.get('token') == self.job.get('token'):
+        if self.owned():
             try:
                 os.remove(self.path)
             except FileNotFoundError:
                 pass
-
-
-class JobError(UserError, RuntimeError):
-    """A joining node cannot follow its driver (the message says why)."""
-
-
-class JobRendezvous:
-    """Node 0's store and the joining nodes' view of it.
-
-    Args:
-        master_addr (str): Node 0's address.
-        port (int): The store's port (``master_port + 1``).
-        drives (bool): Node 0 (serves the store) or a joining node.
-        timeout (float): Seconds a joining node waits for node 0.
-    """
-
-    def __init__(self,
-                 master_addr: str,
-                 port: int,
-                 drives: bool,
-                 timeout: float = 600.0) -> None:
-        from torch.distributed import TCPStore
-        self.drives = drives
-        try:
-            self.store = TCPStore(
-                master_addr,
-                port,
-                is_master=drives,
-                timeout=datetime.timedelta(seconds=timeout),
-                wait_for_workers=False)
-        except Exception as exc:  # noqa: BLE001 - one message for all
-            raise JobError(
-                f'cannot reach the driver (node 0) at {master_addr}:{port} '
-                f'within {timeout:.0f} s ({exc}): start node 0 with the same '
-                '--master-addr/--master-port, and check this node can reach '
-                'it') from None
-
-    @staticmethod
-    def new_token() -> str:
-        return uuid.uuid4().hex
-
-    def publish(self, job: dict) -> None:
-        """Node 0: the job (``token``, ``stages``) for the joining nodes."""
-        self.store.set('job', json.dumps(job))
-
-    def job(self) -> dict:
-        """A joining node: node 0's job (waits until it is published)."""
-        return json.loads(self.store.get('job'))
-
-    def fail(self, message: str) -> None:
-        """Node 0: tell the joining nodes the run stopped."""
-        self.store.set('failed', message)
-
-    def check_driver(self) -> None:
-        """A joining node: raise :class:`JobError` if node 0 stopped."""
-        try:
-            failed = self.store.check(['failed'])
-            message = self.store.get('failed').decode() if failed else None
-        except Exception:  # noqa: BLE001 - the store went away
-            message = 'node 0\'s pipeline is gone (its store closed)'
-        if message:
-            raise JobError(f'node 0 stopped: {message}')
-
-    def finished(self, node_rank: int) -> None:
-        """A joining node: tell node 0 it is done."""
-        self.store.set(f'done/{node_rank}', '1')
-
-    def wait_finished(self, nnodes: int, timeout: float = 60.0) -> None:
-        """Node 0: wait (at most ``timeout`` s) for the joining nodes to
-        have seen the last record before closing the store."""
-        keys = [f'done/{r}' for r in range(1, nnodes)]
-        deadline = time.time() + timeout
-        while keys and time.time() < deadline:
-            if self.store.check(keys):
-                return
-            time.sleep(0.5)
 
 
 def check_shared_work_dir(lock: WorkDirLock,
@@ -277,19 +354,7 @@ def check_shared_work_dir(lock: WorkDirLock,
         '(NFS, Lustre, ...), under the same path.')
 
 
-def wait_for_record(path: str,
-                    rendezvous: JobRendezvous,
-                    poll: float = 1.0) -> None:
-    """A joining node: wait until node 0 has recorded a stage (``path``),
-    or node 0 stopped (:class:`JobError`)."""
-    while not osp.isfile(path):
-        rendezvous.check_driver()
-        if osp.isfile(path):
-            return
-        time.sleep(poll)
-
-
 __all__ = [
-    'HEARTBEAT', 'JobError', 'JobRendezvous', 'STALE_AFTER', 'WorkDirLock',
-    'WorkDirLocked', 'check_shared_work_dir', 'wait_for_record'
+    'HEARTBEAT', 'JobError', 'fs_now', 'JobRendezvous', 'STALE_AFTER',
+    'WorkDirLock', 'WorkDirLocked', 'check_shared_work_dir', 'wait_for_record'
 ]

@@ -79,6 +79,39 @@ def init_dist_any_device(launcher: str,
     return backend
 
 
+def init_gloo_group(launcher: str, timeout: float):
+    """A gloo process group for a CPU stage, on a store this code holds.
+
+    Args:
+        launcher (str): ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        timeout (float): Seconds of the store's and the collectives' waits.
+
+    Returns:
+        torch.distributed.TCPStore: The group's store (rank 0 serves it on
+        ``MASTER_PORT``), for :class:`~.peer_watch.PeerWatch`.
+    """
+    import datetime
+    if launcher == 'slurm':
+        _slurm_env(None)
+    elif launcher == 'mpi':
+        _mpi_env()
+    elif launcher != 'pytorch':
+        raise ValueError(f'invalid launcher {launcher!r}: expected '
+                         "'pytorch', 'slurm' or 'mpi'")
+    rank, world = int(os.environ['RANK']), int(os.environ['WORLD_SIZE'])
+    wait = datetime.timedelta(seconds=timeout)
+    store = torch_dist.TCPStore(
+        os.environ.get('MASTER_ADDR', '127.0.0.1'),
+        int(os.environ.get('MASTER_PORT', '29500')),
+        world,
+        is_master=rank == 0,
+        timeout=wait,
+        wait_for_workers=False)
+    torch_dist.init_process_group(
+        'gloo', store=store, rank=rank, world_size=world, timeout=wait)
+    return store
+
+
 def shutdown_dist() -> None:
     """Wait for every rank, then destroy the process group.
 

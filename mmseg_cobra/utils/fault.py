@@ -54,6 +54,14 @@ def fault_point(site: str, path: Optional[str] = None) -> None:
         'process group',
         file=sys.stderr,
         flush=True)
+    # a pipeline stage runs in its own process group: its driver's
+    # (MMSEG_COBRA_DRIVER_PGID) goes with it, as on a lost node
+    driver = os.environ.get('MMSEG_COBRA_DRIVER_PGID')
+    if driver and int(driver) != os.getpgrp():
+        try:
+            os.killpg(int(driver), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
 

@@ -9,7 +9,6 @@ confusion matrices are summed (:func:`sum_over_ranks`), small per-rank
 summaries are gathered on rank 0 (:func:`gather_on_rank0`). No rank ever
 holds another rank's images.
 """
-import datetime
 from typing import Any, List, Optional, Sequence, TypeVar
 
 import numpy as np
@@ -17,26 +16,40 @@ import torch
 from mmengine.dist import (all_reduce, broadcast_object_list, gather_object,
                            get_rank, get_world_size, is_distributed)
 
-from .dist_utils import init_dist_any_device
+from .dist_utils import init_gloo_group
+from .peer_watch import PeerWatch, peer_timeout
 
 T = TypeVar('T')
 
-#: How long a rank waits in a collective for the others: ranks finish their
-#: shards at different times (hours apart on COCO if a node is slower); a
-#: rank that dies closes its connections, which the others see at once.
-CPU_STAGE_TIMEOUT = datetime.timedelta(hours=12)
+#: Ranks finish their shards at different times (hours apart on COCO if a
+#: node is slower): a rank waits for the others as long as they beat. A
+#: rank that dies closes its connections, which the others see at once;
+#: one that stops answering is given up after the peer timeout
+#: (:mod:`.peer_watch`), which also bounds the store and the collectives.
+#: This process's watch over the other ranks (set by init_cpu_stage).
+_watch: Optional[PeerWatch] = None
 
 
 def init_cpu_stage(launcher: str) -> None:
     """Join the stage's ranks (``launcher`` ``pytorch``/``slurm``/``mpi``)
-    in a gloo group, also on GPU nodes (the work is on the CPU).
+    in a gloo group, also on GPU nodes (the work is on the CPU), and watch
+    them (:class:`~.peer_watch.PeerWatch`: a stopped rank is named after
+    the peer timeout instead of holding the others).
 
     ``none`` does nothing: one rank, every image.
     """
+    global _watch
     if launcher == 'none' or is_distributed():
         return
-    init_dist_any_device(
-        launcher, 'gloo', timeout=int(CPU_STAGE_TIMEOUT.total_seconds()))
+    timeout = peer_timeout()
+    store = init_gloo_group(launcher, timeout)
+    _watch = PeerWatch(store, get_rank(), get_world_size(), timeout)
+
+
+def _wait_for_peers() -> None:
+    """Before a collective: every rank there, or the silent one named."""
+    if _watch is not None:
+        _watch.wait_all()
 
 
 def shard(items: Sequence[T],
@@ -69,6 +82,7 @@ def sum_over_ranks(array: np.ndarray) -> np.ndarray:
     dtype = torch.float64 if np.issubdtype(array.dtype,
                                            np.floating) else torch.int64
     tensor = torch.from_numpy(np.ascontiguousarray(array)).to(dtype)
+    _wait_for_peers()
     all_reduce(tensor, op='sum')
     return tensor.numpy().astype(array.dtype)
 
@@ -80,6 +94,7 @@ def gather_on_rank0(obj: Any) -> Optional[List[Any]]:
     """
     if get_world_size() == 1:
         return [obj]
+    _wait_for_peers()
     return gather_object(obj, dst=0)
 
 
@@ -88,6 +103,7 @@ def broadcast_from_rank0(obj: Any) -> Any:
     if get_world_size() == 1:
         return obj
     box = [obj]
+    _wait_for_peers()
     broadcast_object_list(box, src=0)
     return box[0]
 
@@ -110,6 +126,6 @@ def first_by_index(parts: Sequence[dict], order: dict,
 
 
 __all__ = [
-    'CPU_STAGE_TIMEOUT', 'broadcast_from_rank0', 'first_by_index',
-    'gather_on_rank0', 'init_cpu_stage', 'shard', 'sum_over_ranks'
+    'broadcast_from_rank0', 'first_by_index', 'gather_on_rank0',
+    'init_cpu_stage', 'shard', 'sum_over_ranks'
 ]

@@ -5,6 +5,7 @@ from .fault_injection_hook import FaultInjectionHook
 from .guide_quality_hook import GuideQualityHook
 from .mask_writer_hook import MaskWriterHook
 from .output_writer_hook import OutputWriterHook
+from .preemption_checkpoint_hook import PreemptionCheckpointHook
 from .random_state_hook import RandomStateHook
 from .seed_writer_hook import SeedWriterHook
 from .walk_writer_hook import WalkWriterHook
@@ -12,5 +13,6 @@ from .walk_writer_hook import WalkWriterHook
 __all__ = [
     'CAMVisualizationHook', 'CheckpointFitHook', 'ComplementaryLossSwitchHook',
     'FaultInjectionHook', 'GuideQualityHook', 'MaskWriterHook',
-    'OutputWriterHook', 'RandomStateHook', 'SeedWriterHook', 'WalkWriterHook'
+    'OutputWriterHook', 'PreemptionCheckpointHook', 'RandomStateHook',
+    'SeedWriterHook', 'WalkWriterHook'
 ]

@@ -1,0 +1,165 @@
+"""A stage's command as a process group the driver can stop.
+
+Each stage command (``python tools/train.py``, ``torchrun ...``, ``srun
+...``) starts in a process group of its own. While the pipeline drives,
+SIGTERM and SIGINT (a cluster's time limit or pre-emption, ``kill``,
+Ctrl-C) are caught: the running stage's whole group gets SIGTERM (training
+saves a checkpoint on it, see ``PreemptionCheckpointHook``; torchrun and
+srun pass it to their workers), the driver waits up to ``grace`` seconds
+for the group to end, then kills what is left with SIGKILL, and raises
+:class:`PipelineInterrupted`, which releases the work-dir lock on its way
+out. A stage is therefore never left running without its driver, and the
+same command resumes the run.
+"""
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from typing import Dict, Iterator, List, Optional
+
+from ..utils.errors import UserError
+
+#: Signals the driver forwards to its stage.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: The driver's process group, for the kill-anywhere tests (a stage that
+#: injects a fault kills it with its own).
+DRIVER_PGID_ENV = 'MMSEG_COBRA_DRIVER_PGID'
+
+
+class PipelineInterrupted(UserError, RuntimeError):
+    """The driver got SIGTERM/SIGINT; the stage was stopped.
+
+    Args:
+        signum (int): The signal.
+        stage (str, optional): The stage that was running.
+    """
+
+    def __init__(self, signum: int, stage: Optional[str] = None) -> None:
+        self.signum = signum
+        self.stage = stage
+        name = signal.Signals(signum).name
+        where = f' during stage {stage}' if stage else ' between stages'
+        super().__init__(
+            f'stopped by {name}{where}; the stage was stopped (a training '
+            'stage saved a checkpoint) and the work-dir lock released. Run '
+            'the same command again to resume')
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's status of a process ended by the signal."""
+        return 128 + self.signum
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_group(pgid: int, grace: float, poll: float = 0.1) -> bool:
+    """SIGTERM to the process group ``pgid``, SIGKILL after ``grace`` s.
+
+    Returns:
+        bool: Whether it ended within the grace period.
+    """
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return True
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not _group_alive(pgid):
+            return True
+        time.sleep(poll)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+class StageSignals:
+    """Catch SIGTERM/SIGINT while a pipeline drives (main thread only).
+
+    Args:
+        grace (float): Seconds a stopped stage gets to end after SIGTERM.
+    """
+
+    def __init__(self, grace: float = 60.0) -> None:
+        self.grace = grace
+        self.received: Optional[int] = None
+        self.stage: Optional[str] = None
+        self._group: Optional[int] = None
+        self._stopper: Optional[threading.Thread] = None
+
+    def _handle(self, signum: int, frame) -> None:
+        first = self.received is None
+        self.received = self.received or signum
+        if self._group is None:  # between stages: stop at once
+            raise PipelineInterrupted(signum)
+        if first:  # forward once; the stopper kills after the grace
+            self._stopper = threading.Thread(
+                target=stop_group, args=(self._group, self.grace), daemon=True)
+            self._stopper.start()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator['StageSignals']:
+        """Catch the stop signals in this block (a no-op off the main
+        thread, e.g. under tools/ablate.py --jobs)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        old = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+        try:
+            yield self
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, handler)
+
+    def run(self, stage: str, cmd: List[str], cwd: str, env: Dict[str, str],
+            log) -> tuple:
+        """Run ``cmd`` in its own process group, its output to ``log``.
+
+        Returns:
+            tuple: ``(exit status, resource usage)`` (``os.wait4``'s:
+            the peak memory of the tool and its waited children).
+
+        Raises:
+            PipelineInterrupted: A stop signal came while it ran (the
+                group was stopped before this returns).
+        """
+        env = dict(env)
+        env[DRIVER_PGID_ENV] = str(os.getpgrp())
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            process_group=0)
+        self._group, self.stage = proc.pid, stage
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)  # retried on signals
+        finally:
+            self._group = None
+        if self.received is not None:
+            if self._stopper is not None:
+                self._stopper.join()  # the rest of the group, if any
+            raise PipelineInterrupted(self.received, stage)
+        # the tool is done; a straggler of its group (a worker that
+        # outlived it) must not outlive the stage
+        if _group_alive(proc.pid):
+            stop_group(proc.pid, self.grace)
+        return os.waitstatus_to_exitcode(status), usage
+
+
+__all__ = [
+    'DRIVER_PGID_ENV', 'PipelineInterrupted', 'STOP_SIGNALS', 'StageSignals',
+    'stop_group'
+]

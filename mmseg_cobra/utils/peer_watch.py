@@ -1,0 +1,130 @@
+"""Waiting for the other ranks of a CPU stage, bounded by their silence.
+
+The ranks of a CPU stage finish their shards hours apart on COCO, so a
+collective cannot have a short timeout; but a rank that is stopped (a
+SIGSTOPped or hung node) keeps its connections open and would hold the
+others for the whole timeout. Each rank therefore beats on the process
+group's store (a counter it increments every :data:`BEAT` seconds from a
+thread) and, before each collective, says it has arrived; a rank waiting
+for the others fails once a missing rank's counter has not moved for the
+peer timeout (``MMSEG_COBRA_PEER_TIMEOUT_MIN`` minutes, the pipeline
+config's ``peer_timeout_min``, default :data:`DEFAULT_TIMEOUT_MIN`), naming
+that rank and its host. The collective itself then starts only when every
+rank is there.
+"""
+import os
+import socket
+import threading
+import time
+from typing import Dict, Optional
+
+from .errors import UserError
+
+ENV = 'MMSEG_COBRA_PEER_TIMEOUT_MIN'
+#: Minutes of silence after which a peer rank counts as lost.
+DEFAULT_TIMEOUT_MIN = 10.0
+#: Seconds between beats.
+BEAT = 5.0
+
+
+class PeerLost(UserError, RuntimeError):
+    """A rank of the stage stopped answering; the message names it."""
+
+
+def peer_timeout() -> float:
+    """The peer timeout in seconds (from :data:`ENV`)."""
+    return 60.0 * float(os.environ.get(ENV, DEFAULT_TIMEOUT_MIN))
+
+
+class PeerWatch:
+    """Beats of this rank, arrivals of all ranks, on a ``Store``.
+
+    Args:
+        store: The process group's ``torch.distributed.Store``.
+        rank (int): This rank.
+        world (int): Ranks of the stage.
+        timeout (float): Seconds a silent peer is waited for.
+        beat (float): Seconds between this rank's beats.
+    """
+
+    def __init__(self,
+                 store,
+                 rank: int,
+                 world: int,
+                 timeout: float,
+                 beat: float = BEAT) -> None:
+        self.store, self.rank, self.world = store, rank, world
+        self.timeout, self.beat = timeout, beat
+        self._calls = 0
+        self._stop = threading.Event()
+        store.set(f'host/{rank}', socket.gethostname())
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.beat):
+            try:
+                self.store.add(f'beat/{self.rank}', 1)
+            except Exception:  # noqa: BLE001 - the store is gone: stop
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _host(self, rank: int) -> str:
+        try:
+            return self.store.get(f'host/{rank}').decode()
+        except Exception:  # noqa: BLE001
+            return 'unknown host'
+
+    def _lost(self, rank: int, what: str) -> PeerLost:
+        return PeerLost(
+            f'rank {rank} of this stage (node {rank}, host '
+            f'{self._host(rank)}) {what}; rank {self.rank} stops instead of '
+            'waiting longer. Is that node stopped (SIGSTOP, a hung file '
+            'system, swapping)? Stop the whole job and rerun it; it '
+            f'resumes. The wait is {ENV} minutes '
+            '(the pipeline config\'s peer_timeout_min)')
+
+    def wait_all(self) -> None:
+        """Arrive, then wait for every rank to arrive.
+
+        Raises:
+            PeerLost: A missing rank gave no beat for :attr:`timeout`
+                seconds, or the store (rank 0) stopped answering.
+        """
+        self._calls += 1
+        prefix = f'arrived/{self._calls}/'
+        try:
+            self.store.set(prefix + str(self.rank), '1')
+        except Exception as exc:  # noqa: BLE001 - rank 0 holds the store
+            raise self._lost(0, f'does not answer ({exc})') from None
+        missing = [r for r in range(self.world) if r != self.rank]
+        last: Dict[int, tuple] = {}
+        while missing:
+            still = []
+            for peer in missing:
+                try:
+                    if self.store.check([prefix + str(peer)]):
+                        continue
+                    beats = self.store.add(f'beat/{peer}', 0)
+                except Exception as exc:  # noqa: BLE001
+                    raise self._lost(0, f'does not answer ({exc})') from None
+                now = time.monotonic()
+                seen: Optional[tuple] = last.get(peer)
+                if seen is None or seen[0] != beats:
+                    last[peer] = (beats, now)
+                elif now - seen[1] > self.timeout:
+                    raise self._lost(
+                        peer, f'has given no sign of life for '
+                        f'{self.timeout / 60:.1f} minutes')
+                still.append(peer)
+            missing = still
+            if missing:
+                time.sleep(min(1.0, self.beat))
+
+
+__all__ = [
+    'BEAT', 'DEFAULT_TIMEOUT_MIN', 'ENV', 'PeerLost', 'PeerWatch',
+    'peer_timeout'
+]
