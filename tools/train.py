@@ -14,6 +14,7 @@ import logging
 import os
 import os.path as osp
 import sys
+from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -22,6 +23,8 @@ from mmengine.logging import print_log
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
 from mmseg_cobra.apis.runner_setup import build_checked_runner
 from mmseg_cobra.datasets.dataset_tools import check_class_count
+from mmseg_cobra.engine.hooks.preemption_checkpoint_hook import \
+    TrainingPreempted
 from mmseg_cobra.utils import (add_dataset_check_args, add_flags,
                                add_launcher_args, load_config, parse_tool_args,
                                resolve_work_dir, run_cli, shutdown_dist,
@@ -85,7 +88,7 @@ def apply_run_flags(cfg, args: argparse.Namespace) -> None:
         cfg.load_from = None if args.resume == 'auto' else args.resume
 
 
-def main() -> None:
+def main() -> Optional[int]:
     args = parse_args()
     use_project_checkpoint_loader()  # files named in its errors
     select_device(args.device)
@@ -103,8 +106,13 @@ def main() -> None:
         runner.register_hook(dict(type='PreemptionCheckpointHook'))
     if os.environ.get(FAULT_ENV):  # kill-anywhere tests only
         runner.register_hook(dict(type='FaultInjectionHook'))
-    runner.train()
+    try:
+        runner.train()
+    except TrainingPreempted as exc:  # SIGTERM: checkpoint saved
+        shutdown_dist()
+        return exc.exit_code
     shutdown_dist()
+    return None
 
 
 if __name__ == '__main__':

@@ -21,7 +21,7 @@ import time
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from ..utils.fault import fault_point
-from ..utils.file_io import dump_json, save_config
+from ..utils.file_io import check_writable, dump_json, save_config
 from ..utils.peer_watch import DEFAULT_TIMEOUT_MIN
 from ..utils.peer_watch import ENV as PEER_TIMEOUT_ENV
 from .dataset_description import (DescriptionError, apply_description,
@@ -106,7 +106,7 @@ class CoBraPipeline(PipelineStages):
             seg=osp.join(self.work_dir, 'seg'),
             seg_eval=osp.join(self.work_dir, 'seg_eval'))
         self.state_dir = osp.join(self.work_dir, '.stages')
-        os.makedirs(self.state_dir, exist_ok=True)
+        check_writable(self.state_dir)  # read-only, full: said at once
         self.inputs = StageInputs(self.state_dir)
         # what run() was told to redo (see _check_fresh)
         self._rerun: set = set()
@@ -197,7 +197,9 @@ class CoBraPipeline(PipelineStages):
         ``<work_dir>/logs/<stage>.log`` (``<stage>.node<R>.log`` on node
         R). On a joining node, raises :class:`_Joined` once it is done."""
         log_path = self._log_path(stage)
-        os.makedirs(osp.dirname(log_path), exist_ok=True)
+        check_writable(
+            osp.dirname(log_path), float(self.cfg.get('min_free_mb', 100)))
+        start = osp.getsize(log_path) if osp.isfile(log_path) else 0
         env = dict(
             os.environ, PYTHON=self.python, **self.launch.env(), **(env or {}))
         if self.in_checkout:  # the checkout's package before an installed one
@@ -213,7 +215,9 @@ class CoBraPipeline(PipelineStages):
             self._peak_rss_mb.get(stage, 0.0), usage.ru_maxrss / 1024)
         if returncode != 0:
             with open(log_path) as f:
-                tail = ''.join(f.readlines()[-15:])
+                f.seek(start)  # this run's lines only
+                tail = ''.join(f.readlines()[-15:]) or (
+                    '(it wrote nothing to its log: is the disk full?)\n')
             raise PipelineError(f'stage {stage} failed (exit '
                                 f'{returncode}); log: {log_path}\n{tail}')
         if not self.launch.drives:

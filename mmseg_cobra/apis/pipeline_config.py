@@ -96,7 +96,8 @@ PIPELINE_KEYS = ('custom_imports', 'cobra_config', 'irn_config', 'seg_config',
                  'nproc_cpu', 'cfg_options', 'total_batch_size',
                  'seed_eval_args', 'mask_eval_crf', 'mask_value',
                  'seg_test_flags', 'skip_bad_images', 'classifier_checkpoint',
-                 'irn_checkpoint', 'stop_grace', 'peer_timeout_min')
+                 'irn_checkpoint', 'stop_grace', 'peer_timeout_min',
+                 'min_free_mb')
 #: The stages a pipeline config's ``cfg_options`` and ``total_batch_size``
 #: address.
 OPTION_STAGES = dict(

@@ -223,9 +223,23 @@ class StagePlan:
                 if osp.isfile(self._record(stage)):
                     self.inputs.write(stage, inputs, needs)
                 continue
+            if not osp.isfile(self._record(stage)) and \
+                    not self.has_outputs(stage):
+                continue  # stopped before writing anything: nothing stale
             if recorded.get('fingerprint') != fingerprint(inputs, needs):
                 stale[stage] = why_stale(stage, recorded, inputs, needs)
         return stale
+
+    def has_outputs(self, stage: str) -> bool:
+        """Whether the stage left any output (a file, or a folder with
+        one)."""
+        for rel in STAGE_OUTPUTS[stage]:
+            path = osp.join(self.work_dir, rel)
+            if osp.isfile(path) or (osp.isdir(path)
+                                    and any(files
+                                            for _, _, files in os.walk(path))):
+                return True
+        return False
 
     def check(self, stages: Sequence[str], rerun: Iterable[str],
               rerun_changed: bool) -> Dict[str, tuple]:

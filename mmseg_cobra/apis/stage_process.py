@@ -26,6 +26,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: The driver's process group, for the kill-anywhere tests (a stage that
 #: injects a fault kills it with its own).
 DRIVER_PGID_ENV = 'MMSEG_COBRA_DRIVER_PGID'
+DRIVER_PID_ENV = 'MMSEG_COBRA_DRIVER_PID'
 
 
 class PipelineInterrupted(UserError, RuntimeError):
@@ -136,6 +137,7 @@ class StageSignals:
         """
         env = dict(env)
         env[DRIVER_PGID_ENV] = str(os.getpgrp())
+        env[DRIVER_PID_ENV] = str(os.getpid())
         proc = subprocess.Popen(
             cmd,
             cwd=cwd,
@@ -160,6 +162,6 @@ class StageSignals:
 
 
 __all__ = [
-    'DRIVER_PGID_ENV', 'PipelineInterrupted', 'STOP_SIGNALS', 'StageSignals',
-    'stop_group'
+    'DRIVER_PGID_ENV', 'DRIVER_PID_ENV', 'PipelineInterrupted', 'STOP_SIGNALS',
+    'StageSignals', 'stop_group'
 ]

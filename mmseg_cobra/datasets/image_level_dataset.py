@@ -251,6 +251,15 @@ class ImageLevelSegDataset(BaseSegDataset):
                 f'entries but the dataset has {self.num_fg_classes} '
                 'foreground classes: the label file belongs to another '
                 'dataset, or metainfo.classes is wrong')
+        if not np.isin(vec, (0.0, 1.0)).all():
+            bad = sorted({float(v) for v in vec if v not in (0.0, 1.0)})
+            raise DatasetError(
+                f'label of image {img_id} in '
+                f'{self._resolve(self.cls_label_file)} holds '
+                f'{", ".join(f"{v:g}" for v in bad[:5])}: an image-level '
+                'label is multi-hot, 1 for each class in the image and 0 '
+                'otherwise (some label files mark unknown or difficult '
+                'classes -1, or hold scores): write 0/1 vectors')
         return vec
 
     def _label_from_mask(self, info: dict) -> np.ndarray:

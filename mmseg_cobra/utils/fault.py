@@ -2,8 +2,11 @@
 
 Set ``MMSEG_COBRA_FAULT`` to one or more ``SITE@N`` (comma-separated) and
 the process that reaches ``SITE`` for the ``N``-th time kills its whole
-process group with SIGKILL, as an out-of-memory killer or a cluster
-pre-emption would. Sites:
+process group with SIGKILL, as an out-of-memory killer or a lost node
+would (with the pipeline's driver, ``MMSEG_COBRA_DRIVER_PGID``).
+``SITE@N:term`` sends SIGTERM to the pipeline's driver instead
+(``MMSEG_COBRA_DRIVER_PID``; the process itself without one), as ``kill``,
+``scancel`` or a cluster's time limit would. Sites:
 
 - ``seed``, ``walk``, ``ir_label``, ``mask``, ``final_mask``,
   ``crf_mask``: right after that output file is complete under its name;
@@ -37,14 +40,24 @@ def fault_point(site: str, path: Optional[str] = None) -> None:
     spec = os.environ.get(ENV)
     if not spec:
         return
-    wanted = {}
+    wanted, how = {}, {}
     for item in spec.split(','):
         name, _, n = item.strip().partition('@')
+        n, _, how[name] = n.partition(':')
         wanted[name] = int(n or 1)
     if site not in wanted:
         return
     _counts[site] += 1
     if _counts[site] != wanted[site]:
+        return
+    if how[site] == 'term':  # a polite stop: SIGTERM to the driver
+        target = int(os.environ.get('MMSEG_COBRA_DRIVER_PID', os.getpid()))
+        print(
+            f'\n[fault injection] {site} #{_counts[site]}: SIGTERM to pid '
+            f'{target}',
+            file=sys.stderr,
+            flush=True)
+        os.kill(target, signal.SIGTERM)
         return
     if path and site.endswith('.partial') and os.path.isfile(path):
         with open(path, 'r+b') as f:

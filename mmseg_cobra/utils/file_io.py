@@ -6,10 +6,12 @@ checkpoints, configs) goes through :func:`atomic_write`: the content is
 written to a temporary file next to the destination, then renamed onto it.
 A rename within one directory is atomic, so a reader sees either the old
 file, no file, or the whole new one; that is what lets every long job
-resume from the files it finds. The writers below are the only places that
-call a library's save function (``tests/test_utils/test_file_io.py`` greps
-the code for any other).
+resume from the files it finds. The temporary is synced to disk before
+the rename (:func:`flush_to_disk`), so that holds after a crash too. The
+writers below are the only places that call a library's save function
+(``tests/test_utils/test_file_io.py`` greps the code for any other).
 """
+import errno
 import json
 import os
 import os.path as osp
@@ -18,6 +20,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
+from .errors import UserError
 from .fault import fault_point
 
 #: The label value left out of training and scoring, and its colour in
@@ -56,12 +59,29 @@ def atomic_write(path: str, kind: Optional[str] = None) -> Iterator[str]:
         yield tmp
         if kind:
             fault_point(kind + '.partial', tmp)
+        flush_to_disk(tmp)
         os.replace(tmp, path)
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
     if kind:
         fault_point(kind, path)
+
+
+def flush_to_disk(path: str) -> None:
+    """``fsync`` a written file, so that after a crash or power loss its
+    final name never points at an empty or partial file (ext4 and XFS may
+    commit the rename before the data; on NFS it is what makes the data
+    reach the server before other nodes see the name). A file system that
+    cannot sync (some FUSE mounts) is left as it is."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EROFS):
+            raise
+    finally:
+        os.close(fd)
 
 
 def _json_default(obj: Any) -> Any:
@@ -180,3 +200,46 @@ def save_torch(obj: Any, path: str) -> str:
     with atomic_write(path) as tmp:
         torch.save(obj, tmp)
     return path
+
+
+class NotWritableError(UserError, OSError):
+    """A folder that outputs cannot go to; the message says why and what
+    to do."""
+
+
+def check_writable(folder: str, min_free_mb: float = 0.0) -> None:
+    """Make ``folder`` and check that a file can be written and synced
+    there, with at least ``min_free_mb`` MB free, before a job starts
+    writing outputs (so that it stops with the reason, not a traceback
+    half-way or a log that could not be written).
+
+    Raises:
+        NotWritableError: Read-only, no permission, or (nearly) full.
+    """
+    probe = osp.join(folder, f'.write_check.{os.getpid()}')
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(probe, os.O_CREAT | os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.write(fd, b'x')
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.remove(probe)
+    except OSError as exc:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        raise NotWritableError(
+            f'cannot write in {folder}: {exc.strerror}. ' +
+            ('Free disk space (or quota) there, or use another folder; '
+             if full else 'Make it writable (permissions, a read-only '
+             'mount), or use another folder; ') +
+            'nothing already written is lost, and the same command '
+            'resumes') from None
+    stat = os.statvfs(folder)
+    free_mb = stat.f_bavail * stat.f_frsize / 2**20
+    if free_mb < min_free_mb:
+        raise NotWritableError(
+            f'{folder} has {free_mb:.0f} MB free, less than the '
+            f'{min_free_mb:.0f} MB this job asks for (min_free_mb): free '
+            'disk space, or lower min_free_mb in the pipeline config; '
+            'nothing already written is lost, and the same command resumes')

@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 from mmengine.fileio import LocalBackend, get, get_file_backend, isdir, isfile
-from PIL import Image
+from PIL import Image, ImageOps
 
 from .errors import UserError
 
@@ -64,7 +64,8 @@ def open_image(path: str, backend_args: Optional[dict] = None) -> Image.Image:
 
 
 def read_image(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
-    """An image as RGB.
+    """An image as RGB, decoded as the GPU stages decode it
+    (:func:`decoded_like_cv2`).
 
     Args:
         path (str): Local path or URI (``s3://...``) of the image.
@@ -77,7 +78,29 @@ def read_image(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
     Raises:
         OSError: The file is missing or does not decode.
     """
-    return np.asarray(open_image(path, backend_args).convert('RGB'))
+    return decoded_like_cv2(open_image(path, backend_args))
+
+
+#: PIL modes of one-channel 16-bit (and the 32-bit mode PIL may give a
+#: 16-bit PNG)
+_WIDE_GREY = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
+
+
+def decoded_like_cv2(image: Image.Image) -> np.ndarray:
+    """A PIL image as RGB pixels equal to what the training and testing
+    stages get from mmseg's ``LoadImageFromFile`` (``mmcv.imfrombytes``,
+    cv2): turned as its EXIF orientation says, and 16-bit channels brought
+    to 8 bits by their high byte (PIL alone ignores the orientation and
+    clips 16-bit grey values at 255).
+
+    Returns:
+        np.ndarray: uint8 ``[H, W, 3]``.
+    """
+    image = ImageOps.exif_transpose(image)
+    if image.mode in _WIDE_GREY:
+        grey = (np.asarray(image).astype(np.int64) >> 8).clip(0, 255)
+        return np.repeat(grey.astype(np.uint8)[..., None], 3, axis=2)
+    return np.asarray(image.convert('RGB'))
 
 
 def read_label(path: str, backend_args: Optional[dict] = None) -> np.ndarray:

@@ -20,12 +20,12 @@ from mmseg.registry import HOOKS
 from ...utils.file_io import write_text
 
 
-class TrainingPreempted(SystemExit):
-    """Training stopped after saving a checkpoint (exit status 143, as a
-    process ended by SIGTERM)."""
+class TrainingPreempted(RuntimeError):
+    """Training stopped after saving a checkpoint on SIGTERM;
+    ``tools/train.py`` exits with :attr:`exit_code` (143, as a process
+    ended by SIGTERM)."""
 
-    def __init__(self) -> None:
-        super().__init__(128 + signal.SIGTERM)
+    exit_code = 128 + signal.SIGTERM
 
 
 class _SkipFirst:
@@ -53,8 +53,9 @@ class _SkipFirst:
 class PreemptionCheckpointHook(Hook):
     """On SIGTERM, finish the current iteration, save a checkpoint (with
     optimizer, schedulers and, through ``RandomStateHook``, the random
-    state), point ``last_checkpoint`` at it and exit with status 143, so
-    ``--resume`` (the pipeline, a requeued job) continues from there.
+    state), point ``last_checkpoint`` at it and stop (raise
+    :class:`TrainingPreempted`: ``tools/train.py`` exits with status 143),
+    so ``--resume`` (the pipeline, a requeued job) continues from there.
 
     Every rank stops at the same iteration: the request is all-reduced
     (max) after each iteration when several processes train. An
@@ -75,6 +76,7 @@ class PreemptionCheckpointHook(Hook):
         self.requested = False
         self._old_handler = None
         self._skip = 0
+        self._at_epoch_end = False
 
     def _request(self, signum: int, frame) -> None:
         self.requested = True
@@ -106,6 +108,9 @@ class PreemptionCheckpointHook(Hook):
         loader = runner.train_loop.dataloader
         if isinstance(loader, _SkipFirst):
             runner.train_loop.dataloader = loader.loader
+        if self._at_epoch_end:  # asked in the epoch's last iteration
+            self._stop(runner, f'preempted_epoch_{runner.epoch + 1}.pth', None,
+                       True)
 
     def _agreed(self) -> bool:
         """Whether any rank was asked to stop (the same answer on every
@@ -127,22 +132,31 @@ class PreemptionCheckpointHook(Hook):
                          outputs=None) -> None:
         if not self._agreed():
             return
-        by_epoch = not isinstance(runner.train_loop, IterBasedTrainLoop)
-        meta: Optional[dict] = None
-        if by_epoch:  # the epoch under way, and how far it got
-            loader = runner.train_loop.dataloader
-            done = batch_idx + 1 + (
-                loader.skip if isinstance(loader, _SkipFirst) else 0)
-            meta = dict(
-                epoch=runner.epoch,
-                iter=runner.iter + 1,
-                batches_done_in_epoch=done)
-            name = f'preempted_epoch_{runner.epoch + 1}_batch_{done}.pth'
-        else:
-            name = f'preempted_iter_{runner.iter + 1}.pth'
-        # by_epoch=False: the epoch under way, the next iteration
+        if isinstance(runner.train_loop, IterBasedTrainLoop):
+            # by_epoch=False: the epoch under way, the next iteration
+            self._stop(runner, f'preempted_iter_{runner.iter + 1}.pth', None,
+                       False)
+        loader = runner.train_loop.dataloader
+        done = batch_idx + 1 + (
+            loader.skip if isinstance(loader, _SkipFirst) else 0)
+        if done >= len(loader):  # the epoch's end hooks first
+            self._at_epoch_end = True
+            return
+        # the epoch under way, and how far it got
+        meta = dict(
+            epoch=runner.epoch,
+            iter=runner.iter + 1,
+            batches_done_in_epoch=done)
+        self._stop(runner,
+                   f'preempted_epoch_{runner.epoch + 1}_batch_{done}.pth',
+                   meta, False)
+
+    def _stop(self, runner, name: str, meta: Optional[dict],
+              by_epoch: bool) -> None:
+        """Save the checkpoint ``name``, point ``last_checkpoint`` at it,
+        stop training."""
         runner.save_checkpoint(
-            runner.work_dir, name, meta=meta, by_epoch=False)
+            runner.work_dir, name, meta=meta, by_epoch=by_epoch)
         if is_main_process():
             write_text(
                 osp.join(runner.work_dir, name),

@@ -56,9 +56,12 @@ class RandomStateHook(Hook):
     are set to the state the first run started from (also saved) before
     the replay, so the replay and the next batch draw what the first run
     drew, and the torch generators (the model's own draws, e.g. dropout)
-    to the checkpoint's after it. Data-loader workers are seeded by
-    mmengine from the seed, rank and worker id, so they repeat themselves
-    with a fixed ``randomness.seed``.
+    to the checkpoint's after it. A checkpoint saved inside an epoch (on
+    SIGTERM, ``PreemptionCheckpointHook``) is resumed the same way: the
+    state the epoch started with (saved too) before the batches already
+    trained are read again, the torch generators after them. Data-loader
+    workers are seeded by mmengine from the seed, rank and worker id, so
+    they repeat themselves with a fixed ``randomness.seed``.
     """
 
     priority = 'VERY_LOW'
@@ -66,6 +69,10 @@ class RandomStateHook(Hook):
     def __init__(self) -> None:
         self._pending: Optional[dict] = None  # state at the checkpoint
         self._start: Optional[dict] = None  # state when training started
+        # state when the epoch under way started (epoch-based loops), and
+        # the one of a checkpoint saved inside an epoch
+        self._epoch_start: Optional[dict] = None
+        self._resume_epoch_start: Optional[dict] = None
 
     def before_train(self, runner) -> None:
         if self._pending is None:  # a fresh start, not a resume
@@ -75,10 +82,16 @@ class RandomStateHook(Hook):
         checkpoint['random_state'] = get_random_state()
         if self._start is not None:
             checkpoint['random_state_start'] = self._start
+        if self._epoch_start is not None:
+            checkpoint['random_state_epoch_start'] = self._epoch_start
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._pending = checkpoint.get('random_state')
         self._start = checkpoint.get('random_state_start')
+        # saved inside an epoch (PreemptionCheckpointHook, on SIGTERM)
+        mid_epoch = checkpoint.get('meta', {}).get('batches_done_in_epoch')
+        self._resume_epoch_start = checkpoint.get(
+            'random_state_epoch_start') if mid_epoch else None
 
     def _log(self, runner, what: str) -> None:
         print_log(
@@ -87,17 +100,25 @@ class RandomStateHook(Hook):
             logger='current')
 
     def before_train_epoch(self, runner) -> None:
-        if self._pending is None:
-            return
-        if not isinstance(runner.train_loop, IterBasedTrainLoop):
-            set_random_state(self._pending)
-            self._pending = None
-            self._log(runner, 'all generators')
-        elif self._start is not None:
-            # mmengine now replays the data loader to the resumed
-            # iteration: start it from the state the first run started
-            # from, so the replay draws what that run drew
-            set_random_state(self._start)
+        iter_based = isinstance(runner.train_loop, IterBasedTrainLoop)
+        if self._pending is not None:
+            if iter_based:
+                # mmengine now replays the data loader to the resumed
+                # iteration: start it from the state the first run
+                # started from, so the replay draws what that run drew
+                if self._start is not None:
+                    set_random_state(self._start)
+            elif self._resume_epoch_start is not None:
+                # a checkpoint from inside this epoch: the batches already
+                # trained are read again (PreemptionCheckpointHook), from
+                # the state the epoch started with, as for iterations
+                set_random_state(self._resume_epoch_start)
+            else:
+                set_random_state(self._pending)
+                self._pending = None
+                self._log(runner, 'all generators')
+        if not iter_based:
+            self._epoch_start = get_random_state()
 
     def before_train_iter(self,
                           runner,
