@@ -400,6 +400,7 @@ class CoBraPipeline(PipelineStages):
                 master_port=launch.master_port,
                 slurm_job_id=os.environ.get('SLURM_JOB_ID')))
         self._lock = lock
+        self.signals.on_group = lambda pgid: lock.update(stage_pgid=pgid)
         stale = lock.acquire()
         if stale:
             print(

@@ -146,6 +146,9 @@ class PipelineStages:
             merge_cfg_options(cfg, flat_options(self._options(option_key)))
         pipeline = {k: self._pipeline_value(k) for k in COMMON_KEYS + keys}
         pipeline['dataset'] = self.dataset
+        # the stage config's name (its content is in config.*)
+        source = self.cfg.get(f'{role}_config')
+        pipeline[f'{role}_config'] = osp.basename(source) if source else None
         inputs = flatten(dict(config=cfg.to_dict(), pipeline=pipeline))
         return {
             k: v.replace(self.work_dir, WORK_DIR_MARK)

@@ -123,9 +123,12 @@ def upstream(targets: Iterable[str], stages: Sequence[str]) -> List[str]:
 def describe_change(before: Mapping[str, str],
                     now: Mapping[str, str],
                     limit: int = SHOWN_CHANGES) -> List[str]:
-    """The keys whose value differs, as ``key: old -> new`` lines."""
+    """The keys whose value differs, as ``key: old -> new`` lines
+    (pipeline keys first, then the shallowest: the lines a reader
+    recognises, ``seg_config`` or a loss weight, come first)."""
     keys = sorted(
-        k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        (k for k in set(before) | set(now) if before.get(k) != now.get(k)),
+        key=lambda k: (not k.startswith('pipeline.'), k.count('.'), k))
     lines = [
         f'{k}: {before.get(k, "(not set)")} -> {now.get(k, "(not set)")}'
         for k in keys[:limit]

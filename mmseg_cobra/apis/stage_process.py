@@ -17,7 +17,7 @@ import signal
 import subprocess
 import threading
 import time
-from typing import Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 from ..utils.errors import UserError
 
@@ -53,14 +53,31 @@ class PipelineInterrupted(UserError, RuntimeError):
         return 128 + self.signum
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
+def group_alive(pgid: Optional[int]) -> bool:
+    """Whether the process group ``pgid`` has a process that is not a
+    zombie (``/proc``; ``killpg(pgid, 0)`` where there is none, which also
+    counts zombies a non-reaping init leaves)."""
+    if not pgid:
         return False
-    except PermissionError:
+    if not os.path.isdir('/proc/self'):
+        try:
+            os.killpg(int(pgid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
         return True
-    return True
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == int(pgid) and fields[0] != 'Z':
+            return True
+    return False
 
 
 def stop_group(pgid: int, grace: float, poll: float = 0.1) -> bool:
@@ -75,7 +92,7 @@ def stop_group(pgid: int, grace: float, poll: float = 0.1) -> bool:
         return True
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if not _group_alive(pgid):
+        if not group_alive(pgid):
             return True
         time.sleep(poll)
     try:
@@ -98,6 +115,10 @@ class StageSignals:
         self.stage: Optional[str] = None
         self._group: Optional[int] = None
         self._stopper: Optional[threading.Thread] = None
+        #: called with the running stage's process group (None once it
+        #: ended): the pipeline writes it into its lock, so that a stage
+        #: that outlives a killed driver keeps the work dir locked
+        self.on_group: Optional[Callable[[Optional[int]], None]] = None
 
     def _handle(self, signum: int, frame) -> None:
         first = self.received is None
@@ -146,6 +167,8 @@ class StageSignals:
             stderr=subprocess.STDOUT,
             process_group=0)
         self._group, self.stage = proc.pid, stage
+        if self.on_group is not None:
+            self.on_group(proc.pid)
         try:
             _, status, usage = os.wait4(proc.pid, 0)  # retried on signals
         finally:
@@ -156,12 +179,14 @@ class StageSignals:
             raise PipelineInterrupted(self.received, stage)
         # the tool is done; a straggler of its group (a worker that
         # outlived it) must not outlive the stage
-        if _group_alive(proc.pid):
+        if group_alive(proc.pid):
             stop_group(proc.pid, self.grace)
+        if self.on_group is not None:
+            self.on_group(None)
         return os.waitstatus_to_exitcode(status), usage
 
 
 __all__ = [
-    'DRIVER_PGID_ENV', 'DRIVER_PID_ENV', 'PipelineInterrupted', 'STOP_SIGNALS',
-    'StageSignals', 'stop_group'
+    'DRIVER_PGID_ENV', 'DRIVER_PID_ENV', 'PipelineInterrupted', 'group_alive',
+    'STOP_SIGNALS', 'StageSignals', 'stop_group'
 ]

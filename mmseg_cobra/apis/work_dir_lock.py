@@ -26,6 +26,7 @@ from typing import Optional
 
 from ..utils.errors import UserError
 from .job_rendezvous import JobError, JobRendezvous, wait_for_record
+from .stage_process import group_alive
 
 #: Seconds without heartbeat after which another host's lock is stale.
 STALE_AFTER = 60.0
@@ -105,6 +106,7 @@ class WorkDirLock:
         self._thread: Optional[threading.Thread] = None
         #: why the heartbeat could not refresh or found the lock not ours
         self.heartbeat_error: Optional[str] = None
+        self._started: Optional[str] = None
 
     def holder(self) -> Optional[dict]:
         """The lock's content and age (``heartbeat_age`` s, on the file
@@ -143,7 +145,11 @@ class WorkDirLock:
                                                        os.getpid()):
             return True  # this job before its requeue: Slurm ended it
         if info.get('host') == socket.gethostname():
-            return not _alive(int(info['pid']), info.get('proc_start'))
+            # a driver killed outright (SIGKILL) leaves its stage's own
+            # process group running: live until that ends too
+            return not _alive(int(info['pid']),
+                              info.get('proc_start')) and not group_alive(
+                                  info.get('stage_pgid'))
         return info['heartbeat_age'] > STALE_AFTER
 
     def acquire(self) -> Optional[dict]:
@@ -261,19 +267,54 @@ class WorkDirLock:
 
     def _content(self) -> dict:
         pid = os.getpid()
+        if self._started is None:
+            self._started = datetime.datetime.now().isoformat(
+                timespec='seconds')
         return dict(
             host=socket.gethostname(),
             pid=pid,
             proc_start=_process_start(pid),
-            started=datetime.datetime.now().isoformat(timespec='seconds'),
+            started=self._started,
             **self.job)
 
+    def update(self, **fields) -> None:
+        """Rewrite our lock with ``fields`` added (e.g. the running
+        stage's ``stage_pgid``), in one step (temporary file, synced,
+        renamed over it); not if it is no longer ours."""
+        self.job.update(fields)
+        if not self.owned():
+            return
+        tmp = osp.join(
+            osp.dirname(self.path), f'.driver.lock.{uuid.uuid4().hex}')
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        with os.fdopen(fd, 'w') as f:
+            json.dump(self._content(), f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
     def _refusal(self, info: dict) -> str:
+        if info.get('unreadable'):
+            return (
+                f'the lock {self.path} is unreadable ({info.get("error")}, '
+                f'{info["heartbeat_age"]:.0f} s old): a pipeline may be '
+                'writing it this instant. Run the command again; a lock '
+                f'left unreadable for {HEARTBEAT:.0f} s (its writer died, '
+                'e.g. on a full disk) is taken over')
+        orphan = ''
+        if info.get('stage_pgid') and info.get('host') == \
+                socket.gethostname() and not _alive(
+                    int(info['pid']), info.get('proc_start')):
+            orphan = (f' That pipeline is gone but its stage still runs '
+                      f'(process group {info["stage_pgid"]}): stop it with '
+                      f'kill -TERM -- -{info["stage_pgid"]}, then run this '
+                      'command again.')
         return (
             f'the work dir {osp.dirname(osp.dirname(self.path))} is in use '
             f'by the pipeline of host {info.get("host")}, pid '
             f'{info.get("pid")}, started {info.get("started")} (lock '
-            f'{self.path}, heartbeat {info["heartbeat_age"]:.0f} s ago). '
+            f'{self.path}, heartbeat {info["heartbeat_age"]:.0f} s ago).'
+            f'{orphan} '
             'Wait for it to finish, or stop it and run this command again '
             '(it resumes), or use another --work-dir. To join that run as '
             'another node, give --nnodes/--node-rank/--master-addr. A lock '

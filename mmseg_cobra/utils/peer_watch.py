@@ -71,10 +71,41 @@ class PeerWatch:
     def close(self) -> None:
         self._stop.set()
 
+    def _bounded(self, call, *args, limit: Optional[float] = None):
+        """``call(*args)`` on the store, given up after ``limit`` s (default
+        the timeout): a store whose server (rank 0) is stopped never
+        answers, and a call to it would never return.
+
+        Raises:
+            PeerLost: Rank 0 did not answer, or the store failed.
+        """
+        limit = self.timeout if limit is None else limit
+        box: dict = {}
+
+        def run():
+            try:
+                box['value'] = call(*args)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                box['error'] = exc
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(limit)
+        if thread.is_alive():
+            raise self._lost(
+                0, 'holds the stage\'s store and has not answered for '
+                f'{limit / 60:.1f} minutes')
+        if 'error' in box:
+            raise self._lost(0, f'does not answer ({box["error"]})')
+        return box.get('value')
+
     def _host(self, rank: int) -> str:
+        if rank == 0:  # the store's own host
+            return os.environ.get('MASTER_ADDR', 'unknown host')
         try:
-            return self.store.get(f'host/{rank}').decode()
-        except Exception:  # noqa: BLE001
+            return self._bounded(
+                self.store.get, f'host/{rank}', limit=5.0).decode()
+        except PeerLost:
             return 'unknown host'
 
     def _lost(self, rank: int, what: str) -> PeerLost:
@@ -95,21 +126,15 @@ class PeerWatch:
         """
         self._calls += 1
         prefix = f'arrived/{self._calls}/'
-        try:
-            self.store.set(prefix + str(self.rank), '1')
-        except Exception as exc:  # noqa: BLE001 - rank 0 holds the store
-            raise self._lost(0, f'does not answer ({exc})') from None
+        self._bounded(self.store.set, prefix + str(self.rank), '1')
         missing = [r for r in range(self.world) if r != self.rank]
         last: Dict[int, tuple] = {}
         while missing:
             still = []
             for peer in missing:
-                try:
-                    if self.store.check([prefix + str(peer)]):
-                        continue
-                    beats = self.store.add(f'beat/{peer}', 0)
-                except Exception as exc:  # noqa: BLE001
-                    raise self._lost(0, f'does not answer ({exc})') from None
+                if self._bounded(self.store.check, [prefix + str(peer)]):
+                    continue
+                beats = self._bounded(self.store.add, f'beat/{peer}', 0)
                 now = time.monotonic()
                 seen: Optional[tuple] = last.get(peer)
                 if seen is None or seen[0] != beats:

@@ -1,9 +1,12 @@
 """The stage commands of each launcher, and the batch/lr a training stage
 gets at a world size."""
+import os
+
 import pytest
 from mmengine.config import Config
 
-from mmseg_cobra.apis.launchers import LaunchError, StageLauncher, batch_and_lr
+from mmseg_cobra.apis.launchers import (LaunchError, StageLauncher,
+                                        batch_and_lr, free_port_pair)
 
 
 def test_none_runs_one_process():
@@ -93,3 +96,66 @@ def test_batch_and_lr_follow_the_world_size():
     info = batch_and_lr(_cfg(8, 0.1, on), 2)
     assert (info['total'], info['scaled']) == (16, True)
     assert info['lr'] == pytest.approx(0.05)
+
+
+def _slurm(monkeypatch, **env):
+    for key in list(os.environ):
+        if key.startswith('SLURM'):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv('SLURM_JOB_ID', '7')
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_slurm_ntasks_with_gres_runs_every_task(monkeypatch):
+    """``--ntasks=32 --gres=gpu:8`` on 4 nodes sets no
+    SLURM_NTASKS_PER_NODE: 8 per node from SLURM_TASKS_PER_NODE (or
+    SLURM_NTASKS), not 1."""
+    _slurm(
+        monkeypatch,
+        SLURM_JOB_NUM_NODES='4',
+        SLURM_NTASKS='32',
+        SLURM_TASKS_PER_NODE='8(x4)')
+    launch = StageLauncher.for_slurm(None, 'py', None)
+    assert (launch.nproc, launch.world_size) == (8, 32)
+    monkeypatch.delenv('SLURM_TASKS_PER_NODE')
+    assert StageLauncher.for_slurm(None, 'py', None).nproc == 8
+    monkeypatch.setenv('SLURM_TASKS_PER_NODE', '8(x2),4(x2)')
+    with pytest.raises(LaunchError, match='different task counts'):
+        StageLauncher.for_slurm(None, 'py', None)
+    monkeypatch.setenv('SLURM_TASKS_PER_NODE', '8,8,8,8')
+    assert StageLauncher.for_slurm(None, 'py', None).nproc == 8
+
+
+def test_slurm_training_tasks_get_their_cpus(monkeypatch):
+    """srun does not inherit sbatch's --cpus-per-task (Slurm >= 22.05):
+    the training srun asks for it."""
+    _slurm(
+        monkeypatch,
+        SLURM_JOB_NUM_NODES='2',
+        SLURM_NTASKS_PER_NODE='4',
+        SLURM_CPUS_PER_TASK='6')
+    cmd = StageLauncher.for_slurm(None, 'py', 29500).distributed('t.py', [])
+    assert '--cpus-per-task=6' in cmd
+    monkeypatch.delenv('SLURM_CPUS_PER_TASK')
+    monkeypatch.setenv('SLURM_CPUS_ON_NODE', '32')
+    cmd = StageLauncher.for_slurm(None, 'py', 29500).distributed('t.py', [])
+    assert '--cpus-per-task=8' in cmd  # the node's CPUs over its tasks
+
+
+def test_ports_do_not_collide_between_jobs(monkeypatch):
+    _slurm(monkeypatch, SLURM_NTASKS_PER_NODE='1')
+    ports = set()
+    for job in ('1001', '1002', '1003'):
+        monkeypatch.setenv('SLURM_JOB_ID', job)
+        port = StageLauncher.for_slurm(None, 'py', None).master_port
+        assert 20000 <= port < 40000 and port % 2 == 0
+        ports |= {port, port + 1}
+    assert len(ports) == 6  # three jobs, two ports each, all different
+    # given: kept
+    assert StageLauncher.for_slurm(None, 'py', 29600).master_port == 29600
+    first = free_port_pair()  # a one-node run: a free pair
+    import socket
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(('127.0.0.1', first))
+        b.bind(('127.0.0.1', first + 1))

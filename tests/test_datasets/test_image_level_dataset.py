@@ -140,3 +140,14 @@ def test_irn_style_integer_keyed_label_file_is_accepted(root, style):
     assert len(ds) == len(new_ids)
     for a, b in zip(ds, from_masks):
         np.testing.assert_array_equal(a['gt_label'], b['gt_label'])
+
+
+def test_label_vector_with_minus_one_is_refused(root):
+    """Some label files mark unknown classes -1: not a multi-hot label."""
+    labels = np.load(
+        osp.join(root, 'cls_labels.npy'), allow_pickle=True).item()
+    victim = sorted(labels)[1]
+    labels[victim] = np.array([1, -1, 0, 0], np.float32)
+    np.save(osp.join(root, 'cls_labels.npy'), labels)
+    with pytest.raises(DatasetError, match=f'{victim} .*holds -1.*0/1'):
+        build(root)

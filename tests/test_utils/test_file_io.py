@@ -124,3 +124,45 @@ def test_figure_is_written_whole_and_closed(tmp_path):
     assert not plt.fignum_exists(fig.number)
     with Image.open(path) as img:
         assert img.size[0] > 0
+
+
+def test_written_files_are_synced_before_the_rename(tmp_path, monkeypatch):
+    """A crash after the rename never leaves an empty file under the final
+    name: the temporary is fsync'ed first."""
+    import os
+
+    from mmseg_cobra.utils import file_io
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(file_io.os, 'fsync',
+                        lambda fd: events.append('fsync') or real_fsync(fd))
+    monkeypatch.setattr(
+        file_io.os, 'replace',
+        lambda a, b: events.append('rename') or real_replace(a, b))
+    file_io.dump_json({'a': 1}, str(tmp_path / 'r.json'))
+    assert events == ['fsync', 'rename']
+
+
+@pytest.mark.parametrize('code,fix', [(28, 'Free disk space'),
+                                      (30, 'Make it writable')])
+def test_unwritable_folder_named_with_the_fix(tmp_path, monkeypatch, code,
+                                              fix):
+    import os
+
+    from mmseg_cobra.utils import file_io
+
+    def refuse(path, *args, **kwargs):
+        raise OSError(code, os.strerror(code), path)
+
+    monkeypatch.setattr(file_io.os, 'open', refuse)
+    with pytest.raises(file_io.NotWritableError) as err:
+        file_io.check_writable(str(tmp_path / 'work'))
+    assert f'cannot write in {tmp_path / "work"}' in str(err.value)
+    assert fix in str(err.value) and 'resumes' in str(err.value)
+
+
+def test_nearly_full_disk_refused_before_the_job(tmp_path):
+    from mmseg_cobra.utils.file_io import NotWritableError, check_writable
+    check_writable(str(tmp_path))
+    with pytest.raises(NotWritableError, match='MB free, less than'):
+        check_writable(str(tmp_path), min_free_mb=1e12)

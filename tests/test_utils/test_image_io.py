@@ -78,3 +78,33 @@ def test_reads_through_a_file_backend(tmp_path):
         'store://img.png', backend_args=dict(backend='cobra_test_store'))
     assert seen == ['store://img.png']
     assert np.array_equal(image, np.asarray(Image.open(local)))
+
+
+def _cv2_rgb(path):
+    """What the training and testing stages see: mmseg's LoadImageFromFile
+    decodes with mmcv (cv2)."""
+    import mmcv
+    with open(path, 'rb') as f:
+        return mmcv.imfrombytes(f.read(), flag='color', channel_order='rgb')
+
+
+def test_exif_rotated_and_16_bit_images_decode_as_in_the_gpu_stages(tmp_path):
+    import cv2
+    rng = np.random.default_rng(1)
+    # a camera JPEG stored sideways, turned by its EXIF orientation
+    image = Image.fromarray(rng.integers(0, 255, (40, 60, 3), np.uint8))
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    jpeg = str(tmp_path / 'turned.jpg')
+    image.save(jpeg, exif=exif, quality=95)
+    # 16-bit grey and 16-bit colour PNGs
+    grey = str(tmp_path / 'grey16.png')
+    cv2.imwrite(grey, rng.integers(0, 65535, (20, 30), np.uint16))
+    colour = str(tmp_path / 'rgb16.png')
+    cv2.imwrite(colour, rng.integers(0, 65535, (20, 30, 3), np.uint16))
+    for path in (jpeg, grey, colour):
+        ours, theirs = read_image(path), _cv2_rgb(path)
+        assert ours.shape == theirs.shape, path
+        assert ours.dtype == np.uint8
+        assert np.array_equal(ours, theirs), path
+    assert read_image(jpeg).shape == (60, 40, 3)  # turned
