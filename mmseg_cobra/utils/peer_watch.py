@@ -3,20 +3,23 @@
 The ranks of a CPU stage finish their shards hours apart on COCO, so a
 collective cannot have a short timeout; but a rank that is stopped (a
 SIGSTOPped or hung node) keeps its connections open and would hold the
-others for the whole timeout. Each rank therefore beats on the process
-group's store (a counter it increments every :data:`BEAT` seconds from a
-thread) and, before each collective, says it has arrived; a rank waiting
-for the others fails once a missing rank's counter has not moved for the
-peer timeout (``MMSEG_COBRA_PEER_TIMEOUT_MIN`` minutes, the pipeline
-config's ``peer_timeout_min``, default :data:`DEFAULT_TIMEOUT_MIN`), naming
-that rank and its host. The collective itself then starts only when every
-rank is there.
+others for the whole timeout (a rank that dies closes them, which the
+others see at once). Each rank therefore beats on the process group's
+store (a counter it increments every :data:`BEAT` seconds from a thread);
+while a rank is in a collective, a watchdog reads the others' beats and
+ends it, naming the silent rank and its host, once one has not moved for
+the peer timeout (``MMSEG_COBRA_PEER_TIMEOUT_MIN`` minutes, the pipeline
+config's ``peer_timeout_min``, default :data:`DEFAULT_TIMEOUT_MIN`). A
+slow rank beats, and is waited for however long its shard takes.
 """
+import contextlib
 import os
+import signal
 import socket
+import sys
 import threading
 import time
-from typing import Dict, Optional
+from typing import Dict, Iterator, Optional
 
 from .errors import UserError
 
@@ -55,7 +58,6 @@ class PeerWatch:
                  beat: float = BEAT) -> None:
         self.store, self.rank, self.world = store, rank, world
         self.timeout, self.beat = timeout, beat
-        self._calls = 0
         self._stop = threading.Event()
         store.set(f'host/{rank}', socket.gethostname())
         self._thread = threading.Thread(target=self._beat, daemon=True)
@@ -117,36 +119,59 @@ class PeerWatch:
             f'resumes. The wait is {ENV} minutes '
             '(the pipeline config\'s peer_timeout_min)')
 
-    def wait_all(self) -> None:
-        """Arrive, then wait for every rank to arrive.
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Watch the other ranks while this block (a collective) runs.
+
+        A rank that dies closes its connections and the collective fails
+        at once; one that is stopped keeps them open and the collective
+        would wait for it for hours. So while the block runs, a thread
+        reads every other rank's beats; once one has not moved for
+        :attr:`timeout` seconds (or rank 0, which holds the store, does
+        not answer), it prints :class:`PeerLost`'s message and ends this
+        process with SIGTERM, the only way out of a blocked collective.
+        """
+        done = threading.Event()
+        thread = threading.Thread(
+            target=self._watch, args=(done, ), daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+
+    def _watch(self, done: threading.Event) -> None:
+        last: Dict[int, tuple] = {}
+        while not done.wait(min(1.0, self.beat)):
+            try:
+                self.check_peers(last)
+            except PeerLost as exc:
+                if done.is_set():
+                    return
+                print(f'error: {exc}', file=sys.stderr, flush=True)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    def check_peers(self, last: Dict[int, tuple]) -> None:
+        """One look at the other ranks' beats; ``last`` keeps, per rank,
+        its last count and when it changed.
 
         Raises:
-            PeerLost: A missing rank gave no beat for :attr:`timeout`
-                seconds, or the store (rank 0) stopped answering.
+            PeerLost: A rank silent for :attr:`timeout` seconds, or rank 0
+                (the store) not answering.
         """
-        self._calls += 1
-        prefix = f'arrived/{self._calls}/'
-        self._bounded(self.store.set, prefix + str(self.rank), '1')
-        missing = [r for r in range(self.world) if r != self.rank]
-        last: Dict[int, tuple] = {}
-        while missing:
-            still = []
-            for peer in missing:
-                if self._bounded(self.store.check, [prefix + str(peer)]):
-                    continue
-                beats = self._bounded(self.store.add, f'beat/{peer}', 0)
-                now = time.monotonic()
-                seen: Optional[tuple] = last.get(peer)
-                if seen is None or seen[0] != beats:
-                    last[peer] = (beats, now)
-                elif now - seen[1] > self.timeout:
-                    raise self._lost(
-                        peer, f'has given no sign of life for '
-                        f'{self.timeout / 60:.1f} minutes')
-                still.append(peer)
-            missing = still
-            if missing:
-                time.sleep(min(1.0, self.beat))
+        now = time.monotonic()
+        for peer in range(self.world):
+            if peer == self.rank:
+                continue
+            beats = self._bounded(self.store.add, f'beat/{peer}', 0)
+            seen: Optional[tuple] = last.get(peer)
+            if seen is None or seen[0] != beats:
+                last[peer] = (beats, now)
+            elif now - seen[1] > self.timeout:
+                raise self._lost(
+                    peer, 'has given no sign of life for '
+                    f'{self.timeout / 60:.1f} minutes')
 
 
 __all__ = [

@@ -9,6 +9,8 @@ confusion matrices are summed (:func:`sum_over_ranks`), small per-rank
 summaries are gathered on rank 0 (:func:`gather_on_rank0`). No rank ever
 holds another rank's images.
 """
+import contextlib
+import datetime
 from typing import Any, List, Optional, Sequence, TypeVar
 
 import numpy as np
@@ -21,11 +23,12 @@ from .peer_watch import PeerWatch, peer_timeout
 
 T = TypeVar('T')
 
-#: Ranks finish their shards at different times (hours apart on COCO if a
-#: node is slower): a rank waits for the others as long as they beat. A
-#: rank that dies closes its connections, which the others see at once;
-#: one that stops answering is given up after the peer timeout
-#: (:mod:`.peer_watch`), which also bounds the store and the collectives.
+#: How long a rank waits in a collective for the others: ranks finish
+#: their shards at different times (hours apart on COCO if a node is
+#: slower). A rank that dies closes its connections, which the others see
+#: at once; one that is stopped is named after the peer timeout by the
+#: watch (:mod:`.peer_watch`).
+CPU_STAGE_TIMEOUT = datetime.timedelta(hours=12)
 #: This process's watch over the other ranks (set by init_cpu_stage).
 _watch: Optional[PeerWatch] = None
 
@@ -41,15 +44,14 @@ def init_cpu_stage(launcher: str) -> None:
     global _watch
     if launcher == 'none' or is_distributed():
         return
-    timeout = peer_timeout()
-    store = init_gloo_group(launcher, timeout)
-    _watch = PeerWatch(store, get_rank(), get_world_size(), timeout)
+    store = init_gloo_group(launcher, CPU_STAGE_TIMEOUT.total_seconds())
+    _watch = PeerWatch(store, get_rank(), get_world_size(), peer_timeout())
 
 
-def _wait_for_peers() -> None:
-    """Before a collective: every rank there, or the silent one named."""
-    if _watch is not None:
-        _watch.wait_all()
+def _watched():
+    """A collective's context: the other ranks watched while it waits."""
+    return _watch.watching() if _watch is not None else \
+        contextlib.nullcontext()
 
 
 def shard(items: Sequence[T],
@@ -82,8 +84,8 @@ def sum_over_ranks(array: np.ndarray) -> np.ndarray:
     dtype = torch.float64 if np.issubdtype(array.dtype,
                                            np.floating) else torch.int64
     tensor = torch.from_numpy(np.ascontiguousarray(array)).to(dtype)
-    _wait_for_peers()
-    all_reduce(tensor, op='sum')
+    with _watched():
+        all_reduce(tensor, op='sum')
     return tensor.numpy().astype(array.dtype)
 
 
@@ -94,8 +96,8 @@ def gather_on_rank0(obj: Any) -> Optional[List[Any]]:
     """
     if get_world_size() == 1:
         return [obj]
-    _wait_for_peers()
-    return gather_object(obj, dst=0)
+    with _watched():
+        return gather_object(obj, dst=0)
 
 
 def broadcast_from_rank0(obj: Any) -> Any:
@@ -103,8 +105,8 @@ def broadcast_from_rank0(obj: Any) -> Any:
     if get_world_size() == 1:
         return obj
     box = [obj]
-    _wait_for_peers()
-    broadcast_object_list(box, src=0)
+    with _watched():
+        broadcast_object_list(box, src=0)
     return box[0]
 
 
@@ -126,6 +128,6 @@ def first_by_index(parts: Sequence[dict], order: dict,
 
 
 __all__ = [
-    'broadcast_from_rank0', 'first_by_index', 'gather_on_rank0',
-    'init_cpu_stage', 'shard', 'sum_over_ranks'
+    'CPU_STAGE_TIMEOUT', 'broadcast_from_rank0', 'first_by_index',
+    'gather_on_rank0', 'init_cpu_stage', 'shard', 'sum_over_ranks'
 ]

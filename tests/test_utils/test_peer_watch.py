@@ -24,11 +24,13 @@ if rank == int(sys.argv[1]):
     time.sleep(float(sys.argv[2]))
 if rank == int(sys.argv[3]):
     os.kill(os.getpid(), signal.SIGSTOP)
+if rank == int(sys.argv[4]):
+    os.kill(os.getpid(), signal.SIGKILL)
 print('sum', int(sum_over_ranks(np.array([rank + 1]))[0]), flush=True)
 '''
 
 
-def _ranks(slow=-1, delay=0.0, stop=-1, timeout_min=0.1):
+def _ranks(slow=-1, delay=0.0, stop=-1, timeout_min=0.1, kill=-1):
     port = free_port_pair()
     procs = []
     for rank in range(2):
@@ -43,15 +45,17 @@ def _ranks(slow=-1, delay=0.0, stop=-1, timeout_min=0.1):
             MMSEG_COBRA_PEER_TIMEOUT_MIN=str(timeout_min),
             OMP_NUM_THREADS='1')
         procs.append(
-            subprocess.Popen(
-                [sys.executable, '-c', RANK,
-                 str(slow),
-                 str(delay),
-                 str(stop)],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True))
+            subprocess.Popen([
+                sys.executable, '-c', RANK,
+                str(slow),
+                str(delay),
+                str(stop),
+                str(kill)
+            ],
+                             env=env,
+                             stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT,
+                             text=True))
     return procs
 
 
@@ -89,3 +93,14 @@ def test_slow_rank_that_beats_is_waited_for():
     for status, out in results:
         assert status == 0, out
         assert 'sum 3' in out
+
+
+def test_killed_rank_is_seen_at_once():
+    """A rank that dies closes its connections: the other one stops at
+    once, not after the peer timeout (here 10 minutes)."""
+    procs = _ranks(kill=1, timeout_min=10)
+    start = time.monotonic()
+    status, out = _finish(procs[0], timeout=120)
+    procs[1].communicate()
+    assert status != 0, out
+    assert time.monotonic() - start < 60
