@@ -9,7 +9,7 @@ import os
 import runpy
 import sys
 
-from mmseg_cobra.apis.tools import list_tools, tool_path
+from mmseg_cobra.utils.tools import list_tools, tool_path
 
 
 def main() -> None:

@@ -183,13 +183,19 @@ LONGEST_FIRST = (
     # two-node, killed-node and Slurm runs; the one-process reference run
     # (made by test_pipeline.py meanwhile) only for comparisons
     ('tests/test_tools/test_pipeline_cluster.py', 250),
+    # a training stopped by SIGTERM and resumed; the reference run only
+    # at its end
+    ('tests/test_tools/test_pipeline_preempted.py', 175),
     ('tests/test_tools/test_full_size_smoke_coco.py', 170),
     ('tests/test_tools/test_full_size_smoke_voc.py', 115),
     ('tests/test_configs/test_package_configs.py', 85),
+    # seeds and IR labels from the reference run's classifier, made by then
+    ('tests/test_tools/test_pipeline_paths.py', 80),
     ('tests/test_tools/test_ablate.py', 75),
     ('tests/test_tools/test_check_dataset.py', 60),
     ('tests/test_engine/test_hooks/test_random_state_hook.py', 55),
     ('tests/test_apis/test_reference_parity.py', 45),
+    ('tests/test_utils/test_peer_watch.py', 30),
     ('tests/test_tools/test_masks.py', 40),
     ('tests/test_benchmarks', 40),
     ('tests/test_tools/test_seeds.py', 35),

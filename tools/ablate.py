@@ -27,13 +27,11 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import Config, ConfigDict
 
-from mmseg_cobra.apis import (CoBraPipeline, PipelineError,
-                              prepare_synthetic_data)
-from mmseg_cobra.apis.launchers import StageLauncher
-from mmseg_cobra.apis.pipeline_config import (PipelineConfigError,
-                                              load_run_config)
-from mmseg_cobra.apis.stage_fingerprint import StaleStageError
 from mmseg_cobra.engine.hooks.guide_quality_hook import RECORDS
+from mmseg_cobra.pipeline import (CoBraPipeline, PipelineConfigError,
+                                  PipelineError, StaleStageError,
+                                  load_run_config, prepare_synthetic_data)
+from mmseg_cobra.pipeline.launchers import StageLauncher
 from mmseg_cobra.utils import add_flags, run_cli, tool_parser
 from mmseg_cobra.utils.file_io import dump_json, write_text
 from mmseg_cobra.utils.records import last_scalars

@@ -47,13 +47,11 @@ from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmseg_cobra.apis import STAGES, CoBraPipeline, resolve_pipeline_dataset
-from mmseg_cobra.apis.dataset_description import DescriptionError
-from mmseg_cobra.apis.launchers import StageLauncher, free_port_pair
-from mmseg_cobra.apis.pipeline_config import (PipelineConfigError,
-                                              check_pipeline_keys,
-                                              load_run_config)
-from mmseg_cobra.apis.stage_process import PipelineInterrupted
+from mmseg_cobra.pipeline import (STAGES, CoBraPipeline, DescriptionError,
+                                  PipelineConfigError, PipelineInterrupted,
+                                  load_run_config, resolve_pipeline_dataset)
+from mmseg_cobra.pipeline.config import check_pipeline_keys
+from mmseg_cobra.pipeline.launchers import StageLauncher, free_port_pair
 from mmseg_cobra.utils import (add_flags, add_launcher_args, run_cli,
                                tool_parser)
 

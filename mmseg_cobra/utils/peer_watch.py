@@ -47,7 +47,8 @@ class PeerWatch:
         rank (int): This rank.
         world (int): Ranks of the stage.
         timeout (float): Seconds a silent peer is waited for.
-        beat (float): Seconds between this rank's beats.
+        beat (float, optional): Seconds between this rank's beats
+            (default :data:`BEAT`, or a quarter of a shorter timeout).
     """
 
     def __init__(self,
@@ -55,9 +56,11 @@ class PeerWatch:
                  rank: int,
                  world: int,
                  timeout: float,
-                 beat: float = BEAT) -> None:
+                 beat: Optional[float] = None) -> None:
         self.store, self.rank, self.world = store, rank, world
-        self.timeout, self.beat = timeout, beat
+        # at least four beats in a timeout
+        self.timeout = timeout
+        self.beat = min(BEAT, timeout / 4) if beat is None else beat
         self._stop = threading.Event()
         store.set(f'host/{rank}', socket.gethostname())
         self._thread = threading.Thread(target=self._beat, daemon=True)

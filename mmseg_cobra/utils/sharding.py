@@ -11,6 +11,8 @@ holds another rank's images.
 """
 import contextlib
 import datetime
+import os
+import threading
 from typing import Any, List, Optional, Sequence, TypeVar
 
 import numpy as np
@@ -19,7 +21,7 @@ from mmengine.dist import (all_reduce, broadcast_object_list, gather_object,
                            get_rank, get_world_size, is_distributed)
 
 from .dist_utils import init_gloo_group
-from .peer_watch import PeerWatch, peer_timeout
+from .peer_watch import PeerLost, PeerWatch, peer_timeout
 
 T = TypeVar('T')
 
@@ -44,8 +46,39 @@ def init_cpu_stage(launcher: str) -> None:
     global _watch
     if launcher == 'none' or is_distributed():
         return
-    store = init_gloo_group(launcher, CPU_STAGE_TIMEOUT.total_seconds())
-    _watch = PeerWatch(store, get_rank(), get_world_size(), peer_timeout())
+    _watch = PeerWatch(
+        _join_bounded(launcher), get_rank(), get_world_size(), peer_timeout())
+
+
+def _join_bounded(launcher: str):
+    """The gloo group, joined within the peer timeout: a node stopped
+    while the others join would hold them for the collectives' timeout.
+
+    Raises:
+        PeerLost: Not every rank joined in time (names rank 0's address).
+    """
+    box: dict = {}
+
+    def join():
+        try:
+            box['store'] = init_gloo_group(launcher,
+                                           CPU_STAGE_TIMEOUT.total_seconds())
+        except Exception as exc:  # noqa: BLE001 - raised below
+            box['error'] = exc
+
+    thread = threading.Thread(target=join, daemon=True)
+    thread.start()
+    thread.join(peer_timeout())
+    if 'error' in box:
+        raise box['error']
+    if 'store' not in box:
+        raise PeerLost(
+            'rank 0 of this stage (node 0, host '
+            f'{os.environ.get("MASTER_ADDR", "unknown host")}) and the other '
+            f'ranks did not all join within {peer_timeout() / 60:.1f} '
+            'minutes: is a node stopped (SIGSTOP, hung), or did one not start '
+            'the stage? Stop the whole job and rerun it; it resumes')
+    return box['store']
 
 
 def _watched():

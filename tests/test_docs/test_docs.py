@@ -10,7 +10,7 @@ from typing import Dict, Iterator, List, Tuple
 import pytest
 from tool_parsers import tool_parsers
 
-from mmseg_cobra.apis.tools import tool_path
+from mmseg_cobra.utils.tools import tool_path
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DOCS = [osp.join(REPO, 'README.md')] + sorted(

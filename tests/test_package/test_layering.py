@@ -2,8 +2,8 @@
 
 Layers, bottom up: ``utils`` (leaf helpers), then ``datasets``, ``models``
 and ``evaluation`` and ``visualization`` (siblings: none imports another),
-then ``engine``, then
-``apis``. A module may import its own layer's package and anything below
+then ``engine``, then ``apis``, then ``pipeline`` (the stage table and its
+runner). A module may import its own layer's package and anything below
 it, never above (a lazy import inside a function counts too: it hides a
 cycle, it does not remove it).
 """
@@ -22,7 +22,8 @@ LAYER = dict(
     evaluation=1,
     visualization=1,
     engine=2,
-    apis=3)
+    apis=3,
+    pipeline=4)
 
 
 def _imports(path: str):

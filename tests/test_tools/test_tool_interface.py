@@ -10,8 +10,8 @@ from collections import defaultdict
 import pytest
 from tool_parsers import parser_actions, tool_parsers
 
-from mmseg_cobra.apis.tools import list_tools, tool_path
 from mmseg_cobra.utils.tool_args import SHARED_FLAGS, add_flags
+from mmseg_cobra.utils.tools import list_tools, tool_path
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = sorted(

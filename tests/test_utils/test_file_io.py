@@ -20,13 +20,13 @@ WRITING_CALLS = {
 }
 #: the direct writes that stay (file, the call's source), with the reason
 ALLOWED = {
-    ('mmseg_cobra/apis/work_dir_lock.py', 'os.fdopen(fd, \'w\')'):
+    ('mmseg_cobra/pipeline/work_dir_lock.py', 'os.fdopen(fd, \'w\')'):
     'the lock file is created with O_EXCL: creating it is the lock',
-    ('mmseg_cobra/apis/work_dir_lock.py', 'json.dump(self._content(), f)'):
+    ('mmseg_cobra/pipeline/work_dir_lock.py', 'json.dump(self._content(), f)'):
     'the content of that lock file, written through the O_EXCL handle',
     ('mmseg_cobra/apis/label_writers.py', "open(os.devnull, 'w')"):
     'progress output of the other ranks, discarded',
-    ('mmseg_cobra/apis/pipeline.py', "open(log_path, 'a')"):
+    ('mmseg_cobra/pipeline/runner.py', "open(log_path, 'a')"):
     "a stage tool's log, appended to as it runs",
     ('mmseg_cobra/utils/fault.py', "open(path, 'r+b')"):
     'the fault injection tears a temporary file on purpose (tests only)',

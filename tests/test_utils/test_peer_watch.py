@@ -10,7 +10,7 @@ import time
 import pytest
 from conftest import REPO
 
-from mmseg_cobra.apis.launchers import free_port_pair
+from mmseg_cobra.pipeline.launchers import free_port_pair
 
 # one rank of a 2-rank CPU stage: joins, works (rank `slow` sleeps `delay`
 # s, rank `stop` stops itself), then sums over the ranks
@@ -71,7 +71,7 @@ def _finish(proc, timeout=90):
 
 @pytest.mark.parametrize('stopped', [1, 0])
 def test_stopped_rank_is_named_after_the_timeout(stopped):
-    procs = _ranks(stop=stopped, timeout_min=0.1)  # 6 s
+    procs = _ranks(stop=stopped, timeout_min=0.05)  # 3 s
     waiting = procs[1 - stopped]
     start = time.monotonic()
     try:
@@ -88,7 +88,7 @@ def test_stopped_rank_is_named_after_the_timeout(stopped):
 def test_slow_rank_that_beats_is_waited_for():
     """Rank 1 works twice the peer timeout longer than rank 0: it beats, so
     rank 0 waits and both get the sum."""
-    procs = _ranks(slow=1, delay=14.0, timeout_min=0.1)
+    procs = _ranks(slow=1, delay=8.0, timeout_min=0.066)
     results = [_finish(p) for p in procs]
     for status, out in results:
         assert status == 0, out

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_cobra.apis.pipeline_figures import (segmentation_class_iou,
-                                               write_pipeline_figures)
+from mmseg_cobra.pipeline.figures import (segmentation_class_iou,
+                                          write_pipeline_figures)
 from mmseg_cobra.visualization import (plot_ablation, plot_boundary_pr,
                                        plot_class_iou, plot_loss_curves,
                                        plot_mask_sweep, plot_seed_sweep)

@@ -99,6 +99,9 @@ def stop_group(pgid: int, grace: float, poll: float = 0.1) -> bool:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         return True
+    deadline = time.monotonic() + 10.0  # SIGKILL takes effect at once,
+    while group_alive(pgid) and time.monotonic() < deadline:  # nearly
+        time.sleep(poll)
     return False
 
 

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from mmseg_cobra.apis import work_dir_lock
-from mmseg_cobra.apis.work_dir_lock import (HEARTBEAT, STALE_AFTER,
-                                            WorkDirLock, WorkDirLocked)
+from mmseg_cobra.pipeline import work_dir_lock
+from mmseg_cobra.pipeline.work_dir_lock import (HEARTBEAT, STALE_AFTER,
+                                                WorkDirLock, WorkDirLocked)
 
 
 def _lock(tmp_path, token):

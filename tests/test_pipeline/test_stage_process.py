@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from mmseg_cobra.apis.stage_process import PipelineInterrupted, StageSignals
+from mmseg_cobra.pipeline.stage_process import (PipelineInterrupted,
+                                                StageSignals)
 
 # a stage tool with a worker of its own; both write their pids
 STAGE = '''

@@ -12,9 +12,9 @@ import time
 import pytest
 from conftest import REPO
 
-from mmseg_cobra.apis.work_dir_lock import (STALE_AFTER, JobError, WorkDirLock,
-                                            WorkDirLocked,
-                                            check_shared_work_dir)
+from mmseg_cobra.pipeline.work_dir_lock import (STALE_AFTER, JobError,
+                                                WorkDirLock, WorkDirLocked,
+                                                check_shared_work_dir)
 
 
 def _lock(tmp_path, token='a'):

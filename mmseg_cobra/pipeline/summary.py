@@ -9,9 +9,9 @@ import json
 import os.path as osp
 from typing import Dict, List, Sequence
 
+from ..apis.mask_report import ROW_LABELS, RULE_VALUE
 from ..utils.file_io import dump_json, write_text
-from .mask_report import ROW_LABELS, RULE_VALUE
-from .pipeline_figures import write_pipeline_figures
+from .figures import write_pipeline_figures
 
 
 def write_summary(work_dir: str, state_dir: str, stages: Sequence[str],

@@ -4,8 +4,8 @@ import time
 
 from mmengine.utils import ProgressBar
 
-from mmseg_cobra.apis.stage_progress import (Progress, StageProgress,
-                                             describe_outputs)
+from mmseg_cobra.pipeline.progress import (Progress, StageProgress,
+                                           describe_outputs)
 
 
 def test_parse_mmengine_lines():

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from mmseg_cobra.apis.job_rendezvous import (JobError, JobRendezvous,
+from mmseg_cobra.pipeline.launchers import free_port_pair
+from mmseg_cobra.pipeline.rendezvous import (JobError, JobRendezvous,
                                              wait_for_record)
-from mmseg_cobra.apis.launchers import free_port_pair
-from mmseg_cobra.apis.work_dir_lock import WorkDirLock
+from mmseg_cobra.pipeline.work_dir_lock import WorkDirLock
 
 
 def test_node0_failing_in_prepare_reaches_the_joining_node():

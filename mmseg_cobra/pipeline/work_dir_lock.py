@@ -8,7 +8,7 @@ left by a killed run is stale (on the same host: its process is gone; on
 another host: no heartbeat for :data:`STALE_AFTER` seconds) and is taken
 over, so a killed run resumes with the same command.
 
-:func:`check_shared_work_dir`: a joining node (see :mod:`.job_rendezvous`)
+:func:`check_shared_work_dir`: a joining node (see :mod:`.rendezvous`)
 must see node 0's lock, with node 0's token, in its own work dir (a node
 that does not share the work dir says so and stops).
 """
@@ -25,7 +25,7 @@ import uuid
 from typing import Optional
 
 from ..utils.errors import UserError
-from .job_rendezvous import JobError, JobRendezvous, wait_for_record
+from .rendezvous import JobError
 from .stage_process import group_alive
 
 #: Seconds without heartbeat after which another host's lock is stale.
@@ -396,6 +396,6 @@ def check_shared_work_dir(lock: WorkDirLock,
 
 
 __all__ = [
-    'HEARTBEAT', 'JobError', 'fs_now', 'JobRendezvous', 'STALE_AFTER',
-    'WorkDirLock', 'WorkDirLocked', 'check_shared_work_dir', 'wait_for_record'
+    'HEARTBEAT', 'JobError', 'STALE_AFTER', 'WorkDirLock', 'WorkDirLocked',
+    'check_shared_work_dir', 'fs_now'
 ]

@@ -4,7 +4,7 @@ import argparse
 import pytest
 from mmengine.config import DictAction
 
-from mmseg_cobra.apis.pipeline_config import cfg_options_args
+from mmseg_cobra.pipeline.config import cfg_options_args
 
 
 def test_options_survive_the_command_line():
@@ -42,8 +42,8 @@ def test_misspelt_pipeline_keys_are_refused():
     """A pipeline key nothing reads would be silently ignored."""
     from mmengine.config import Config
 
-    from mmseg_cobra.apis.pipeline_config import (PipelineConfigError,
-                                                  check_pipeline_keys)
+    from mmseg_cobra.pipeline.config import (PipelineConfigError,
+                                             check_pipeline_keys)
     cfg = Config(dict(cobra_config='c.py', cfg_options=dict(seg={})))
     check_pipeline_keys(cfg, {}, 'p.py')
     cfg.merge_from_dict({'cfg_option.seg.x': 1})

@@ -11,11 +11,12 @@ import sys
 import pytest
 from conftest import REPO
 
-from mmseg_cobra.apis.pipeline import CoBraPipeline
-from mmseg_cobra.apis.pipeline_config import load_run_config
-from mmseg_cobra.apis.stage_fingerprint import (STAGES, StageInputs, StagePlan,
-                                                StaleStageError, downstream,
-                                                fingerprint, flatten, upstream)
+from mmseg_cobra.pipeline import (STAGE_TABLE, STAGES, CoBraPipeline,
+                                  StaleStageError, WorkDirLayout,
+                                  load_run_config, resolve_pipeline_dataset)
+from mmseg_cobra.pipeline.fingerprint import (StageInputs, StagePlan,
+                                              downstream, fingerprint, flatten,
+                                              upstream)
 
 CONFIG = osp.join(REPO, 'configs/pipeline/synthetic_demo.py')
 SEGFORMER = 'configs/seg/segformer_mit_tiny_synthetic.py'
@@ -33,27 +34,29 @@ def test_flatten_keeps_types_and_empty_containers():
 
 
 def test_needs_order_and_closures():
-    assert downstream(['seeds'], STAGES) == [
+    assert downstream(['seeds'], STAGE_TABLE) == [
         'seeds', 'seed_eval', 'ir_labels', 'irn', 'masks', 'mask_eval',
         'final_masks', 'seg', 'seg_eval'
     ]
-    assert downstream(['seed_eval'], STAGES) == ['seed_eval']
-    assert downstream(['seg'], STAGES) == ['seg', 'seg_eval']
-    assert upstream(['masks'], STAGES) == [
+    assert downstream(['seed_eval'], STAGE_TABLE) == ['seed_eval']
+    assert downstream(['seg'], STAGE_TABLE) == ['seg', 'seg_eval']
+    assert upstream(['masks'], STAGE_TABLE) == [
         'classifier', 'seeds', 'ir_labels', 'irn', 'masks'
     ]
 
 
 def _plan(tmp_path, values):
     """A StagePlan whose stage inputs are ``{'x': values[stage]}``."""
-    return StagePlan(str(tmp_path), lambda s: {'x': str(values.get(s, 0))})
+    return StagePlan(
+        WorkDirLayout(str(tmp_path)), STAGE_TABLE,
+        lambda stage: {'x': str(values.get(stage.name, 0))})
 
 
 def _finish(tmp_path, plan, stages):
     """Record ``stages`` as finished with the plan's inputs, with an
     output file each."""
     fps = plan.fingerprints(stages)
-    inputs = StageInputs(str(tmp_path / '.stages'))
+    inputs = StageInputs(WorkDirLayout(str(tmp_path)))
     for stage in stages:
         inputs.write(stage, *fps[stage])
         (tmp_path / '.stages' / f'{stage}.json').write_text('{}')
@@ -103,13 +106,13 @@ def test_rerun_moves_records_and_outputs_aside(tmp_path, capsys):
     assert (old / '.stages' / 'seeds.inputs.json').is_file()
     assert 'redoing seeds, seed_eval' in capsys.readouterr().out
     # --rerun-from an unchanged stage: it and what reads it
-    plan.check(stages, downstream(['classifier'], STAGES), False)
+    plan.check(stages, downstream(['classifier'], STAGE_TABLE), False)
     assert not (tmp_path / '.stages' / 'classifier.json').exists()
 
 
 def test_interrupted_stage_with_outputs_is_stale_without_is_not(tmp_path):
     (tmp_path / '.stages').mkdir()
-    inputs = StageInputs(str(tmp_path / '.stages'))
+    inputs = StageInputs(WorkDirLayout(str(tmp_path)))
     inputs.write('classifier', {'x': '0'}, {})  # started, no record
     _plan(tmp_path, {'classifier': 1}).check(['classifier'], (), False)
     inputs.write('classifier', {'x': '0'}, {})
@@ -131,11 +134,10 @@ def _pipeline(work, *options):
     keys = ('cobra_config', 'irn_config', 'seg_config')
     opts = dict(o.split('=', 1) for o in options)
     cfg = load_run_config(CONFIG, opts, keys, keys)
-    from mmseg_cobra.apis import resolve_pipeline_dataset
     resolve_pipeline_dataset(cfg)
     pipeline = CoBraPipeline(cfg, work)
     pipeline.prepare()
-    return StagePlan(pipeline.work_dir, pipeline.stage_inputs)
+    return pipeline.plan
 
 
 def test_real_configs_a_change_reaches_its_stage_and_below(tmp_path):
@@ -170,7 +172,7 @@ def test_pipeline_refuses_a_changed_segmentation_config(tmp_path):
     data = str(tmp_path / 'data')
     work = str(tmp_path / 'work')
     plan = _pipeline(work, f'dataset.data_root={data}')
-    inputs = StageInputs(osp.join(work, '.stages'))
+    inputs = StageInputs(plan.layout)
     for stage, (stage_inputs, needs) in plan.fingerprints(STAGES).items():
         inputs.write(stage, stage_inputs, needs)
         with open(osp.join(work, '.stages', stage + '.json'), 'w') as f:

@@ -5,8 +5,8 @@ import os
 import pytest
 from mmengine.config import Config
 
-from mmseg_cobra.apis.launchers import (LaunchError, StageLauncher,
-                                        batch_and_lr, free_port_pair)
+from mmseg_cobra.pipeline.launchers import (LaunchError, StageLauncher,
+                                            batch_and_lr, free_port_pair)
 
 
 def test_none_runs_one_process():

@@ -11,9 +11,9 @@ from conftest import REPO, run_tool
 from mmengine.config import Config
 from mmseg.registry import DATASETS
 
-from mmseg_cobra.apis import (DescriptionError, apply_description,
-                              normalise_description, validate_description)
 from mmseg_cobra.datasets import generate_synthetic_voc
+from mmseg_cobra.pipeline import (DescriptionError, apply_description,
+                                  normalise_description, validate_description)
 
 CLASSES = ('background', 'apple', 'brick')
 PALETTE = [[0, 0, 0], [200, 30, 30], [30, 200, 30]]
