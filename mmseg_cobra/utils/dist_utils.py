@@ -39,6 +39,17 @@ def _mpi_env() -> None:
         raise KeyError('MASTER_ADDR must be set for the mpi launcher')
 
 
+def _launcher_env(launcher: str, port: Optional[int]) -> None:
+    """The variables ``init_process_group`` reads, from ``launcher``'s."""
+    if launcher == 'slurm':
+        _slurm_env(port)
+    elif launcher == 'mpi':
+        _mpi_env()
+    elif launcher != 'pytorch':
+        raise ValueError(f'invalid launcher {launcher!r}: expected '
+                         "'pytorch', 'slurm' or 'mpi'")
+
+
 def init_dist_any_device(launcher: str,
                          backend: str = 'nccl',
                          **kwargs) -> str:
@@ -64,14 +75,7 @@ def init_dist_any_device(launcher: str,
             'no CUDA device: using the gloo backend on CPU', logger='current')
         backend = 'gloo'
     timeout = kwargs.pop('timeout', None)
-    port = kwargs.pop('port', None)
-    if launcher == 'slurm':
-        _slurm_env(port)
-    elif launcher == 'mpi':
-        _mpi_env()
-    elif launcher != 'pytorch':
-        raise ValueError(f'invalid launcher {launcher!r}: expected '
-                         "'pytorch', 'slurm' or 'mpi'")
+    _launcher_env(launcher, kwargs.pop('port', None))
     if timeout is not None:
         import datetime
         kwargs['timeout'] = datetime.timedelta(seconds=timeout)
@@ -91,13 +95,7 @@ def init_gloo_group(launcher: str, timeout: float):
         ``MASTER_PORT``), for :class:`~.peer_watch.PeerWatch`.
     """
     import datetime
-    if launcher == 'slurm':
-        _slurm_env(None)
-    elif launcher == 'mpi':
-        _mpi_env()
-    elif launcher != 'pytorch':
-        raise ValueError(f'invalid launcher {launcher!r}: expected '
-                         "'pytorch', 'slurm' or 'mpi'")
+    _launcher_env(launcher, None)
     rank, world = int(os.environ['RANK']), int(os.environ['WORLD_SIZE'])
     wait = datetime.timedelta(seconds=timeout)
     store = torch_dist.TCPStore(
