@@ -33,7 +33,9 @@ from mmseg_cobra.pipeline import (CoBraPipeline, PipelineConfigError,
                                   load_run_config, prepare_synthetic_data)
 from mmseg_cobra.pipeline.launchers import StageLauncher
 from mmseg_cobra.utils import add_flags, run_cli, tool_parser
+from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import dump_json, write_text
+from mmseg_cobra.utils.launch import default_work_dir
 from mmseg_cobra.utils.records import last_scalars
 from mmseg_cobra.visualization import plot_ablation
 
@@ -183,18 +185,16 @@ def main() -> None:
             stage_keys=('cobra_config', ),
             kind='ablation')
     except PipelineConfigError as exc:
-        sys.exit(f'error: {exc}')
+        raise UserError(str(exc)) from None
     cfg.data_root = osp.abspath(cfg.data_root)
     prepare_synthetic_data(cfg, 'eval_list', 'ablate')
     variants = args.variants or list(cfg.variants)
     unknown = [v for v in variants if v not in cfg.variants]
     if unknown:
-        sys.exit(f'error: unknown variant(s) {unknown}; the config has '
-                 f'{list(cfg.variants)}')
+        raise UserError(f'unknown variant(s) {unknown}; the config has '
+                        f'{list(cfg.variants)}')
     seeds = args.seeds or list(cfg.seeds)
-    work_dir = osp.abspath(
-        args.work_dir or osp.join('work_dirs',
-                                  osp.splitext(osp.basename(args.config))[0]))
+    work_dir = osp.abspath(args.work_dir or default_work_dir(args.config))
     runs = [(v, s) for v in variants for s in seeds]
     print(f'[ablate] {len(runs)} runs ({len(variants)} variants x '
           f'{len(seeds)} seeds) in {work_dir}, {args.jobs} at a time')
@@ -211,7 +211,7 @@ def main() -> None:
         with ThreadPoolExecutor(max(1, args.jobs)) as pool:
             results = list(pool.map(job, runs))
     except PipelineError as exc:
-        sys.exit(f'error: {exc}')
+        raise UserError(str(exc)) from None
     figure = plot_ablation(results, variants, osp.join(work_dir,
                                                        'ablation.png'))
     text = table(cfg, results, variants)

@@ -25,7 +25,7 @@ from mmseg_cobra.datasets.dataset_tools import dataset_from_config
 from mmseg_cobra.utils import add_flags, load_config, run_cli, tool_parser
 
 
-def main() -> None:
+def main() -> int:
     parser = tool_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument(
@@ -51,7 +51,7 @@ def main() -> None:
             print(f'{key}: ' + format_report(bad, len(dataset), limit=1000))
         else:
             print(f'{key}: {format_ok(len(dataset), stats)}')
-    sys.exit(1 if failed else 0)
+    return 1 if failed else 0
 
 
 if __name__ == '__main__':

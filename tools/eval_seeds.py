@@ -38,6 +38,7 @@ from mmseg_cobra.evaluation import SeedMetric
 from mmseg_cobra.utils import (add_flags, add_launcher_args, load_config,
                                parse_tool_args, run_cli, seed_dir_of,
                                shutdown_dist, tool_parser)
+from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import dump_json
 from mmseg_cobra.utils.image_io import GroundTruthError, read_ground_truth
 from mmseg_cobra.utils.seed_io import SeedFileError, load_seed, seed_path
@@ -118,7 +119,7 @@ def main() -> None:
     args.seed_dir = seed_dir_of(cfg, args.config, args.seed_dir)
     root, ann_file, gt_dir, classes = resolve_data(args, cfg)
     if not osp.isfile(ann_file):
-        sys.exit(f'error: image list {ann_file} does not exist')
+        raise UserError(f'image list {ann_file} does not exist')
     with open(ann_file) as f:
         ids = [x.strip() for x in f if x.strip()]
     init_cpu_stage(args.launcher)
@@ -128,7 +129,7 @@ def main() -> None:
         skipped = score_shard(metric, shard(ids), args.seed_dir, gt_dir,
                               classes)
     except GroundTruthError as exc:
-        sys.exit(f'error: {exc}')
+        raise UserError(str(exc)) from None
     metric.merge_ranks()
     parts = gather_on_rank0(skipped)
     if get_rank() == 0:
@@ -136,7 +137,7 @@ def main() -> None:
         skipped = first_by_index(parts, order, None)
         print_skipped(skipped, len(ids))
     if metric.num_images == 0:  # on every rank (the counts are summed)
-        sys.exit('error: no seed could be scored')
+        raise UserError('no seed could be scored')
     if get_rank() == 0:
         write_report(args, metric, skipped)
     shutdown_dist()

@@ -51,6 +51,7 @@ from mmseg_cobra.apis.mask_report import MaskReport, format_report
 from mmseg_cobra.utils import (add_flags, add_launcher_args, load_config,
                                parse_tool_args, run_cli, shutdown_dist,
                                tool_parser)
+from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import dump_json
 from mmseg_cobra.utils.image_io import GroundTruthError
 from mmseg_cobra.utils.seed_labels import SEED_COMBINATIONS
@@ -93,14 +94,14 @@ def main() -> None:
     for flag, folder in (('--seed-dir', args.seed_dir), ('--walk-dir',
                                                          args.walk_dir)):
         if folder and not osp.isdir(folder):
-            sys.exit(f'error: {flag} {folder} does not exist')
+            raise UserError(f'{flag} {folder} does not exist')
     init_cpu_stage(args.launcher)
     report = MaskReport(cfg, args.data_root, args.seed_dir, args.walk_dir,
                         args.oracle, args.crf, args.source)
     try:
         result = report.run(dict(m.split('=', 1) for m in args.mask_dirs))
     except (RuntimeError, GroundTruthError) as exc:
-        sys.exit(f'error: {exc}')
+        raise UserError(str(exc)) from None
     if get_rank() == 0:
         print(format_report(result))
         if args.out:

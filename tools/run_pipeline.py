@@ -54,6 +54,7 @@ from mmseg_cobra.pipeline.config import check_pipeline_keys
 from mmseg_cobra.pipeline.launchers import StageLauncher, free_port_pair
 from mmseg_cobra.utils import (add_flags, add_launcher_args, run_cli,
                                tool_parser)
+from mmseg_cobra.utils.launch import default_work_dir
 
 
 def _env_int(name: str, default: Optional[int]) -> Optional[int]:
@@ -179,9 +180,7 @@ def main() -> Optional[int]:
     args = build_parser().parse_args()
     launch = make_launcher(args)
     cfg = load_pipeline_config(args)
-    work_dir = args.work_dir or osp.join(
-        'work_dirs',
-        osp.splitext(osp.basename(args.config))[0])
+    work_dir = args.work_dir or default_work_dir(args.config)
     pipeline = CoBraPipeline(cfg, work_dir, launch, args.join_timeout,
                              args.verbose, args.device)
     try:

@@ -22,6 +22,7 @@ from mmseg_cobra.utils import (add_dataset_check_args, add_flags,
                                resolve_work_dir, run_cli, shutdown_dist,
                                tool_parser, use_project_checkpoint_loader)
 from mmseg_cobra.utils.device import select_device
+from mmseg_cobra.utils.errors import UserError
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,8 +64,8 @@ def apply_test_flags(cfg, args: argparse.Namespace) -> None:
         cfg.test_evaluator['keep_results'] = True
     if args.tta:
         if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
-            sys.exit('error: --tta needs tta_model and tta_pipeline in the '
-                     'config')
+            raise UserError('--tta needs tta_model and tta_pipeline in the '
+                            'config')
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
@@ -81,7 +82,7 @@ def main() -> None:
     cfg = load_config(args.config, args.cfg_options)
     check_class_count(cfg, args.config)
     if not osp.isfile(args.checkpoint) and '://' not in args.checkpoint:
-        sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
+        raise UserError(f'checkpoint {args.checkpoint} does not exist')
     resolve_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False

@@ -30,6 +30,7 @@ from mmseg_cobra.utils import (add_dataset_check_args, add_flags,
                                resolve_work_dir, run_cli, shutdown_dist,
                                tool_parser, use_project_checkpoint_loader)
 from mmseg_cobra.utils.device import select_device
+from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.fault import ENV as FAULT_ENV
 
 
@@ -72,16 +73,17 @@ def apply_run_flags(cfg, args: argparse.Namespace) -> None:
                 logger='current',
                 level=logging.WARNING)
         elif optim_wrapper != 'OptimWrapper':
-            sys.exit('error: --amp is only supported with OptimWrapper, the '
-                     f'config uses {optim_wrapper}')
+            raise UserError('--amp is only supported with OptimWrapper, the '
+                            f'config uses {optim_wrapper}')
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         if not (cfg.get('auto_scale_lr') or {}).get('base_batch_size'):
-            sys.exit(f'error: --auto-scale-lr: {args.config} has no '
-                     'auto_scale_lr.base_batch_size; add auto_scale_lr = '
-                     'dict(enable=False, base_batch_size=TOTAL) to it')
+            raise UserError(
+                f'--auto-scale-lr: {args.config} has no '
+                'auto_scale_lr.base_batch_size; add auto_scale_lr = '
+                'dict(enable=False, base_batch_size=TOTAL) to it')
         cfg.auto_scale_lr.enable = True
     if args.resume is not None:
         cfg.resume = True

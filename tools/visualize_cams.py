@@ -26,6 +26,7 @@ from mmseg_cobra.apis import CoBraInferencer
 from mmseg_cobra.utils import (add_flags, run_cli, tool_parser,
                                use_project_checkpoint_loader)
 from mmseg_cobra.utils.device import DeviceError, select_device
+from mmseg_cobra.utils.errors import UserError
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -56,14 +57,14 @@ def main() -> None:
     use_project_checkpoint_loader()
     for path in [args.config, args.checkpoint] + args.images:
         if not osp.exists(path):
-            sys.exit(f'error: {path} does not exist')
+            raise UserError(f'{path} does not exist')
     if bool(args.irn_config) != bool(args.irn_checkpoint):
-        sys.exit('error: pseudo masks need both --irn-config and '
-                 '--irn-checkpoint')
+        raise UserError('pseudo masks need both --irn-config and '
+                        '--irn-checkpoint')
     try:
         device = select_device(args.device)
     except DeviceError as exc:
-        sys.exit(f'error: {exc}')
+        raise UserError(str(exc)) from None
     inferencer = CoBraInferencer(
         args.config,
         args.checkpoint,
@@ -88,7 +89,7 @@ def main() -> None:
             show=args.show,
             pred_out_dir=args.pred_out_dir or '')
     except ValueError as exc:  # a label that is not a class
-        sys.exit(f'error: {exc}')
+        raise UserError(str(exc)) from None
     for path, pred in zip(images, result['predictions']):
         print(f'{path}: {", ".join(pred["classes"])}')
     print(f'{len(images)} panels written to {args.out_dir}')

@@ -34,16 +34,8 @@ def register_config_package() -> None:
 
 def config_root() -> str:
     """The folder of this package's configs (installed or checkout)."""
-    package_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    shipped = osp.join(package_dir, '.mim', 'configs')
-    if osp.isdir(shipped):
-        return shipped
-    checkout = osp.join(osp.dirname(package_dir), 'configs')
-    if osp.isdir(checkout):
-        return checkout
-    raise FileNotFoundError(
-        f'no configs in {shipped}: reinstall mmseg_cobra from a wheel or '
-        'checkout that has them')
+    from ..utils.tools import shipped_folder
+    return shipped_folder('configs')
 
 
 def list_configs() -> List[str]:

@@ -32,10 +32,16 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
+def default_work_dir(config_path: str) -> str:
+    """``./work_dirs/<config name>``: where a run of a config goes when
+    neither the command line nor the config names a work dir (as in
+    mmseg's tools)."""
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
 def resolve_work_dir(cfg: Config, config_path: str, work_dir: str) -> None:
     """Set ``cfg.work_dir``: CLI > config > ``./work_dirs/<config name>``."""
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(config_path))[0])
+        cfg.work_dir = default_work_dir(config_path)

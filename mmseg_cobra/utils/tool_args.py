@@ -34,6 +34,7 @@ from mmengine.config import Config, DictAction
 from .config import load_config
 from .device import DEVICES
 from .errors import UserError
+from .launch import default_work_dir
 
 #: The launchers every tool with ``--launcher`` accepts (mmengine's).
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -185,7 +186,7 @@ def config_work_dir(cfg: Config, config_path: str) -> str:
     ``./work_dirs/<config name>`` (as ``tools/train.py`` picks it)."""
     if cfg.get('work_dir'):
         return cfg.work_dir
-    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+    return default_work_dir(config_path)
 
 
 def _hook_out_dir(cfg: Config, hook_type: str) -> Optional[str]:

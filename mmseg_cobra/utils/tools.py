@@ -8,23 +8,37 @@ runs one from wherever the package is.
 """
 import os
 import os.path as osp
-from typing import List
+from typing import List, Optional
 
 PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def shipped_folder(name: str, marker: Optional[str] = None) -> str:
+    """A folder the package ships beside its code: ``.mim/<name>`` of the
+    installed package, else the checkout's ``<name>/`` (``tools``,
+    ``configs``).
+
+    Args:
+        name (str): The folder.
+        marker (str, optional): A file the folder must hold to count.
+
+    Raises:
+        FileNotFoundError: Neither has it.
+    """
+    shipped = osp.join(PACKAGE_DIR, '.mim', name)
+    for folder in (shipped, osp.join(osp.dirname(PACKAGE_DIR), name)):
+        if osp.isdir(folder) and (marker is None
+                                  or osp.isfile(osp.join(folder, marker))):
+            return folder
+    raise FileNotFoundError(
+        f'no {name} in {shipped}: reinstall mmseg_cobra from a wheel or '
+        'checkout that has them')
 
 
 def tools_root() -> str:
     """The folder of the tools (``.mim/tools`` of the package, else the
     checkout's ``tools/``)."""
-    shipped = osp.join(PACKAGE_DIR, '.mim', 'tools')
-    if osp.isfile(osp.join(shipped, 'train.py')):
-        return shipped
-    checkout = osp.join(osp.dirname(PACKAGE_DIR), 'tools')
-    if osp.isfile(osp.join(checkout, 'train.py')):
-        return checkout
-    raise FileNotFoundError(
-        f'no tools in {shipped}: reinstall mmseg_cobra from a wheel or '
-        'checkout that has them')
+    return shipped_folder('tools', 'train.py')
 
 
 def list_tools() -> List[str]:

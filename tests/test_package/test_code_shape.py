@@ -113,3 +113,19 @@ def test_no_process_exit_below_tools():
                 exits.append(f'{rel}:{node.lineno} raise SystemExit')
     assert not exits, ('library code raises a UserError; the tools exit '
                        '(mmseg_cobra.utils.run_cli):\n' + '\n'.join(exits))
+
+
+def test_tools_exit_only_through_run_cli():
+    """A tool's errors are UserErrors, printed by run_cli as ``error: ...``
+    with status 1; ``sys.exit(run_cli(main))`` is a tool's only exit."""
+    exits = []
+    for rel, tree in _files('tools'):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(
+                    node.func, ast.Attribute) and node.func.attr == 'exit' \
+                    and getattr(node.func.value, 'id', '') == 'sys':
+                arg = node.args[0] if node.args else None
+                if not (isinstance(arg, ast.Call)
+                        and getattr(arg.func, 'id', '') == 'run_cli'):
+                    exits.append(f'{rel}:{node.lineno}')
+    assert not exits, 'raise UserError instead:\n' + '\n'.join(exits)

@@ -28,6 +28,7 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmseg_cobra.utils import add_flags, run_cli, tool_parser
+from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import save_figure
 from mmseg_cobra.visualization import load_scalars
 
@@ -40,11 +41,12 @@ def load_log(path: str) -> List[dict]:
     if osp.isdir(path):
         records = load_scalars(path)
         if not records:
-            sys.exit(f'error: {path} holds no <timestamp>/vis_data/'
-                     'scalars.json: give a training work dir or the file')
+            raise UserError(
+                f'{path} holds no <timestamp>/vis_data/'
+                'scalars.json: give a training work dir or the file')
         return records
     if not osp.isfile(path):
-        sys.exit(f'error: log {path} does not exist')
+        raise UserError(f'log {path} does not exist')
     records = []
     with open(path) as f:
         for line in f:
@@ -70,8 +72,8 @@ def plot_curve(logs: Dict[str, List[dict]], args) -> None:
         for key in args.keys
     ]
     if len(legend) != len(logs) * len(args.keys):
-        sys.exit(f'error: --legend has {len(legend)} names for '
-                 f'{len(logs)} log(s) x {len(args.keys)} key(s)')
+        raise UserError(f'--legend has {len(legend)} names for '
+                        f'{len(logs)} log(s) x {len(args.keys)} key(s)')
     fig, ax = plt.subplots(figsize=(7, 4.5))
     names = iter(legend)
     for name, records in logs.items():

@@ -26,6 +26,7 @@ sys.path.insert(0,
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
 from mmseg_cobra.utils import add_flags, load_config, run_cli, tool_parser
+from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import save_image
 from mmseg_cobra.utils.image_io import read_image, read_label
 from mmseg_cobra.visualization import palette_image
@@ -61,8 +62,8 @@ def panel(image: np.ndarray, label, names, palette,
 def main() -> None:
     args = parse_args()
     if args.mask_dir and not osp.isdir(args.mask_dir):
-        sys.exit(
-            f'error: mask folder {args.mask_dir} does not exist: give the '
+        raise UserError(
+            f'mask folder {args.mask_dir} does not exist: give the '
             'folder of <img_id>.png a stage wrote (e.g. '
             '<work_dir>/final_masks)')
     cfg = load_config(args.config, args.cfg_options)

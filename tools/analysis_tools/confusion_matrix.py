@@ -28,6 +28,7 @@ import mmseg_cobra  # noqa: F401
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
 from mmseg_cobra.evaluation import confusion
 from mmseg_cobra.utils import add_flags, load_config, run_cli, tool_parser
+from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import dump_json, save_figure
 from mmseg_cobra.utils.image_io import (GroundTruthError, read_ground_truth,
                                         read_label)
@@ -108,18 +109,18 @@ def plot(counts: np.ndarray, classes, title: str, cmap: str, out: str,
 def main() -> None:
     args = parse_args()
     if not osp.isdir(args.pred_dir):
-        sys.exit(f'error: prediction folder {args.pred_dir} does not '
-                 'exist: give the folder of <img_id>.png label maps')
+        raise UserError(f'prediction folder {args.pred_dir} does not '
+                        'exist: give the folder of <img_id>.png label maps')
     cfg = load_config(args.config, args.cfg_options)
     dataset = dataset_from_config(cfg, data_root=args.data_root)
     classes = list(dataset.metainfo['classes'])
     try:
         counts, skipped = count(dataset, args.pred_dir, len(classes))
     except GroundTruthError as exc:
-        sys.exit(f'error: {exc}')
+        raise UserError(str(exc)) from None
     if counts.sum() == 0:
-        sys.exit(f'error: no image of the dataset has a label map in '
-                 f'{args.pred_dir} (e.g. {next(iter(skipped), "")})')
+        raise UserError(f'no image of the dataset has a label map in '
+                        f'{args.pred_dir} (e.g. {next(iter(skipped), "")})')
     out_dir = args.out_dir or osp.join(
         osp.dirname(osp.abspath(args.pred_dir)), 'confusion_matrix')
     os.makedirs(out_dir, exist_ok=True)

@@ -23,6 +23,7 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmseg_cobra.utils import add_flags, run_cli, tool_parser
+from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import save_label_png, save_npy, write_text
 
 NUM_FG = 80
@@ -55,12 +56,12 @@ def convert_split(root: str, split: str, nproc: int, labels: dict) -> list:
     from pycocotools.coco import COCO
     ann_file = osp.join(root, 'annotations', f'instances_{split}2014.json')
     if not osp.isfile(ann_file):
-        sys.exit(f'error: {ann_file} does not exist')
+        raise UserError(f'{ann_file} does not exist')
     coco = COCO(ann_file)
     cat_ids = sorted(coco.getCatIds())
     if len(cat_ids) != NUM_FG:
-        sys.exit(f'error: {ann_file} has {len(cat_ids)} categories, '
-                 f'expected {NUM_FG}')
+        raise UserError(f'{ann_file} has {len(cat_ids)} categories, '
+                        f'expected {NUM_FG}')
     cat_to_label = {c: i + 1 for i, c in enumerate(cat_ids)}
     out_dir = osp.join(root, 'mask', f'{split}2014')
     os.makedirs(out_dir, exist_ok=True)

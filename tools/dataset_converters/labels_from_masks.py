@@ -26,6 +26,7 @@ sys.path.insert(0,
 from mmseg_cobra.datasets.image_level_dataset import (foreground_classes,
                                                       load_id_list, multi_hot)
 from mmseg_cobra.utils import add_flags, run_cli, tool_parser
+from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import save_npy
 
 
@@ -65,7 +66,7 @@ def main() -> None:
     for lst in args.lists:
         path = osp.join(args.root, lst)
         if not osp.isfile(path):
-            sys.exit(f'error: image list {path} does not exist')
+            raise UserError(f'image list {path} does not exist')
         ids += load_id_list(path)
     ids = list(dict.fromkeys(ids))
     labels, missing = {}, []
@@ -79,11 +80,12 @@ def main() -> None:
         try:
             labels[img_id] = label_vector(mask, args.num_classes)
         except ValueError as exc:
-            sys.exit(f'\nerror: {exc}')
+            print()  # below the progress line
+            raise UserError(str(exc)) from None
     print()
     if missing:
-        sys.exit(f'error: {len(missing)} of {len(ids)} masks are missing, '
-                 f'e.g. {missing[0]}: fix --gt-dir or the lists')
+        raise UserError(f'{len(missing)} of {len(ids)} masks are missing, '
+                        f'e.g. {missing[0]}: fix --gt-dir or the lists')
     out = osp.join(args.root, args.out)
     save_npy(labels, out)
     empty = sum(not v.any() for v in labels.values())

@@ -25,6 +25,7 @@ sys.path.insert(0,
 
 from mmseg_cobra.datasets.voc_cls import VOC_PALETTE
 from mmseg_cobra.utils import add_flags, run_cli, tool_parser
+from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import (atomic_write, save_label_png, save_npy,
                                        write_text)
 
@@ -33,7 +34,7 @@ NUM_FG = 20
 
 def read_ids(path: str) -> list:
     if not osp.isfile(path):
-        sys.exit(f'error: id list {path} does not exist')
+        raise UserError(f'id list {path} does not exist')
     with open(path) as f:
         return [x.strip() for x in f if x.strip()]
 
@@ -75,7 +76,7 @@ def main() -> None:
 
     root = args.voc_root
     if not osp.isdir(osp.join(root, 'JPEGImages')):
-        sys.exit(f'error: {root} has no JPEGImages/: give the VOC2012 dir')
+        raise UserError(f'{root} has no JPEGImages/: give the VOC2012 dir')
     sets = osp.join(root, 'ImageSets', 'Segmentation')
     voc_train = read_ids(osp.join(sets, 'train.txt'))
     voc_val = read_ids(osp.join(sets, 'val.txt'))
@@ -91,8 +92,8 @@ def main() -> None:
                  for i in sbd_ids]
         missing = [t[0] for t in tasks if not osp.isfile(t[0])]
         if missing:
-            sys.exit(f'error: {len(missing)} SBD masks missing, e.g. '
-                     f'{missing[0]}')
+            raise UserError(f'{len(missing)} SBD masks missing, e.g. '
+                            f'{missing[0]}')
         print(f'converting {len(tasks)} SBD masks')
         track_parallel_progress(convert_sbd, tasks, args.nproc)
         train_aug |= set(sbd_ids)
@@ -105,7 +106,7 @@ def main() -> None:
                  for i in voc_train + voc_val]
     missing = [t[0] for t in voc_masks if not osp.isfile(t[0])]
     if missing:
-        sys.exit(f'error: {len(missing)} VOC masks missing, e.g. {missing[0]}')
+        raise UserError(f'{len(missing)} VOC masks missing, e.g. {missing[0]}')
     print(f'copying {len(voc_masks)} VOC masks')
     track_progress(copy_voc, voc_masks)
 

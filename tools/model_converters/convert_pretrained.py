@@ -19,7 +19,7 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmseg_cobra.utils import tool_parser
-from mmseg_cobra.utils.errors import run_cli
+from mmseg_cobra.utils.errors import UserError, run_cli
 from mmseg_cobra.utils.file_io import save_torch
 from mmseg_cobra.utils.weight_conversion import (
     timm_deit_to_mmpretrain, torchvision_resnet_to_mmpretrain)
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument('dst', help='output checkpoint (mmpretrain keys)')
     args = parser.parse_args()
     if not osp.isfile(args.src):
-        sys.exit(f'error: {args.src} does not exist')
+        raise UserError(f'{args.src} does not exist')
     # plain tensors only: weights_only keeps foreign pickles out
     state = torch.load(args.src, map_location='cpu', weights_only=True)
     converted = CONVERTERS[args.kind](state)

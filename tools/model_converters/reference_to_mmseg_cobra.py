@@ -27,7 +27,7 @@ sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmseg_cobra.utils import tool_parser
-from mmseg_cobra.utils.errors import run_cli
+from mmseg_cobra.utils.errors import UserError, run_cli
 from mmseg_cobra.utils.file_io import save_torch
 from mmseg_cobra.utils.reference_checkpoints import (ReferenceCheckpointError,
                                                      reference_cobra_to_cobra,
@@ -40,7 +40,7 @@ DEFAULT_CONFIGS = dict(
 
 def _load(path: str) -> dict:
     if not osp.isfile(path):
-        sys.exit(f'error: {path} does not exist')
+        raise UserError(f'{path} does not exist')
     # plain tensors only: weights_only keeps foreign pickles out
     return torch.load(path, map_location='cpu', weights_only=True)
 
@@ -94,15 +94,16 @@ def main() -> None:
             state = reference_irn_to_irn(_load(args.src), args.src)
             source = dict(irn=osp.basename(args.src))
     except ReferenceCheckpointError as exc:
-        sys.exit(f'error: {exc}')
+        raise UserError(str(exc)) from None
     if not args.no_check:
         config = args.config or DEFAULT_CONFIGS[args.kind]
         try:
             check_fits(config, state, args.dst)
         except (ValueError, RuntimeError) as exc:
-            sys.exit(f'error: the converted weights do not fit {config}: '
-                     f'{exc}\nGive the config of the model they came from '
-                     'with --config (e.g. the COCO config for 81 classes).')
+            raise UserError(
+                f'the converted weights do not fit {config}: '
+                f'{exc}\nGive the config of the model they came from '
+                'with --config (e.g. the COCO config for 81 classes).')
     save_torch(
         dict(
             state_dict=state,
