@@ -37,13 +37,13 @@ from mmseg_cobra.datasets import VOC_CLASSES
 from mmseg_cobra.evaluation import SeedMetric
 from mmseg_cobra.utils import (add_flags, add_launcher_args, load_config,
                                parse_tool_args, run_cli, seed_dir_of,
-                               shutdown_dist, tool_parser)
+                               tool_parser)
 from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import dump_json
 from mmseg_cobra.utils.image_io import GroundTruthError, read_ground_truth
 from mmseg_cobra.utils.seed_io import SeedFileError, load_seed, seed_path
-from mmseg_cobra.utils.sharding import (first_by_index, gather_on_rank0,
-                                        init_cpu_stage, shard)
+from mmseg_cobra.utils.sharding import (close_cpu_stage, first_by_index,
+                                        gather_on_rank0, init_cpu_stage, shard)
 
 
 def parse_args() -> argparse.Namespace:
@@ -140,7 +140,7 @@ def main() -> None:
         raise UserError('no seed could be scored')
     if get_rank() == 0:
         write_report(args, metric, skipped)
-    shutdown_dist()
+    close_cpu_stage()
 
 
 def print_skipped(skipped: Dict[str, str], num_ids: int) -> None:

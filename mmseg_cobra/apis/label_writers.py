@@ -30,15 +30,15 @@ from mmengine.utils import track_parallel_progress, track_progress
 from ..datasets.dataset_tools import image_tasks
 from ..models.utils.mask_rules import mask_from_walk
 from ..utils.crf import FINAL_CRF_CFG, crf_from_labels
-from ..utils.dist_utils import shutdown_dist
 from ..utils.file_io import save_label_png
 from ..utils.image_io import read_image
 from ..utils.ir_label import ir_thresholds, make_ir_label
 from ..utils.seed_io import SeedFileError, load_seed, seed_path
 from ..utils.seed_labels import (combine_seeds, seeds_to_label,
                                  to_dataset_labels)
-from ..utils.sharding import (broadcast_from_rank0, first_by_index,
-                              gather_on_rank0, init_cpu_stage, shard)
+from ..utils.sharding import (broadcast_from_rank0, close_cpu_stage,
+                              first_by_index, gather_on_rank0, init_cpu_stage,
+                              shard)
 from ..utils.walk_io import load_walk, walk_path
 
 #: Status of an image whose label was written by this run.
@@ -128,7 +128,7 @@ class LabelWriter:
         summary = self.run(
             image_tasks(dataset), nproc, getattr(dataset, 'backend_args',
                                                  None))
-        shutdown_dist()
+        close_cpu_stage()
         return summary.exit_code(skip_bad_images)
 
     def run(self,

@@ -74,7 +74,13 @@ class PeerWatch:
                 return
 
     def close(self) -> None:
+        """Stop beating and let go of the store (before the process group
+        is destroyed: a store or a thread left to interpreter exit can
+        abort the process, "terminate called without an active
+        exception")."""
         self._stop.set()
+        self._thread.join(5.0)
+        self.store = None
 
     def _bounded(self, call, *args, limit: Optional[float] = None):
         """``call(*args)`` on the store, given up after ``limit`` s (default
@@ -142,6 +148,7 @@ class PeerWatch:
             yield
         finally:
             done.set()
+            thread.join(2.0)  # not left in a store call at exit
 
     def _watch(self, done: threading.Event) -> None:
         last: Dict[int, tuple] = {}

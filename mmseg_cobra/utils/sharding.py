@@ -9,6 +9,7 @@ confusion matrices are summed (:func:`sum_over_ranks`), small per-rank
 summaries are gathered on rank 0 (:func:`gather_on_rank0`). No rank ever
 holds another rank's images.
 """
+import atexit
 import contextlib
 import datetime
 import os
@@ -20,7 +21,7 @@ import torch
 from mmengine.dist import (all_reduce, broadcast_object_list, gather_object,
                            get_rank, get_world_size, is_distributed)
 
-from .dist_utils import init_gloo_group
+from .dist_utils import init_gloo_group, shutdown_dist
 from .peer_watch import PeerLost, PeerWatch, peer_timeout
 
 T = TypeVar('T')
@@ -48,6 +49,21 @@ def init_cpu_stage(launcher: str) -> None:
         return
     _watch = PeerWatch(
         _join_bounded(launcher), get_rank(), get_world_size(), peer_timeout())
+    atexit.register(_close_watch)  # a stage that ends with an error
+
+
+def _close_watch() -> None:
+    global _watch
+    if _watch is not None:
+        _watch.close()
+        _watch = None
+
+
+def close_cpu_stage() -> None:
+    """End a CPU stage's group: stop the watch, then wait for every rank
+    and leave (:func:`.dist_utils.shutdown_dist`)."""
+    _close_watch()
+    shutdown_dist()
 
 
 def _join_bounded(launcher: str):
@@ -162,5 +178,6 @@ def first_by_index(parts: Sequence[dict], order: dict,
 
 __all__ = [
     'CPU_STAGE_TIMEOUT', 'broadcast_from_rank0', 'first_by_index',
-    'gather_on_rank0', 'init_cpu_stage', 'shard', 'sum_over_ranks'
+    'close_cpu_stage', 'gather_on_rank0', 'init_cpu_stage', 'shard',
+    'sum_over_ranks'
 ]
