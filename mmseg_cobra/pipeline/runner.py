@@ -250,7 +250,7 @@ class CoBraPipeline:
         """Stop before a stage if the work-dir lock is no longer ours
         (another driver took it over: two runs must not share outputs)."""
         if not self._lock.owned():
-            holder = self._lock.holder() or {}
+            holder = self._lock.holder(age=False) or {}
             raise PipelineError(
                 f'the work-dir lock {self._lock.path} is no longer this '
                 f'run\'s (now: host {holder.get("host")}, pid '

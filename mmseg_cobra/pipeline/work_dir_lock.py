@@ -108,11 +108,12 @@ class WorkDirLock:
         self.heartbeat_error: Optional[str] = None
         self._started: Optional[str] = None
 
-    def holder(self) -> Optional[dict]:
-        """The lock's content and age (``heartbeat_age`` s, on the file
-        system's clock), or None (no lock). A lock that cannot be read as
-        a holder (empty or cut short: its writer died writing it) is
-        ``{'unreadable': True, ...}``."""
+    def holder(self, age: bool = True) -> Optional[dict]:
+        """The lock's content and, with ``age``, its age (``heartbeat_age``
+        s, on the file system's clock: it touches a probe file), or None
+        (no lock). A lock that cannot be read as a holder (empty or cut
+        short: its writer died writing it) is ``{'unreadable': True,
+        ...}``."""
         try:
             with open(self.path) as f:
                 text = f.read()
@@ -120,7 +121,7 @@ class WorkDirLock:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            info = dict(unreadable=True, error=str(exc))
+            info, mtime = dict(unreadable=True, error=str(exc)), None
         else:
             try:
                 info = json.loads(text)
@@ -128,7 +129,9 @@ class WorkDirLock:
                     raise ValueError('not a lock')
             except ValueError:
                 info = dict(unreadable=True, error=f'{len(text)} bytes')
-            info['heartbeat_age'] = fs_now(osp.dirname(self.path)) - mtime
+        if age:
+            info['heartbeat_age'] = 0.0 if mtime is None else \
+                fs_now(osp.dirname(self.path)) - mtime
         return info
 
     @staticmethod
@@ -242,7 +245,7 @@ class WorkDirLock:
         try:
             os.write(fd, json.dumps(self._content()).encode())
             os.close(fd)
-            now = self.holder()
+            now = self.holder(age=False)
             same = now is not None and all(
                 now.get(k) == seen.get(k)
                 for k in ('host', 'pid', 'token', 'unreadable'))
@@ -323,8 +326,9 @@ class WorkDirLock:
             'are sure no pipeline runs there.')
 
     def owned(self) -> bool:
-        """Whether the lock file is (still) ours."""
-        info = self.holder()
+        """Whether the lock file is (still) ours (no clock probe: the
+        heartbeat asks every 10 s)."""
+        info = self.holder(age=False)
         return bool(info) and info.get('token') == self.job.get('token')
 
     def _beat(self) -> None:
@@ -335,7 +339,7 @@ class WorkDirLock:
             if self.owned():
                 os.utime(self.path)
             else:
-                info = self.holder() or {}
+                info = self.holder(age=False) or {}
                 problem = ('the lock is gone or was taken by host '
                            f'{info.get("host")}, pid {info.get("pid")}')
         except OSError as exc:
@@ -378,11 +382,11 @@ def check_shared_work_dir(lock: WorkDirLock,
         JobError: It is not (names what this node sees).
     """
     deadline = time.time() + grace
-    info = lock.holder()
+    info = lock.holder(age=False)
     while (info is None or info.get('token') != token) and \
             time.time() < deadline:
         time.sleep(1.0)
-        info = lock.holder()
+        info = lock.holder(age=False)
     if info is not None and info.get('token') == token:
         return
     seen = 'no such file' if info is None else \
