@@ -25,16 +25,33 @@ def run_dirs(work_dir: str) -> List[str]:
         if osp.isdir(d) and osp.basename(d)[:8].isdigit())
 
 
+def _json_record(line: str) -> Optional[dict]:
+    """The record a line holds, or None for a line cut by a kill.
+
+    ``LoggerHook`` dumps the test metrics from every rank into the same
+    ``<timestamp>.json`` (mode ``'w'``, no lock), and the ranks' records
+    differ in length (each has its own ``time``): when two ranks open the
+    file before either writes, the file is the last writer's record
+    followed by the tail of a longer one. That first record is whole and
+    its metrics are every rank's, so it is taken.
+    """
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        try:
+            record, _ = json.JSONDecoder().raw_decode(line)
+        except json.JSONDecodeError:  # a line cut by a kill
+            return None
+        return record if isinstance(record, dict) else None
+
+
 def _json_lines(path: str) -> List[dict]:
     out = []
     with open(path) as f:
         for line in f:
-            line = line.strip()
-            if line:
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:  # a line cut by a kill
-                    continue
+            record = _json_record(line.strip()) if line.strip() else None
+            if record is not None:
+                out.append(record)
     return out
 
 

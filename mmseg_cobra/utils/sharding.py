@@ -22,7 +22,7 @@ from mmengine.dist import (all_reduce, broadcast_object_list, gather_object,
                            get_rank, get_world_size, is_distributed)
 
 from .dist_utils import init_gloo_group, shutdown_dist
-from .peer_watch import PeerLost, PeerWatch, peer_timeout
+from .peer_watch import ENV, PeerLost, PeerWatch, peer_timeout
 
 T = TypeVar('T')
 
@@ -34,6 +34,8 @@ T = TypeVar('T')
 CPU_STAGE_TIMEOUT = datetime.timedelta(hours=12)
 #: This process's watch over the other ranks (set by init_cpu_stage).
 _watch: Optional[PeerWatch] = None
+#: The least time the ranks are given to join a CPU stage's group (s).
+JOIN_FLOOR_S = 20.0
 
 
 def init_cpu_stage(launcher: str) -> None:
@@ -67,8 +69,12 @@ def close_cpu_stage() -> None:
 
 
 def _join_bounded(launcher: str):
-    """The gloo group, joined within the peer timeout: a node stopped
-    while the others join would hold them for the collectives' timeout.
+    """The gloo group, joined within the peer timeout (at least
+    :data:`JOIN_FLOOR_S`): a node stopped while the others join would hold
+    them for the collectives' timeout. The ranks of a stage start seconds
+    apart (each node's driver starts it when its own previous stage ends;
+    importing torch on a busy node), so a shorter wait is no sign of a
+    stopped node.
 
     Raises:
         PeerLost: Not every rank joined in time (names rank 0's address).
@@ -84,16 +90,19 @@ def _join_bounded(launcher: str):
 
     thread = threading.Thread(target=join, daemon=True)
     thread.start()
-    thread.join(peer_timeout())
+    limit = max(peer_timeout(), JOIN_FLOOR_S)
+    thread.join(limit)
     if 'error' in box:
         raise box['error']
     if 'store' not in box:
         raise PeerLost(
             'rank 0 of this stage (node 0, host '
             f'{os.environ.get("MASTER_ADDR", "unknown host")}) and the other '
-            f'ranks did not all join within {peer_timeout() / 60:.1f} '
+            f'ranks did not all join within {limit / 60:.1f} '
             'minutes: is a node stopped (SIGSTOP, hung), or did one not start '
-            'the stage? Stop the whole job and rerun it; it resumes')
+            'the stage? Stop the whole job and rerun it; it resumes. The '
+            f'wait is {ENV} minutes (the pipeline config\'s '
+            f'peer_timeout_min), at least {JOIN_FLOOR_S:.0f} s')
     return box['store']
 
 
@@ -177,7 +186,7 @@ def first_by_index(parts: Sequence[dict], order: dict,
 
 
 __all__ = [
-    'CPU_STAGE_TIMEOUT', 'broadcast_from_rank0', 'first_by_index',
-    'close_cpu_stage', 'gather_on_rank0', 'init_cpu_stage', 'shard',
-    'sum_over_ranks'
+    'CPU_STAGE_TIMEOUT', 'JOIN_FLOOR_S', 'broadcast_from_rank0',
+    'first_by_index', 'close_cpu_stage', 'gather_on_rank0', 'init_cpu_stage',
+    'shard', 'sum_over_ranks'
 ]
