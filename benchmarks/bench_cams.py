@@ -14,22 +14,18 @@ images: with seeds streamed to disk it must stay flat.
 """
 import os.path as osp
 import resource
-import sys
 import tempfile
 import time
 
 import torch
 import torch.nn.functional as F
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmseg_cobra  # noqa: F401
-from mmseg_cobra.utils import tool_parser
-from mmseg_cobra.utils.seed_io import save_seed
+from mmseg_cobra.cli import tool_parser
+from mmseg_cobra.structures.seed_io import save_seed
 
 SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 

@@ -6,17 +6,13 @@ The loop formulation evaluates Eq. 1/2 one target patch at a time (batched
 over images), as the reference implementation does; both run on the same
 inputs and their values are compared.
 """
-import os.path as osp
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
+from mmseg_cobra.cli import tool_parser
 from mmseg_cobra.models.losses import CAPLoss, SAPLoss
-from mmseg_cobra.utils import tool_parser
 
 
 def loop_info_nce(embed, pos_index, neg_index, tau):

@@ -19,21 +19,17 @@
 """
 import os.path as osp
 import resource
-import sys
 import tempfile
 import time
 
 import numpy as np
 import torch
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 from mmengine.utils import track_parallel_progress
 
+from mmseg_cobra.cli import add_flags, tool_parser
 from mmseg_cobra.models.utils import (pair_offsets, random_walk,
                                       random_walk_sparse)
-from mmseg_cobra.utils import add_flags, tool_parser
-from mmseg_cobra.utils.crf import FINAL_CRF_CFG, crf_from_labels
+from mmseg_cobra.ops.crf import FINAL_CRF_CFG, crf_from_labels
 from mmseg_cobra.utils.device import select_device
 
 

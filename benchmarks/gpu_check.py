@@ -49,7 +49,6 @@ import numpy as np
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # gpu_records
 
 from gpu_records import (InferenceCheck, PrecisionRun, Report, ResumeCheck,
@@ -63,7 +62,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import mmseg_cobra  # noqa: F401
-from mmseg_cobra.utils import add_flags, tool_parser
+from mmseg_cobra.cli import add_flags, tool_parser
 from mmseg_cobra.utils.device import DeviceError, select_device
 from mmseg_cobra.utils.file_io import dump_json
 

@@ -11,6 +11,8 @@ from typing import Dict, List, Optional
 
 from mmengine.config import Config
 
+from mmseg_cobra.utils.markdown import markdown_row, markdown_table
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: the projection uses a half precision only if its first step's losses
 #: are within this relative difference of fp32's
@@ -230,22 +232,21 @@ def describe(row: Projection) -> str:
 
 
 def _measured_lines(report: Report) -> List[str]:
-    lines = [
-        '| part | precision | s/iter | peak GiB | loss diff vs fp32 |',
-        '| --- | --- | --- | --- | --- |'
-    ]
+    lines = markdown_table(
+        ['part', 'precision', 's/iter', 'peak GiB', 'loss diff vs fp32'])
     for check in report.training:
         for run in check.runs:
             diff = '-' if run.max_loss_rel_diff is None else \
                 f'{run.max_loss_rel_diff:.3g}'
-            lines.append(f'| {check.part} | {run.precision} | '
-                         f'{run.s_per_iter:.4g} | {run.peak_gib:.3g} | '
-                         f'{diff} |')
-    lines += ['', '| part | images/s | peak GiB |', '| --- | --- | --- |']
-    lines += [
-        f'| {c.part} | {c.images_per_s:.4g} | {c.peak_gib:.3g} |'
+            lines.append(
+                markdown_row([
+                    check.part, run.precision, f'{run.s_per_iter:.4g}',
+                    f'{run.peak_gib:.3g}', diff
+                ]))
+    lines += [''] + markdown_table(['part', 'images/s', 'peak GiB'], [
+        (c.part, f'{c.images_per_s:.4g}', f'{c.peak_gib:.3g}')
         for c in report.inference
-    ]
+    ])
     if report.walk is not None:
         w = report.walk
         lines += [
@@ -268,13 +269,9 @@ def format_report(report: Report) -> str:
             'sizes (CPU): not a projection of the real pipeline')
     lines = [f'device: {report.device_name}', '']
     lines += _measured_lines(report)
-    lines += [
-        '', what + ':', '',
-        f'| stage | precision | hours | peak GiB | fits {CARD_GIB:g} GB |',
-        '| --- | --- | --- | --- | --- |'
-    ]
-    for row in report.projection:
-        lines.append(f'| {describe(row)} | {row.precision} | '
-                     f'{row.hours:.3g} | {row.peak_gib:.3g} | '
-                     f'{"yes" if row.fits_card else "no"} |')
+    lines += ['', what + ':', ''] + markdown_table(
+        ['stage', 'precision', 'hours', 'peak GiB', f'fits {CARD_GIB:g} GB'],
+        [(describe(row), row.precision, f'{row.hours:.3g}',
+          f'{row.peak_gib:.3g}', 'yes' if row.fits_card else 'no')
+         for row in report.projection])
     return '\n'.join(lines)

@@ -46,13 +46,12 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
 
+from mmseg_cobra.cli import tool_parser
 from mmseg_cobra.datasets import generate_synthetic_voc  # noqa: E402
-from mmseg_cobra.utils import tool_parser
+from mmseg_cobra.structures.seed_io import GRID_STRIDE, save_seed  # noqa: E402
+from mmseg_cobra.structures.walk_io import save_walk  # noqa: E402
 from mmseg_cobra.utils.file_io import write_text  # noqa: E402
-from mmseg_cobra.utils.seed_io import GRID_STRIDE, save_seed  # noqa: E402
-from mmseg_cobra.utils.walk_io import save_walk  # noqa: E402
 
 COBRA = 'configs/cobra/cobra_r18_vittiny_synthetic.py'
 IRN = 'configs/irn/irn_r18_synthetic.py'

@@ -23,19 +23,18 @@ import os.path as osp
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 from mmengine.config import Config, ConfigDict
 
+from mmseg_cobra.cli import add_flags, run_cli, tool_parser
+from mmseg_cobra.cli.launch import default_work_dir
 from mmseg_cobra.engine.hooks.guide_quality_hook import RECORDS
 from mmseg_cobra.pipeline import (CoBraPipeline, PipelineConfigError,
                                   PipelineError, StaleStageError,
                                   load_run_config, prepare_synthetic_data)
 from mmseg_cobra.pipeline.launchers import StageLauncher
-from mmseg_cobra.utils import add_flags, run_cli, tool_parser
 from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import dump_json, write_text
-from mmseg_cobra.utils.launch import default_work_dir
+from mmseg_cobra.utils.markdown import markdown_row, markdown_table
 from mmseg_cobra.utils.records import last_scalars
 from mmseg_cobra.visualization import plot_ablation
 
@@ -131,10 +130,7 @@ def table(cfg: Config, results: list, variants: list) -> str:
     head = ['variant', 'seeds'] + [name for _, name in columns] + [
         heading for heading, _, _ in GUIDE_COLUMNS
     ]
-    lines = [
-        '| ' + ' | '.join(head) + ' |',
-        '| ' + ' | '.join('---' for _ in head) + ' |'
-    ]
+    lines = markdown_table(head)
     for variant, st in stats.items():
         cells = [variant, str(st[columns[0][0]][2])]
         for key, _ in columns:
@@ -146,7 +142,7 @@ def table(cfg: Config, results: list, variants: list) -> str:
             f'{guide[figure]:.1f} / {guide[chance]:.1f}' if guide else '-'
             for _, figure, chance in GUIDE_COLUMNS
         ]
-        lines.append('| ' + ' | '.join(cells) + ' |')
+        lines.append(markdown_row(cells))
     lines.append('')
     lines.append(f'mean over seeds ± half the spread (max - min); "swept": '
                  f'each run at its best background threshold, '

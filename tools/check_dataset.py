@@ -13,16 +13,14 @@ the count; exits 1 if any. ``tools/train.py`` and ``tools/test.py`` run the
 same check before they start (``--skip-bad-images`` leaves the bad images
 out instead of stopping, ``--no-dataset-check`` skips it).
 """
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 import mmseg_cobra  # noqa: F401
+from mmseg_cobra.cli import add_flags, run_cli, tool_parser
 from mmseg_cobra.datasets.dataset_check import (check_dataset, format_ok,
                                                 format_report)
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
-from mmseg_cobra.utils import add_flags, load_config, run_cli, tool_parser
+from mmseg_cobra.utils import load_config
 
 
 def main() -> int:

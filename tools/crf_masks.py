@@ -18,18 +18,15 @@ image list and classes come from the config's ``test_dataloader.dataset``
 (as tools/eval_seeds.py). Exit status 1 when any image was skipped (0 with
 ``--skip-bad-images`` when some masks exist).
 """
-import os.path as osp
 import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.apis.label_writers import SeedCRFMaskWriter
+from mmseg_cobra.cli import (add_flags, add_launcher_args, parse_and_load,
+                             run_cli, seed_dir_of, tool_parser)
+from mmseg_cobra.cli.tool_args import out_dir_of
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
-from mmseg_cobra.utils import (add_flags, add_launcher_args, parse_and_load,
-                               run_cli, seed_dir_of, tool_parser)
-from mmseg_cobra.utils.seed_labels import SEED_COMBINATIONS
-from mmseg_cobra.utils.tool_args import out_dir_of
+from mmseg_cobra.ops.seed_labels import SEED_COMBINATIONS
 
 
 def main() -> int:

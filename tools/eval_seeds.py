@@ -30,18 +30,17 @@ from mmengine.config import Config
 from mmengine.dist import get_rank
 from mmengine.utils import ProgressBar
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 import mmseg_cobra  # noqa: F401
+from mmseg_cobra.cli import (add_flags, add_launcher_args, parse_tool_args,
+                             run_cli, seed_dir_of, tool_parser)
 from mmseg_cobra.datasets import VOC_CLASSES
+from mmseg_cobra.datasets.dataset_tools import dataset_metainfo
 from mmseg_cobra.evaluation import SeedMetric
-from mmseg_cobra.utils import (add_flags, add_launcher_args, load_config,
-                               parse_tool_args, run_cli, seed_dir_of,
-                               tool_parser)
+from mmseg_cobra.structures.seed_io import SeedFileError, load_seed, seed_path
+from mmseg_cobra.utils import load_config
 from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import dump_json
 from mmseg_cobra.utils.image_io import GroundTruthError, read_ground_truth
-from mmseg_cobra.utils.seed_io import SeedFileError, load_seed, seed_path
 from mmseg_cobra.utils.sharding import (close_cpu_stage, first_by_index,
                                         gather_on_rank0, init_cpu_stage, shard)
 
@@ -71,11 +70,8 @@ def resolve_data(args: argparse.Namespace, cfg: Config) -> tuple:
     """(data_root, ann_file, gt_dir, classes) from the config and flags."""
     ds = cfg.test_dataloader.dataset
     root = args.data_root or ds.data_root
-    classes = ds.get('metainfo', {}).get('classes')
-    if classes is None:  # the dataset class's own (VOC, COCO, ...)
-        from mmseg.registry import DATASETS
-        classes = getattr(DATASETS.get(ds.type), 'METAINFO',
-                          {}).get('classes', VOC_CLASSES)
+    # its metainfo's, else the dataset class's own (VOC, COCO, ...)
+    classes = dataset_metainfo(ds).get('classes', VOC_CLASSES)
     ann = osp.join(root, args.ann_file or ds.get('ann_file', ''))
     gt_dir = osp.join(
         root, args.gt_dir or ds.get('data_prefix', {}).get(

@@ -18,16 +18,13 @@ attention-percentile threshold above 0.5, so background + 0.5 > 1) are
 written (their background is still informative) and counted and named at
 the end.
 """
-import os.path as osp
 import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.apis.label_writers import IRLabelWriter
+from mmseg_cobra.cli import (add_flags, add_launcher_args, parse_and_load,
+                             run_cli, seed_dir_of, tool_parser)
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
-from mmseg_cobra.utils import (add_flags, add_launcher_args, parse_and_load,
-                               run_cli, seed_dir_of, tool_parser)
 
 
 def main() -> int:

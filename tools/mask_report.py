@@ -44,16 +44,15 @@ import sys
 
 from mmengine.dist import get_rank
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.apis.mask_report import MaskReport, format_report
-from mmseg_cobra.utils import (add_flags, add_launcher_args, load_config,
-                               parse_tool_args, run_cli, tool_parser)
+from mmseg_cobra.cli import (add_flags, add_launcher_args, parse_tool_args,
+                             run_cli, tool_parser)
+from mmseg_cobra.ops.seed_labels import SEED_COMBINATIONS
+from mmseg_cobra.utils import load_config
 from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import dump_json
 from mmseg_cobra.utils.image_io import GroundTruthError
-from mmseg_cobra.utils.seed_labels import SEED_COMBINATIONS
 from mmseg_cobra.utils.sharding import close_cpu_stage, init_cpu_stage
 
 

@@ -45,16 +45,13 @@ import os.path as osp
 import sys
 from typing import Optional
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
+from mmseg_cobra.cli import add_flags, add_launcher_args, run_cli, tool_parser
+from mmseg_cobra.cli.launch import default_work_dir
 from mmseg_cobra.pipeline import (STAGES, CoBraPipeline, DescriptionError,
                                   PipelineConfigError, PipelineInterrupted,
                                   load_run_config, resolve_pipeline_dataset)
 from mmseg_cobra.pipeline.config import check_pipeline_keys
 from mmseg_cobra.pipeline.launchers import StageLauncher, free_port_pair
-from mmseg_cobra.utils import (add_flags, add_launcher_args, run_cli,
-                               tool_parser)
-from mmseg_cobra.utils.launch import default_work_dir
 
 
 def _env_int(name: str, default: Optional[int]) -> Optional[int]:

@@ -12,23 +12,21 @@ check runs on rank 0 only.
 import argparse
 import logging
 import os
-import os.path as osp
 import sys
 from typing import Optional
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.logging import print_log
 
 import mmseg_cobra  # noqa: E402,F401  (registers every component)
-from mmseg_cobra.apis.runner_setup import build_checked_runner
+from mmseg_cobra.cli import (add_dataset_check_args, add_flags,
+                             add_launcher_args, parse_tool_args,
+                             resolve_work_dir, run_cli, tool_parser)
+from mmseg_cobra.cli.runner_setup import build_checked_runner
 from mmseg_cobra.datasets.dataset_tools import check_class_count
 from mmseg_cobra.engine.hooks.preemption_checkpoint_hook import \
     TrainingPreempted
-from mmseg_cobra.utils import (add_dataset_check_args, add_flags,
-                               add_launcher_args, load_config, parse_tool_args,
-                               resolve_work_dir, run_cli, shutdown_dist,
-                               tool_parser, use_project_checkpoint_loader)
+from mmseg_cobra.utils import (load_config, shutdown_dist,
+                               use_project_checkpoint_loader)
 from mmseg_cobra.utils.device import select_device
 from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.fault import ENV as FAULT_ENV

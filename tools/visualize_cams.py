@@ -20,11 +20,9 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 from mmseg_cobra.apis import CoBraInferencer
-from mmseg_cobra.utils import (add_flags, run_cli, tool_parser,
-                               use_project_checkpoint_loader)
+from mmseg_cobra.cli import add_flags, run_cli, tool_parser
+from mmseg_cobra.utils import use_project_checkpoint_loader
 from mmseg_cobra.utils.device import DeviceError, select_device
 from mmseg_cobra.utils.errors import UserError
 

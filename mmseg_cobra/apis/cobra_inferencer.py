@@ -30,10 +30,11 @@ from mmengine.config import Config
 from mmengine.infer import BaseInferencer
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
-from mmseg.registry import DATASETS, VISUALIZERS
+from mmseg.registry import VISUALIZERS
 
+from ..datasets.dataset_tools import dataset_metainfo
+from ..ops.seed_labels import seeds_to_label
 from ..utils.file_io import save_label_png
-from ..utils.seed_labels import seeds_to_label
 
 
 class CoBraInferencer(BaseInferencer):
@@ -87,13 +88,10 @@ class CoBraInferencer(BaseInferencer):
         """Classes and palette: the checkpoint's, else the test dataset's
         (its ``metainfo``, else its type's ``METAINFO``)."""
         meta = dict(self._checkpoint_meta)
-        ds_cfg = cfg.test_dataloader.dataset
-        given = dict(ds_cfg.get('metainfo') or {})
-        defaults = dict(
-            getattr(DATASETS.get(ds_cfg.type), 'METAINFO', {}) or {})
+        dataset = dataset_metainfo(cfg.test_dataloader.dataset)
         for key in ('classes', 'palette'):
             if not meta.get(key):
-                meta[key] = given.get(key) or defaults.get(key)
+                meta[key] = dataset.get(key)
         if not meta.get('classes'):
             num_fg = cfg.model.get('num_classes', 0)
             meta['classes'] = ['background'] + \

@@ -29,17 +29,17 @@ from mmengine.utils import track_parallel_progress, track_progress
 
 from ..datasets.dataset_tools import image_tasks
 from ..models.utils.mask_rules import mask_from_walk
-from ..utils.crf import FINAL_CRF_CFG, crf_from_labels
+from ..ops.crf import FINAL_CRF_CFG, crf_from_labels
+from ..ops.ir_label import ir_thresholds, make_ir_label
+from ..ops.seed_labels import combine_seeds, seeds_to_label, to_dataset_labels
+from ..structures import IGNORE_INDEX
+from ..structures.seed_io import SeedFileError, load_seed, seed_path
+from ..structures.walk_io import load_walk, walk_path
 from ..utils.file_io import save_label_png
 from ..utils.image_io import read_image
-from ..utils.ir_label import ir_thresholds, make_ir_label
-from ..utils.seed_io import SeedFileError, load_seed, seed_path
-from ..utils.seed_labels import (combine_seeds, seeds_to_label,
-                                 to_dataset_labels)
 from ..utils.sharding import (broadcast_from_rank0, close_cpu_stage,
                               first_by_index, gather_on_rank0, init_cpu_stage,
                               shard)
-from ..utils.walk_io import load_walk, walk_path
 
 #: Status of an image whose label was written by this run.
 WRITTEN = 'written'
@@ -198,7 +198,8 @@ class IRLabelWriter(LabelWriter):
                                cfg.get('attention_scale', 'max'))
         label = make_ir_label(image, combine_seeds(seed, cfg['source']),
                               seed['keys'], bg, fg, cfg['crf'])
-        if len(seed['keys']) and not ((label > 0) & (label != 255)).any():
+        if len(seed['keys']) and not ((label > 0) &
+                                      (label != IGNORE_INDEX)).any():
             # still a valid label (background and unknown pixels): say so
             return label, f'{NO_FOREGROUND} (thresholds {bg:.2f}/{fg:.2f})'
         return label, None

@@ -44,16 +44,18 @@ from ..models.segmentors.irn import IRN_TEST_CFG, RULE_VALUE_KEY, irn_test_cfg
 from ..models.utils import (boundary_from_labels, grid_to_image,
                             mask_rule_sweep, random_walk, seeds_to_grid,
                             walk_to_label)
+from ..ops.seed_labels import (combine_grid_seeds, combine_seeds,
+                               to_dataset_labels)
+from ..structures import SEED_SOURCE_NAMES, THRESHOLD_SWEEP
+from ..structures.seed_io import SeedFileError, load_seed, seed_path
+from ..structures.walk_io import load_walk, walk_path
 from ..utils.image_io import read_ground_truth, read_image
-from ..utils.seed_io import SeedFileError, load_seed, seed_path
-from ..utils.seed_labels import (combine_grid_seeds, combine_seeds,
-                                 to_dataset_labels)
+from ..utils.markdown import markdown_table
 from ..utils.sharding import (broadcast_from_rank0, first_by_index,
                               gather_on_rank0, shard, sum_over_ranks)
-from ..utils.walk_io import load_walk, walk_path
 
 #: Background scores swept for the seeds and IRN's rule.
-SWEEP = tuple(float(v) for v in np.round(np.arange(0.05, 1.0, 0.05), 2))
+SWEEP = THRESHOLD_SWEEP
 #: Each rule's default value (IRN's background score, the reference's theta).
 DEFAULTS = {rule: IRN_TEST_CFG[key] for rule, key in RULE_VALUE_KEY.items()}
 #: Values swept per rule (theta: the same grid plus the reference's 0.31).
@@ -64,7 +66,7 @@ RULE_VALUE = dict(irn='bg score', reference='theta')
 #: Skipped images named in the report (the others are counted).
 SKIPPED_KEPT = 100
 #: Seed sources scored.
-SEED_SOURCES = ('cnn', 'vit', 'fuse')
+SEED_SOURCES = SEED_SOURCE_NAMES
 #: Display label of every row identifier (the one table of labels).
 ROW_LABELS = {
     'seed_cnn': 'seed (cnn)',
@@ -396,20 +398,21 @@ def format_report(report: dict) -> str:
 
     lines = [
         f'mIoU (%) on the same {report["images"]} images '
-        f'({report["skipped"]} skipped)',
-        '| maps | swept | best value | mIoU at best | default | '
-        'mIoU at default |', '| --- | --- | --- | --- | --- | --- |'
+        f'({report["skipped"]} skipped)'
     ]
-    for row in ROW_LABELS:
-        if row not in report['rows']:
-            continue
-        r = report['rows'][row]
-        lines.append(f'| {ROW_LABELS[row]} | {RULE_VALUE[r["rule"]]} | '
-                     f'{r["best"]:.2f} | {r["mIoU"]:.2f} | '
-                     f'{r["default"]:.2f} | {r["at_default"]:.2f} |')
-    for name, r in report['masks'].items():
-        lines.append(f'| {name} (as written) | - | - | '
-                     f'{fmt(r["mIoU"], ".2f")} | - | - |')
+    rows = [
+        (ROW_LABELS[row], RULE_VALUE[r['rule']], f'{r["best"]:.2f}',
+         f'{r["mIoU"]:.2f}', f'{r["default"]:.2f}', f'{r["at_default"]:.2f}')
+        for row, r in ((k, report['rows'][k]) for k in ROW_LABELS
+                       if k in report['rows'])
+    ]
+    rows += [(f'{name} (as written)', '-', '-', fmt(r['mIoU'],
+                                                    '.2f'), '-', '-')
+             for name, r in report['masks'].items()]
+    lines += markdown_table([
+        'maps', 'swept', 'best value', 'mIoU at best', 'default',
+        'mIoU at default'
+    ], rows)
     if 'boundary' in report:
         pr = report['boundary']
         at5 = pr['per_threshold'][0.5] if 0.5 in pr['per_threshold'] \

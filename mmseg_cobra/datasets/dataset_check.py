@@ -25,13 +25,14 @@ from typing import Dict, List, Optional, Set, Tuple
 import numpy as np
 from mmengine.utils import track_parallel_progress
 
+from ..structures import IGNORE_INDEX
 from ..utils.file_io import dump_json
 from ..utils.image_io import file_exists, is_local, open_image
 
 
 def check_sample(task: Tuple[str, str, Optional[str], bool],
                  num_classes: int,
-                 ignore_index: int = 255,
+                 ignore_index: int = IGNORE_INDEX,
                  backend_args: Optional[dict] = None) -> Tuple[str, List[str]]:
     """Problems of one sample.
 
@@ -175,7 +176,7 @@ def check_dataset(dataset,
     worker = partial(
         check_sample,
         num_classes=num_classes,
-        ignore_index=getattr(dataset, 'ignore_index', 255),
+        ignore_index=getattr(dataset, 'ignore_index', IGNORE_INDEX),
         backend_args=backend_args)
     if nproc > 1 and len(todo) > 1:
         results = track_parallel_progress(worker, todo, nproc)

@@ -40,19 +40,43 @@ def image_tasks(dataset) -> List[Tuple[str, str]]:
     return [(info['img_id'], info['img_path']) for info in infos]
 
 
-def dataset_classes(cfg: Config, key: str) -> Optional[Tuple[str, ...]]:
-    """The classes (background first) of the dataset of ``cfg[key]``: its
-    ``metainfo.classes``, else its type's ``METAINFO``; None if unknown."""
-    ds_cfg = cfg.get(key)
-    while ds_cfg is not None and 'dataset' in ds_cfg:  # dataset wrappers
-        ds_cfg = ds_cfg.dataset
-    if ds_cfg is None:
+def type_metainfo(type_name: str) -> Optional[dict]:
+    """The ``METAINFO`` (classes, palette) of the dataset type registered
+    as ``type_name``, ``{}`` if it has none; None if no dataset of that
+    name is registered."""
+    dataset_type = DATASETS.get(type_name or '')
+    if dataset_type is None:
         return None
-    classes = (ds_cfg.get('metainfo') or {}).get('classes')
-    if classes is None:
-        init_default_scope(cfg.get('default_scope', 'mmseg'))
-        dataset_type = DATASETS.get(ds_cfg.get('type', ''))
-        classes = getattr(dataset_type, 'METAINFO', {}).get('classes')
+    return dict(getattr(dataset_type, 'METAINFO', {}) or {})
+
+
+def dataset_metainfo(ds_cfg) -> dict:
+    """The classes (background first) and palette of a dataset config (a
+    wrapper's inner dataset): each from its ``metainfo``, else from its
+    type's ``METAINFO``; a key neither has is left out. The one reading of
+    a config's classes (the seed report, the inferencer, the class-count
+    check)."""
+    while ds_cfg is not None and 'dataset' in ds_cfg:  # dataset wrappers
+        ds_cfg = ds_cfg['dataset']
+    if ds_cfg is None:
+        return {}
+    given = dict(ds_cfg.get('metainfo') or {})
+    defaults = type_metainfo(ds_cfg.get('type', '')) or {}
+    out = {}
+    for key in ('classes', 'palette'):
+        value = given.get(key) or defaults.get(key)
+        if value:
+            out[key] = value
+    return out
+
+
+def dataset_classes(cfg: Config, key: str) -> Optional[Tuple[str, ...]]:
+    """The classes (background first) of the dataset of ``cfg[key]``
+    (:func:`dataset_metainfo`); None if unknown."""
+    if cfg.get(key) is None:
+        return None
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    classes = dataset_metainfo(cfg.get(key)).get('classes')
     return tuple(classes) if classes else None
 
 

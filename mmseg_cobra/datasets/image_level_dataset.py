@@ -11,6 +11,7 @@ from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from ..structures import IGNORE_INDEX
 from ..utils.errors import UserError
 from ..utils.image_io import dir_exists, file_exists, read_label
 
@@ -292,7 +293,7 @@ def lookup_label(labels: dict, img_id: str) -> Optional[np.ndarray]:
 
 
 def foreground_classes(mask: np.ndarray,
-                       ignore_index: int = 255) -> np.ndarray:
+                       ignore_index: int = IGNORE_INDEX) -> np.ndarray:
     """Sorted class ids in a label map, without background (0) and the
     ignore index."""
     present = np.unique(mask)

@@ -34,6 +34,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..datasets.dataset_tools import type_metainfo
 from ..datasets.image_level_dataset import load_id_list, lookup_label
 from ..utils.errors import UserError
 
@@ -48,16 +49,13 @@ class DescriptionError(UserError, ValueError):
 
 
 def _dataset_class_meta(type_name: str) -> dict:
-    from mmseg.registry import DATASETS
-
-    import mmseg_cobra  # noqa: F401  (registers the datasets)
-    cls = DATASETS.get(type_name)
-    if cls is None:
+    meta = type_metainfo(type_name)
+    if meta is None:
         raise DescriptionError(
             f'dataset.type={type_name!r} is not a registered dataset: use '
             "'ImageLevelSegDataset' (any classes), 'VOCClsDataset' or "
             "'COCOClsDataset'")
-    return dict(getattr(cls, 'METAINFO', {}) or {})
+    return meta
 
 
 def normalise_description(desc: dict) -> dict:

@@ -11,6 +11,7 @@ from typing import Dict, List, Sequence
 
 from ..apis.mask_report import ROW_LABELS, RULE_VALUE
 from ..utils.file_io import dump_json, write_text
+from ..utils.markdown import markdown_table
 from .figures import write_pipeline_figures
 
 
@@ -35,8 +36,8 @@ def write_summary(work_dir: str, state_dir: str, stages: Sequence[str],
             with open(path) as f:
                 results[stage] = json.load(f)
     rows = _result_rows(results)
-    lines = ['| result | mIoU (%) |', '| --- | --- |']
-    lines += [f'| {name} | {value:.2f} |' for name, value in rows]
+    lines = markdown_table(['result', 'mIoU (%)'],
+                           [(name, f'{value:.2f}') for name, value in rows])
     if bad:
         results['bad_images'] = {k: len(v) for k, v in bad.items()}
         n = len({i for ids in bad.values() for i in ids})
@@ -45,14 +46,10 @@ def write_summary(work_dir: str, state_dir: str, stages: Sequence[str],
             '(skip_bad_images): ' + ', '.join(f'{k} ({len(v)})'
                                               for k, v in bad.items())
         ]
-    lines += [
-        '', '| stage | seconds | peak memory (MiB, one process) |',
-        '| --- | --- | --- |'
-    ]
-    lines += [
-        f'| {s} | {r["seconds"]} | {r.get("peak_rss_mb", "-")} |'
-        for s, r in results.items() if s in stages
-    ]
+    lines += [''] + markdown_table(
+        ['stage', 'seconds', 'peak memory (MiB, one process)'],
+        [(s, r['seconds'], r.get('peak_rss_mb', '-'))
+         for s, r in results.items() if s in stages])
     lines += _figure_lines(work_dir, results)
     text = '\n'.join(lines) + '\n'
     write_text(text, osp.join(work_dir, 'summary.md'))

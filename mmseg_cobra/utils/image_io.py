@@ -15,6 +15,7 @@ from mmengine.fileio import LocalBackend, get, get_file_backend, isdir, isfile
 from PIL import Image, ImageOps
 
 from .errors import UserError
+from .file_io import IGNORE_INDEX
 
 
 class GroundTruthError(UserError, ValueError):
@@ -114,7 +115,7 @@ def read_label(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
 
 def read_ground_truth(path: str,
                       num_labels: int,
-                      ignore_index: int = 255,
+                      ignore_index: int = IGNORE_INDEX,
                       backend_args: Optional[dict] = None) -> np.ndarray:
     """A ground-truth mask, checked against the dataset's label count.
 

@@ -11,10 +11,9 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..ops.seed_labels import SEED_COMBINATIONS
 from ..utils.file_io import save_figure
 from ..utils.records import run_dirs
-
-SEED_SOURCES = ('cnn', 'vit', 'mean', 'max', 'fuse')
 
 
 def _pyplot():
@@ -47,7 +46,7 @@ def plot_seed_sweep(seed_report: dict, out: str) -> str:
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for source in SEED_SOURCES:
+    for source in SEED_COMBINATIONS:
         entry = seed_report.get(f'{source}/fixed')
         if not entry:
             continue

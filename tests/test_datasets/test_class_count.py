@@ -55,3 +55,24 @@ def test_train_refuses_before_building_anything(tmp_path):
     assert 'model.num_classes = 7 but the dataset of train_dataloader has 4'\
         in result.stderr
     assert not work.exists()
+
+
+def test_metainfo_over_the_type_and_wrappers():
+    """The one reading of a dataset config's classes and palette: its
+    ``metainfo``, else its type's ``METAINFO``, through dataset wrappers."""
+    from mmseg_cobra.datasets import VOC_CLASSES
+    from mmseg_cobra.datasets.dataset_tools import (dataset_metainfo,
+                                                    type_metainfo)
+    voc = dataset_metainfo(dict(type='VOCClsDataset'))
+    assert tuple(voc['classes']) == tuple(VOC_CLASSES) and voc['palette']
+    given = dict(
+        type='RepeatDataset',
+        times=2,
+        dataset=dict(
+            type='VOCClsDataset',
+            metainfo=dict(classes=('background', 'cat'))))
+    meta = dataset_metainfo(given)
+    assert meta['classes'] == ('background', 'cat')
+    assert meta['palette'] == voc['palette']  # not given: the type's
+    assert dataset_metainfo(dict(type='ImageLevelSegDataset')) == {}
+    assert type_metainfo('NoSuchDataset') is None

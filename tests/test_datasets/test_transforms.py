@@ -8,8 +8,8 @@ from mmseg_cobra.datasets.transforms import (AffinityLabels, LoadSeed,
                                              PackWSSSInputs, RandomCropPad,
                                              RandomLongSideResize,
                                              RandomRescale)
-from mmseg_cobra.utils.pair_geometry import pair_offsets
-from mmseg_cobra.utils.seed_io import SeedFileError, save_seed
+from mmseg_cobra.ops.pair_geometry import pair_offsets
+from mmseg_cobra.structures.seed_io import SeedFileError, save_seed
 
 
 def _image(h, w, c=3, seed=0):

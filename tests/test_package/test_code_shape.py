@@ -129,3 +129,16 @@ def test_tools_exit_only_through_run_cli():
                         and getattr(arg.func, 'id', '') == 'run_cli'):
                     exits.append(f'{rel}:{node.lineno}')
     assert not exits, 'raise UserError instead:\n' + '\n'.join(exits)
+
+
+def test_tools_import_the_installed_package():
+    """Tools import ``mmseg_cobra`` as mmseg's tools import mmseg: from the
+    installed package (``pip install -e .``) or ``PYTHONPATH``, as the
+    ``dist_*.sh``/``slurm_*.sh`` launchers set it, never by editing
+    ``sys.path``."""
+    edits = [
+        f'{rel}:{node.lineno}' for rel, tree in _files('tools')
+        for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+        and node.attr == 'path' and getattr(node.value, 'id', '') == 'sys'
+    ]
+    assert not edits, 'sys.path edited in:\n' + '\n'.join(edits)

@@ -131,8 +131,8 @@ def _check_outputs(work, root, ids, num_fg, summary):
     """Every image's seed holds the maps of exactly its labelled classes;
     its final mask only those classes (or background / unknown); the
     summary's segmentation mIoU is mmengine's record of the test run."""
+    from mmseg_cobra.structures.seed_io import load_seed
     from mmseg_cobra.utils.records import load_test_metrics
-    from mmseg_cobra.utils.seed_io import load_seed
     labels = np.load(
         osp.join(root, 'cls_labels.npy'), allow_pickle=True).item()
     for img_id in ids:

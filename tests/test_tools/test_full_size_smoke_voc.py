@@ -12,8 +12,8 @@ from full_size_smoke import _check_outputs, _run_pipeline
 from PIL import Image
 
 from mmseg_cobra.datasets import generate_synthetic_voc
-from mmseg_cobra.utils.seed_io import load_seed
-from mmseg_cobra.utils.seed_labels import seeds_to_label
+from mmseg_cobra.ops.seed_labels import seeds_to_label
+from mmseg_cobra.structures.seed_io import load_seed
 
 pytestmark = pytest.mark.slow
 

@@ -31,7 +31,7 @@ def seeds(synthetic_root, tmp_path_factory):
     import cv2
 
     from mmseg_cobra.models.utils import seeds_to_grid
-    from mmseg_cobra.utils.seed_io import save_seed
+    from mmseg_cobra.structures.seed_io import save_seed
     seed_dir = str(tmp_path_factory.mktemp('stage2') / 'seeds')
     with open(
             osp.join(synthetic_root,

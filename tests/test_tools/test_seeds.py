@@ -16,8 +16,8 @@ from mmengine.config import Config
 from mmseg.registry import MODELS
 from PIL import Image
 
-from mmseg_cobra.utils.seed_io import load_seed
-from mmseg_cobra.utils.seed_labels import combine_seeds, seeds_to_label
+from mmseg_cobra.ops.seed_labels import combine_seeds, seeds_to_label
+from mmseg_cobra.structures.seed_io import load_seed
 
 pytestmark = pytest.mark.slow
 

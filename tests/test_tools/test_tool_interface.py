@@ -10,7 +10,7 @@ from collections import defaultdict
 import pytest
 from tool_parsers import parser_actions, tool_parsers
 
-from mmseg_cobra.utils.tool_args import SHARED_FLAGS, add_flags
+from mmseg_cobra.cli.tool_args import SHARED_FLAGS, add_flags
 from mmseg_cobra.utils.tools import list_tools, tool_path
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_cobra.utils.crf import crf_from_labels, crf_from_probs
+from mmseg_cobra.ops.crf import crf_from_labels, crf_from_probs
+from mmseg_cobra.ops.ir_label import ir_thresholds, make_ir_label
 from mmseg_cobra.utils.file_io import save_label_png
-from mmseg_cobra.utils.ir_label import ir_thresholds, make_ir_label
 
 
 def _two_tone_image(h=40, w=40, edge=20):

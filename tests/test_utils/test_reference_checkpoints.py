@@ -12,7 +12,7 @@ from mmseg.registry import MODELS
 from parity.reference_weights import (manifest_from_state_dict,
                                       random_reference_state)
 
-from mmseg_cobra.utils import reference_checkpoints as refckpt
+from mmseg_cobra.models.converters import reference_checkpoints as refckpt
 
 ReferenceCheckpointError = refckpt.ReferenceCheckpointError
 reference_cobra_to_cobra = refckpt.reference_cobra_to_cobra

@@ -5,10 +5,10 @@ import os.path as osp
 import numpy as np
 import pytest
 
+from mmseg_cobra.structures.seed_io import (SeedFileError, load_seed,
+                                            save_seed, seed_path)
+from mmseg_cobra.structures.walk_io import load_walk, save_walk, walk_path
 from mmseg_cobra.utils.file_io import atomic_write, dump_json
-from mmseg_cobra.utils.seed_io import (SeedFileError, load_seed, save_seed,
-                                       seed_path)
-from mmseg_cobra.utils.walk_io import load_walk, save_walk, walk_path
 
 
 def _seed_maps(rng, k, h, w):

@@ -24,10 +24,7 @@ from typing import Dict, List
 
 import numpy as np
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmseg_cobra.utils import add_flags, run_cli, tool_parser
+from mmseg_cobra.cli import add_flags, run_cli, tool_parser
 from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import save_figure
 from mmseg_cobra.visualization import load_scalars

@@ -20,12 +20,10 @@ import cv2
 import numpy as np
 from mmengine.utils import ProgressBar
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
 import mmseg_cobra  # noqa: F401
+from mmseg_cobra.cli import add_flags, run_cli, tool_parser
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
-from mmseg_cobra.utils import add_flags, load_config, run_cli, tool_parser
+from mmseg_cobra.utils import load_config
 from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import save_image
 from mmseg_cobra.utils.image_io import read_image, read_label

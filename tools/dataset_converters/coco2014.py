@@ -19,10 +19,7 @@ from functools import partial
 import numpy as np
 from mmengine.utils import track_parallel_progress
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmseg_cobra.utils import add_flags, run_cli, tool_parser
+from mmseg_cobra.cli import add_flags, run_cli, tool_parser
 from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import save_label_png, save_npy, write_text
 

@@ -20,12 +20,9 @@ import numpy as np
 from mmengine.utils import ProgressBar
 from PIL import Image
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
+from mmseg_cobra.cli import add_flags, run_cli, tool_parser
 from mmseg_cobra.datasets.image_level_dataset import (foreground_classes,
                                                       load_id_list, multi_hot)
-from mmseg_cobra.utils import add_flags, run_cli, tool_parser
 from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import save_npy
 

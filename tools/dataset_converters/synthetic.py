@@ -3,14 +3,10 @@
     python tools/dataset_converters/synthetic.py data/synthetic \
         --num-train 200 --num-val 50 --num-classes 4 --seed 0
 """
-import os.path as osp
 import sys
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
+from mmseg_cobra.cli import tool_parser
 from mmseg_cobra.datasets.synthetic import generate_synthetic_voc
-from mmseg_cobra.utils import tool_parser
 from mmseg_cobra.utils.errors import run_cli
 
 

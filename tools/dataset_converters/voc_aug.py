@@ -20,11 +20,8 @@ import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 from PIL import Image
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
+from mmseg_cobra.cli import add_flags, run_cli, tool_parser
 from mmseg_cobra.datasets.voc_cls import VOC_PALETTE
-from mmseg_cobra.utils import add_flags, run_cli, tool_parser
 from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import (atomic_write, save_label_png, save_npy,
                                        write_text)

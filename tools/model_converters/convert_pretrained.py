@@ -15,14 +15,11 @@ import sys
 
 import torch
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmseg_cobra.utils import tool_parser
+from mmseg_cobra.cli import tool_parser
+from mmseg_cobra.models.converters.weight_conversion import (
+    timm_deit_to_mmpretrain, torchvision_resnet_to_mmpretrain)
 from mmseg_cobra.utils.errors import UserError, run_cli
 from mmseg_cobra.utils.file_io import save_torch
-from mmseg_cobra.utils.weight_conversion import (
-    timm_deit_to_mmpretrain, torchvision_resnet_to_mmpretrain)
 
 CONVERTERS = dict(
     resnet=torchvision_resnet_to_mmpretrain, deit=timm_deit_to_mmpretrain)

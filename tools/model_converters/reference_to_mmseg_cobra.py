@@ -23,15 +23,11 @@ import sys
 
 import torch
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmseg_cobra.utils import tool_parser
+from mmseg_cobra.cli import tool_parser
+from mmseg_cobra.models.converters.reference_checkpoints import (
+    ReferenceCheckpointError, reference_cobra_to_cobra, reference_irn_to_irn)
 from mmseg_cobra.utils.errors import UserError, run_cli
 from mmseg_cobra.utils.file_io import save_torch
-from mmseg_cobra.utils.reference_checkpoints import (ReferenceCheckpointError,
-                                                     reference_cobra_to_cobra,
-                                                     reference_irn_to_irn)
 
 DEFAULT_CONFIGS = dict(
     cobra='configs/cobra/cobra_r152_deits_voc.py',

@@ -2,7 +2,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from ...utils.pair_geometry import pair_labels
+from ...ops.pair_geometry import pair_labels
+from ...structures import IGNORE_INDEX
 
 
 @TRANSFORMS.register_module()
@@ -27,7 +28,7 @@ class AffinityLabels(BaseTransform):
     def __init__(self,
                  radius: int = 10,
                  stride: int = 4,
-                 ignore_index: int = 255) -> None:
+                 ignore_index: int = IGNORE_INDEX) -> None:
         self.radius = radius
         self.stride = stride
         self.ignore_index = ignore_index

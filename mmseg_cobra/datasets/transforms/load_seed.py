@@ -1,8 +1,8 @@
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from ...utils.seed_io import load_seed
-from ...utils.seed_labels import combine_grid_seeds, combine_seeds
+from ...ops.seed_labels import combine_grid_seeds, combine_seeds
+from ...structures.seed_io import load_seed
 
 
 @TRANSFORMS.register_module()
@@ -14,7 +14,7 @@ class LoadSeed(BaseTransform):
     ``seed_cams_grid`` (``[K, ceil(H/4), ceil(W/4)]``, the source's maps
     summed over scales on the walk's grid). The seed must have the image's
     size (load the image first) and the dataset's class count; otherwise a
-    :class:`~mmseg_cobra.utils.seed_io.SeedFileError` names the file.
+    :class:`~mmseg_cobra.structures.seed_io.SeedFileError` names the file.
 
     Args:
         source (str): ``fuse`` (CoBra's M_fuse, default), ``cnn``, ``vit``,

@@ -4,6 +4,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
+from ...structures import IGNORE_INDEX
+
 #: ImageNet mean colour in BGR (``LoadImageFromFile`` order): 0 after the
 #: data preprocessor's normalisation, as IRN's padding.
 IMAGENET_MEAN_BGR = (103.53, 116.28, 123.675)
@@ -33,7 +35,7 @@ class RandomCropPad(BaseTransform):
     def __init__(self,
                  crop_size: Union[int, Tuple[int, int]],
                  pad_val: Union[float, Sequence[float]] = IMAGENET_MEAN_BGR,
-                 seg_pad_val: int = 255) -> None:
+                 seg_pad_val: int = IGNORE_INDEX) -> None:
         if isinstance(crop_size, int):
             crop_size = (crop_size, crop_size)
         if len(crop_size) != 2 or min(crop_size) <= 0:

@@ -7,8 +7,8 @@ from mmengine.structures import PixelData
 from mmseg.registry import HOOKS
 from mmseg.structures import SegDataSample
 
+from ...ops.seed_labels import seeds_to_label
 from ...utils.image_io import read_image
-from ...utils.seed_labels import seeds_to_label
 from ...visualization import CAMVisualizer
 
 

@@ -7,7 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 from mmseg.structures import SegDataSample
 
-from ...utils.seed_io import GRID_SOURCES, SEED_SOURCES, save_seed
+from ...structures import GRID_SOURCES, SEED_SOURCES, save_seed
 from .output_writer_hook import OutputWriterHook
 
 
@@ -17,7 +17,7 @@ class SeedWriterHook(OutputWriterHook):
 
     After each test iteration, every predicted sample (from
     ``CoBra.predict``) is written to ``<out_dir>/<img_id>.npz`` (see
-    :mod:`mmseg_cobra.utils.seed_io`): ``cam_fuse`` =
+    :mod:`mmseg_cobra.structures.seed_io`): ``cam_fuse`` =
     max((M_cnn + M_tran) / 2, M_tran), ``cam_cnn``, ``cam_vit``, the same
     three on the stride-4 grid (the random walk's seeds) and the summed
     class-token attention, float16, written atomically. With

@@ -4,7 +4,7 @@ from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 from mmseg.structures import SegDataSample
 
-from ...utils.walk_io import save_walk
+from ...structures.walk_io import save_walk
 from .output_writer_hook import OutputWriterHook
 
 
@@ -14,7 +14,8 @@ class WalkWriterHook(OutputWriterHook):
 
     Needs ``model.test_cfg.keep_walk=True`` (``IRNBoundary`` then attaches
     ``walk_cams`` and ``boundary`` to every sample). One
-    ``<out_dir>/<img_id>.npz`` per image (:mod:`mmseg_cobra.utils.walk_io`),
+    ``<out_dir>/<img_id>.npz`` per image
+    (:mod:`mmseg_cobra.structures.walk_io`),
     written atomically; ``tools/mask_report.py --walks`` sweeps the mask
     rules' thresholds on them and scores the boundary map, and
     ``tools/masks_from_walks.py`` writes masks with a chosen rule without

@@ -1,6 +1,6 @@
-from ...utils.seed_labels import (SEED_COMBINATIONS, attention_threshold,
-                                  combine_grid_seeds, combine_seeds,
-                                  seeds_to_label)
+from ...ops.seed_labels import (SEED_COMBINATIONS, attention_threshold,
+                                combine_grid_seeds, combine_seeds,
+                                seeds_to_label)
 from .confusion_sweep import (BoundaryPR, ConfusionSweep, confusion,
                               label_maps_for_sweep, metrics_from_confusion,
                               miou_from_confusion)

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from mmseg.evaluation.metrics import IoUMetric
 
+from ...structures import IGNORE_INDEX
+
 
 def metrics_from_confusion(conf: np.ndarray) -> Dict[str, np.ndarray]:
     """Per-class IoU, precision and recall (fractions) of a confusion matrix
@@ -42,7 +44,7 @@ class ConfusionSweep:
     def __init__(self,
                  values: Sequence[float],
                  num_labels: int,
-                 ignore_index: int = 255) -> None:
+                 ignore_index: int = IGNORE_INDEX) -> None:
         self.values = tuple(float(v) for v in values)
         self.num_labels = num_labels
         self.ignore_index = ignore_index
@@ -122,7 +124,7 @@ class BoundaryPR:
 def confusion(pred: np.ndarray,
               gt: np.ndarray,
               num_labels: int,
-              ignore_index: int = 255) -> np.ndarray:
+              ignore_index: int = IGNORE_INDEX) -> np.ndarray:
     """Confusion matrix ``[num_labels, num_labels]`` (rows = ground truth)."""
     valid = gt != ignore_index
     idx = gt[valid].astype(np.int64) * num_labels + pred[valid]

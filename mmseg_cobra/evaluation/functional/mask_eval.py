@@ -7,6 +7,7 @@ import torch
 from mmengine.utils import ProgressBar
 from mmseg.evaluation.metrics import IoUMetric
 
+from ...structures import IGNORE_INDEX
 from ...utils.image_io import read_ground_truth, read_label
 
 
@@ -15,7 +16,7 @@ def label_dir_areas(
         gt_dir: str,
         ids: Sequence[str],
         num_classes: int,
-        ignore_index: int = 255,
+        ignore_index: int = IGNORE_INDEX,
         show_progress: bool = True) -> Tuple[np.ndarray, int, Dict]:
     """Per-class areas of ``<pred_dir>/<id>.png`` against
     ``<gt_dir>/<id>.png``, summed over ``ids``.
@@ -89,7 +90,7 @@ def evaluate_label_dir(pred_dir: str,
                        gt_dir: str,
                        ids: Sequence[str],
                        classes: Sequence[str],
-                       ignore_index: int = 255,
+                       ignore_index: int = IGNORE_INDEX,
                        show_progress: bool = True) -> Dict:
     """mIoU of ``<pred_dir>/<id>.png`` against ``<gt_dir>/<id>.png``
     (:func:`label_dir_areas`, :func:`metrics_from_areas`).

@@ -9,6 +9,7 @@ from mmengine.logging import print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
+from ...structures import IGNORE_INDEX, THRESHOLD_SWEEP
 from ...utils.file_io import dump_json
 from ...utils.sharding import sum_over_ranks
 from ..functional import (SEED_COMBINATIONS, attention_threshold,
@@ -46,10 +47,9 @@ class SeedMetric(BaseMetric):
 
     def __init__(self,
                  sources: Sequence[str] = SEED_COMBINATIONS,
-                 thresholds: Sequence[float] = tuple(
-                     np.round(np.arange(0.05, 1.0, 0.05), 2)),
+                 thresholds: Sequence[float] = THRESHOLD_SWEEP,
                  percentiles: Sequence[float] = tuple(range(50, 100, 5)),
-                 ignore_index: int = 255,
+                 ignore_index: int = IGNORE_INDEX,
                  out_file: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:

@@ -16,6 +16,7 @@ from mmseg.structures import SegDataSample
 from PIL import Image
 from torch import Tensor
 
+from ...structures import GRID_STRIDE, IGNORE_INDEX
 from ..losses import normalize_patches
 from ..segmentors.base import BaseWSSSModel
 
@@ -38,7 +39,7 @@ def patch_labels(gt: Tensor, grid: Sequence[int]) -> Tensor:
 def hit_rate(picked: Tensor, target: Tensor, known: Tensor) -> Tensor:
     """Share of the chosen patches (``picked`` ``[B, N, k]`` labels) whose
     label is their patch's ``target`` ``[B, N]``, over known labels."""
-    valid = known[..., None] & (picked != 255)
+    valid = known[..., None] & (picked != IGNORE_INDEX)
     hit = valid & (picked == target[..., None])
     return hit.sum() / valid.sum().clamp_min(1)
 
@@ -300,7 +301,7 @@ class CoBra(BaseWSSSModel):
             their names hold no ``loss``).
         """
         patch_gt = patch_labels(gt, grid)
-        known = patch_gt != 255  # [B, N]
+        known = patch_gt != IGNORE_INDEX  # [B, N]
         # share of each class among the image's known patches, [B, C+1]
         num_labels = rank_score.shape[1]
         onehot = F.one_hot(patch_gt.clamp_max(num_labels - 1),
@@ -410,7 +411,7 @@ class CoBra(BaseWSSSModel):
             normalised.
         """
         height, width = image.shape[-2:]
-        stride = self.test_cfg.get('grid_stride', 4)
+        stride = self.test_cfg.get('grid_stride', GRID_STRIDE)
         grid = (-(-height // stride), -(-width // stride))
         total: Dict[str, Tensor] = {}
 

@@ -9,7 +9,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
-from ...utils.crf import crf_from_probs
+from ...ops.crf import crf_from_probs
 
 
 @MODELS.register_module()
@@ -25,7 +25,7 @@ class DenseCRFPostProcessor(BaseTTAModel):
 
     Args:
         module (dict): The segmentor or the TTA model wrapping it.
-        crf_cfg (dict, optional): :func:`mmseg_cobra.utils.crf.crf_from_probs`
+        crf_cfg (dict, optional): :func:`mmseg_cobra.ops.crf.crf_from_probs`
             arguments (iterations, gaussian/bilateral sxy, srgb, compat).
         data_preprocessor (dict, optional): Unused (the segmentor has its
             own); accepted because the Runner passes it.

@@ -34,7 +34,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
-from ...utils.crf import FINAL_CRF_CFG
+from ...ops.crf import FINAL_CRF_CFG
 from ..utils import (boundary_to_affinity, full_precision, pair_differences,
                      pair_offsets, random_walk)
 from ..utils.mask_rules import (MASK_RULES, WALK_UPSAMPLING, grid_size,

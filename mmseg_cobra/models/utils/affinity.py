@@ -1,14 +1,14 @@
 """Pixel-pair affinities from a boundary map (IRN's random-walk weights).
 
 The pair geometry (offsets, IRN's paths, the pair labels of the training
-targets) lives in :mod:`mmseg_cobra.utils.pair_geometry`, shared with the
+targets) lives in :mod:`mmseg_cobra.ops.pair_geometry`, shared with the
 data transform ``AffinityLabels``.
 """
 import torch
 from torch import Tensor
 
-from ...utils.pair_geometry import (pair_labels, pair_offsets, pair_paths,
-                                    shift_field)
+from ...ops.pair_geometry import (pair_labels, pair_offsets, pair_paths,
+                                  shift_field)
 
 
 def boundary_to_affinity(boundary: Tensor, radius: int) -> Tensor:

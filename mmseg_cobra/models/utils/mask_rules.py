@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ...utils.crf import FINAL_CRF_CFG, crf_from_labels
+from ...ops.crf import FINAL_CRF_CFG, crf_from_labels
+from ...structures import IGNORE_INDEX
 
 #: The mask rules :class:`~mmseg_cobra.models.IRNBoundary` knows.
 MASK_RULES = ('reference', 'irn')
@@ -240,7 +241,7 @@ def mask_from_walk(walk: dict,
     """The pseudo mask of one walk file, as ``IRNBoundary.predict`` makes it.
 
     Args:
-        walk (dict): From :func:`mmseg_cobra.utils.walk_io.load_walk`.
+        walk (dict): From :func:`mmseg_cobra.structures.walk_io.load_walk`.
         rule (str): ``'reference'`` (``value`` = theta) or ``'irn'``
             (``value`` = background score).
         value (float): The rule's parameter.
@@ -261,7 +262,7 @@ def mask_from_walk(walk: dict,
 
 def boundary_from_labels(label: Tensor,
                          stride: int = 4,
-                         ignore_index: int = 255) -> Tensor:
+                         ignore_index: int = IGNORE_INDEX) -> Tensor:
     """Oracle boundary map on the stride grid from a ground-truth label map.
 
     A pixel is an edge pixel if a 4-neighbour has another label, or if it

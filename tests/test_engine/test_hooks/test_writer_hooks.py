@@ -11,8 +11,8 @@ from PIL import Image
 
 from mmseg_cobra.engine.hooks import (GuideQualityHook, MaskWriterHook,
                                       SeedWriterHook, WalkWriterHook)
-from mmseg_cobra.utils.seed_io import load_seed
-from mmseg_cobra.utils.walk_io import load_walk
+from mmseg_cobra.structures.seed_io import load_seed
+from mmseg_cobra.structures.walk_io import load_walk
 
 PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0]]
 

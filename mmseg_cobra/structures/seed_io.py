@@ -18,13 +18,9 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import UserError
-from .file_io import save_npz
-
-SEED_SOURCES = ('cam_cnn', 'cam_vit', 'cam_fuse')
-#: the same maps on the stride-4 grid
-GRID_SOURCES = tuple(k + '_grid' for k in SEED_SOURCES)
-GRID_STRIDE = 4
+from ..utils.errors import UserError
+from ..utils.file_io import save_npz
+from .constants import GRID_SOURCES, GRID_STRIDE, SEED_SOURCES
 
 
 class SeedFileError(UserError, ValueError):

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..structures import IGNORE_INDEX
+
 
 @lru_cache(maxsize=16)
 def pair_offsets(radius: int) -> Tuple[Tuple[int, int], ...]:
@@ -66,7 +68,7 @@ def shift_field(x: Tensor, dy: int, dx: int, pad_value: float) -> Tensor:
 
 def pair_labels(label: np.ndarray,
                 radius: int,
-                ignore_index: int = 255) -> np.ndarray:
+                ignore_index: int = IGNORE_INDEX) -> np.ndarray:
     """Pixel-pair affinity labels from a label map (IRN training targets).
 
     Args:

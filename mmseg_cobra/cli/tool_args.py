@@ -31,9 +31,9 @@ from typing import Dict, Optional, Tuple
 
 from mmengine.config import Config, DictAction
 
-from .config import load_config
-from .device import DEVICES
-from .errors import UserError
+from ..utils.config import load_config
+from ..utils.device import DEVICES
+from ..utils.errors import UserError
 from .launch import default_work_dir
 
 #: The launchers every tool with ``--launcher`` accepts (mmengine's).

@@ -8,7 +8,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from ..datasets.dataset_tools import check_on_rank0
-from ..utils.launch import setup_launcher
+from .launch import setup_launcher
 
 
 def build_checked_runner(cfg: Config, args: Namespace,

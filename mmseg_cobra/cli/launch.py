@@ -4,7 +4,7 @@ import os.path as osp
 import torch
 from mmengine.config import Config
 
-from .dist_utils import init_dist_any_device
+from ..utils.dist_utils import init_dist_any_device
 
 
 def setup_launcher(cfg: Config, launcher: str) -> None:
