@@ -1,15 +1,20 @@
 """The pipeline's figures: every picture its work dir has the data for,
 written to ``<work_dir>/figures/`` and linked from ``summary.md``."""
+import hashlib
 import json
 import os.path as osp
 import re
 from typing import Dict, List, Optional
 
+from ..utils.file_io import dump_json
 from ..utils.records import run_dirs
 from ..visualization import (plot_boundary_pr, plot_class_iou,
                              plot_loss_curves, plot_mask_sweep,
                              plot_seed_sweep)
 
+#: In ``figures/``: the figures drawn and the digest of the stage records
+#: they were drawn from.
+FIGURE_INDEX = 'index.json'
 #: mmseg's IoUMetric table row: | class | IoU | Acc |
 _CLASS_ROW = re.compile(r'^\|\s*([^|]+?)\s*\|\s*([\d.]+|nan)\s*\|'
                         r'\s*([\d.]+|nan)\s*\|\s*$')
@@ -49,6 +54,32 @@ def segmentation_class_iou(test_work_dir: str) -> Dict[str, float]:
                 out[row.group(1)] = float(row.group(2))
         return out
     return {}
+
+
+def pipeline_figures(work_dir: str, results: dict) -> List[str]:
+    """The figures of ``results``: the ones in ``figures/`` when they were
+    drawn from the same stage records (a rerun of a finished work dir),
+    else drawn now (:func:`write_pipeline_figures`).
+
+    Every figure is drawn from files its stages wrote, and a stage that
+    ran again records new seconds, so the same records mean the same
+    figures.
+
+    Returns:
+        list[str]: The figures (relative to ``work_dir``).
+    """
+    digest = hashlib.sha256(
+        json.dumps(results, sort_keys=True, default=str).encode()).hexdigest()
+    index_path = osp.join(work_dir, 'figures', FIGURE_INDEX)
+    index = _json(index_path) or {}
+    drawn = index.get('figures')
+    if index.get('records') == digest and isinstance(drawn, list) and all(
+            osp.isfile(osp.join(work_dir, p)) for p in drawn):
+        return drawn
+    figures = write_pipeline_figures(work_dir, results)
+    if figures:
+        dump_json(dict(records=digest, figures=figures), index_path)
+    return figures
 
 
 def write_pipeline_figures(work_dir: str, results: dict) -> List[str]:

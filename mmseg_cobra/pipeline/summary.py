@@ -12,7 +12,7 @@ from typing import Dict, List, Sequence
 from ..apis.mask_report import ROW_LABELS, RULE_VALUE
 from ..utils.file_io import dump_json, write_text
 from ..utils.markdown import markdown_table
-from .figures import write_pipeline_figures
+from .figures import pipeline_figures
 
 
 def write_summary(work_dir: str, state_dir: str, stages: Sequence[str],
@@ -59,10 +59,10 @@ def write_summary(work_dir: str, state_dir: str, stages: Sequence[str],
 
 
 def _figure_lines(work_dir: str, results: dict) -> List[str]:
-    """Draw the figures (:mod:`.pipeline_figures`) and link them; a figure
+    """Draw the figures (:mod:`.figures`) and link them; a figure
     that cannot be drawn is named, and the summary is written anyway."""
     try:
-        figures = write_pipeline_figures(work_dir, results)
+        figures = pipeline_figures(work_dir, results)
     except Exception as exc:  # matplotlib missing, a font, a full disk...
         return ['', f'(figures not drawn: {type(exc).__name__}: {exc})']
     if not figures:

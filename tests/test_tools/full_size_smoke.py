@@ -41,7 +41,14 @@ SMOKE = [
     'cfg_options.irn.train_dataloader.batch_size=2',
     'cfg_options.irn.train_dataloader.num_workers=0',
     'cfg_options.irn.train_dataloader.persistent_workers=False',
+    # a 128 px crop instead of 512 (train pipeline index 4: RandomCropPad)
+    'cfg_options.irn.train_dataloader.dataset.pipeline.4.crop_size=(128,128)',
+    'cfg_options.irn.model.data_preprocessor.size=(128,128)',
     'cfg_options.irn.test_dataloader.num_workers=0',
+    # the walk on the image padded to the output stride, not on IRN's 512 x
+    # 512 canvas (21 times the pixels of these images; the canvas at full
+    # size is the parity test's)
+    'cfg_options.irn.model.test_cfg.pad_size=None',
     'cfg_options.seg.train_cfg.max_iters=1',
     'cfg_options.seg.train_cfg.val_interval=1',
     'cfg_options.seg.default_hooks.checkpoint.interval=1',

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_cobra.pipeline.figures import (segmentation_class_iou,
+from mmseg_cobra.pipeline import figures as pipeline_figures_module
+from mmseg_cobra.pipeline.figures import (pipeline_figures,
+                                          segmentation_class_iou,
                                           write_pipeline_figures)
 from mmseg_cobra.visualization import (plot_ablation, plot_boundary_pr,
                                        plot_class_iou, plot_loss_curves,
@@ -147,3 +149,30 @@ def test_pipeline_figures_from_a_work_dir(tmp_path):
         'figures/loss_curves.png'
     ]
     assert all(_png(tmp_path / p) for p in written)
+
+
+def test_figures_of_the_same_records_are_not_drawn_again(
+        tmp_path, monkeypatch):
+    """A rerun of a finished work dir (the same stage records) keeps the
+    figures it has; other records, or a figure gone, draw them again."""
+    (tmp_path / 'seed_eval.json').write_text(json.dumps(seed_report()))
+    records = dict(seed_eval=dict(seconds=3.0))
+    first = pipeline_figures(str(tmp_path), records)
+    assert first == ['figures/seed_sweep.png', 'figures/class_iou.png']
+    assert all(_png(tmp_path / p) for p in first)
+    drawn = []
+
+    def draw(work_dir, results):
+        drawn.append(results)
+        return write_pipeline_figures(work_dir, results)
+
+    monkeypatch.setattr(pipeline_figures_module, 'write_pipeline_figures',
+                        draw)
+    assert pipeline_figures(str(tmp_path), dict(records)) == first
+    assert drawn == []
+    rerun = dict(seed_eval=dict(seconds=4.0))  # the stage ran again
+    assert pipeline_figures(str(tmp_path), rerun) == first
+    assert drawn == [rerun]
+    os.remove(tmp_path / first[0])
+    assert pipeline_figures(str(tmp_path), rerun) == first
+    assert len(drawn) == 2 and _png(tmp_path / first[0])
