@@ -6,12 +6,17 @@ token and stages; a joining node reads them, checks that it sees the same
 token in the lock file of its work dir (:mod:`.work_dir_lock`), runs each
 stage's command with its node rank and waits for node 0's stage records
 between stages. Every wait is bounded: node 0 gone or stopped is named.
+A joining node that fails reports it in the store
+(:meth:`JobRendezvous.report_failure`): node 0 stops its running stage at
+once and names that node and its error, instead of waiting out the
+stage's rendezvous and peer timeouts for ranks that never come.
 """
 import datetime
 import json
 import os.path as osp
 import time
 import uuid
+from typing import Optional, Tuple
 
 from ..utils.errors import UserError
 
@@ -106,6 +111,31 @@ class JobRendezvous:
             except Exception:  # noqa: BLE001
                 pass
             raise JobError(f'node 0 stopped: {message}')
+
+    def report_failure(self, message: str) -> None:
+        """A joining node: tell node 0 this node stopped (``message``:
+        why), so that node 0 stops its stage at once instead of waiting
+        for this node's ranks (:meth:`node_failure`)."""
+        try:
+            self.store.set(f'node_failed/{self.node_rank}', message[:2000])
+        except Exception:  # noqa: BLE001 - node 0 is gone: nobody to tell
+            pass
+
+    def node_failure(self, nnodes: int) -> Optional[Tuple[int, str]]:
+        """Node 0: the first joining node that reported a failure.
+
+        Returns:
+            tuple | None: ``(node rank, its message)``, None while every
+            node is running.
+        """
+        for rank in range(1, nnodes):
+            key = f'node_failed/{rank}'
+            try:
+                if self.store.check([key]):
+                    return rank, self.store.get(key).decode()
+            except Exception:  # noqa: BLE001 - our own store: never gone
+                return None
+        return None
 
     def finished(self, node_rank: int) -> None:
         """A joining node: tell node 0 it is done."""

@@ -311,8 +311,10 @@ class CoBraPipeline:
                 f.seek(start)  # this run's lines only
                 tail = ''.join(f.readlines()[-15:]) or (
                     '(it wrote nothing to its log: is the disk full?)\n')
-            raise PipelineError(f'stage {stage} failed (exit '
-                                f'{returncode}); log: {log_path}\n{tail}')
+            peer = self._node_failure() if self.signals.peer_check else None
+            raise PipelineError(
+                f'stage {stage} failed (exit {returncode}); log: {log_path}'
+                f'\n{tail}' + (f'\n{peer}' if peer else ''))
 
     def _multinode(self) -> bool:
         return self.launch.launcher == 'pytorch' and self.launch.nnodes > 1
@@ -346,6 +348,7 @@ class CoBraPipeline:
             if self._multinode():
                 self.rendezvous = JobRendezvous(
                     launch.master_addr, launch.master_port + 1, drives=True)
+                self.signals.peer_check = self._node_failure
             print(f'[pipeline] {launch.describe()}', flush=True)
             # a changed description is for the fingerprints to judge when
             # every changed stage is to be redone
@@ -363,8 +366,18 @@ class CoBraPipeline:
         finally:
             lock.release()
 
+    def _node_failure(self) -> Optional[str]:
+        """Node 0, while a stage runs: a joining node's reported failure."""
+        failed = self.rendezvous.node_failure(self.launch.nnodes)
+        if failed is None:
+            return None
+        rank, message = failed
+        return (f'node {rank} of this job stopped: {message}\n(its output '
+                f'and {self.layout.logs}/<stage>.node{rank}.log say more)')
+
     def _join(self) -> dict:
-        """A joining node: follow node 0's job stage by stage."""
+        """A joining node: follow node 0's job stage by stage; a failure
+        here is reported to node 0, which stops its stage at once."""
         launch = self.launch
         if not self._multinode():
             raise PipelineError(
@@ -376,6 +389,15 @@ class CoBraPipeline:
             drives=False,
             timeout=self.join_timeout,
             node_rank=launch.node_rank)
+        try:
+            return self._follow()
+        except BaseException as exc:
+            self.rendezvous.report_failure(f'{type(exc).__name__}: {exc}')
+            raise
+
+    def _follow(self) -> dict:
+        """A joining node's part of every stage node 0 runs."""
+        launch = self.launch
         job = self.rendezvous.job()
         lock = WorkDirLock(self.work_dir, {})
         check_shared_work_dir(lock, job['token'], launch.node_rank)

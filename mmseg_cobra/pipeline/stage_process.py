@@ -53,6 +53,23 @@ class PipelineInterrupted(UserError, RuntimeError):
         return 128 + self.signum
 
 
+class PeerNodeFailed(UserError, RuntimeError):
+    """Another node of the job reported a failure; this node's stage was
+    stopped (its ranks would wait for that node's ranks until a timeout).
+
+    Args:
+        message (str): Which node, and its error.
+        stage (str): The stage that was stopped.
+    """
+
+    def __init__(self, message: str, stage: str) -> None:
+        self.stage = stage
+        super().__init__(
+            f'{message}\nStage {stage} was stopped on this node too (its '
+            'ranks would wait for that node\'s). Fix what that node '
+            'reports, then start the job again on every node: it resumes')
+
+
 def group_alive(pgid: Optional[int]) -> bool:
     """Whether the process group ``pgid`` has a process that is not a
     zombie (``/proc``; ``killpg(pgid, 0)`` where there is none, which also
@@ -122,6 +139,11 @@ class StageSignals:
         #: ended): the pipeline writes it into its lock, so that a stage
         #: that outlives a killed driver keeps the work dir locked
         self.on_group: Optional[Callable[[Optional[int]], None]] = None
+        #: asked every ``peer_poll`` s while a stage runs: a message when
+        #: another node of the job failed (node 0 of a several-node run),
+        #: which stops the stage and raises :class:`PeerNodeFailed`
+        self.peer_check: Optional[Callable[[], Optional[str]]] = None
+        self.peer_poll = 1.0
 
     def _handle(self, signum: int, frame) -> None:
         first = self.received is None
@@ -172,14 +194,30 @@ class StageSignals:
         self._group, self.stage = proc.pid, stage
         if self.on_group is not None:
             self.on_group(proc.pid)
+        ended = threading.Event()
+        peer_failure: List[str] = []
+        watcher = None
+        if self.peer_check is not None:
+            watcher = threading.Thread(
+                target=self._watch_peers,
+                args=(proc.pid, ended, peer_failure),
+                daemon=True)
+            watcher.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)  # retried on signals
         finally:
             self._group = None
+            ended.set()
+            if watcher is not None:
+                watcher.join()
         if self.received is not None:
             if self._stopper is not None:
                 self._stopper.join()  # the rest of the group, if any
             raise PipelineInterrupted(self.received, stage)
+        if peer_failure:
+            if self.on_group is not None:
+                self.on_group(None)
+            raise PeerNodeFailed(peer_failure[0], stage)
         # the tool is done; a straggler of its group (a worker that
         # outlived it) must not outlive the stage
         if group_alive(proc.pid):
@@ -188,8 +226,23 @@ class StageSignals:
             self.on_group(None)
         return os.waitstatus_to_exitcode(status), usage
 
+    def _watch_peers(self, pgid: int, ended: threading.Event,
+                     failure: List[str]) -> None:
+        """While the stage ``pgid`` runs: on a peer's failure, keep its
+        message in ``failure`` and stop the stage's group."""
+        while not ended.wait(self.peer_poll):
+            try:
+                message = self.peer_check()
+            except Exception:  # noqa: BLE001 - a watch never ends a stage
+                message = None
+            if message and not ended.is_set():
+                failure.append(message)
+                stop_group(pgid, self.grace)
+                return
+
 
 __all__ = [
-    'DRIVER_PGID_ENV', 'DRIVER_PID_ENV', 'PipelineInterrupted', 'group_alive',
-    'STOP_SIGNALS', 'StageSignals', 'stop_group'
+    'DRIVER_PGID_ENV', 'DRIVER_PID_ENV', 'PeerNodeFailed',
+    'PipelineInterrupted', 'group_alive', 'STOP_SIGNALS', 'StageSignals',
+    'stop_group'
 ]

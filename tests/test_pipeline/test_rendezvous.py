@@ -1,6 +1,8 @@
 """A joining node of a several-node run: node 0 failing in its
 preparation reaches it as node 0's message (not a store traceback), and
-a node 0 that stops refreshing its lock (stopped, hung) is named."""
+a node 0 that stops refreshing its lock (stopped, hung) is named; a
+joining node's failure reaches node 0 (which stops its stage, see
+test_stage_process)."""
 import json
 import os
 import threading
@@ -68,3 +70,24 @@ def test_node0_silent_lock_stops_the_wait(tmp_path):
     threading.Timer(0.5, lambda: open(record, 'w').close()).start()
     wait_for_record(record, joiner, lock, silence=60, poll=0.1)
     del driver
+
+
+def test_joining_nodes_failure_reaches_node0():
+    port = free_port_pair()
+    driver = JobRendezvous('127.0.0.1', port, drives=True)
+    joiners = [
+        JobRendezvous('127.0.0.1', port, drives=False, node_rank=r)
+        for r in (1, 2)
+    ]
+    assert driver.node_failure(nnodes=3) is None
+    joiners[1].report_failure('PipelineError: stage masks failed (exit 1)')
+    assert driver.node_failure(
+        nnodes=3) == (2, 'PipelineError: stage masks failed (exit 1)')
+
+
+def test_reporting_to_a_gone_node0_is_quiet():
+    port = free_port_pair()
+    driver = JobRendezvous('127.0.0.1', port, drives=True)
+    joiner = JobRendezvous('127.0.0.1', port, drives=False, node_rank=1)
+    del driver  # node 0's store closed
+    joiner.report_failure('KeyboardInterrupt: ')  # raises nothing

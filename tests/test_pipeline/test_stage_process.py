@@ -1,7 +1,8 @@
 """A stage's command runs in its own process group: SIGTERM or SIGINT to
 the driver stops the whole group (SIGKILL after the grace period for what
 ignores SIGTERM) and raises PipelineInterrupted; nothing of the stage is
-left running."""
+left running. Another node's reported failure stops the stage the same
+way."""
 import os
 import signal
 import sys
@@ -10,7 +11,8 @@ import time
 
 import pytest
 
-from mmseg_cobra.pipeline.stage_process import (PipelineInterrupted,
+from mmseg_cobra.pipeline.stage_process import (PeerNodeFailed,
+                                                PipelineInterrupted,
                                                 StageSignals)
 
 # a stage tool with a worker of its own; both write their pids
@@ -88,3 +90,42 @@ def test_a_finished_stage_leaves_no_straggler(tmp_path):
                                 str(tmp_path), dict(os.environ), log)
     assert status == 0
     assert not _alive(int(open(pids).read()))
+
+
+def test_another_nodes_failure_stops_the_stage(tmp_path):
+    """Node 0 of a several-node job: a joining node reports its failure
+    while node 0's stage waits for that node's ranks; the stage (the tool
+    and its worker) is stopped within the poll, and the error names the
+    node's message and the stage."""
+    pids = str(tmp_path / 'pids')
+    signals = StageSignals(grace=1.0)
+    signals.peer_poll = 0.1
+    signals.peer_check = lambda: ('node 1 of this job stopped: boom'
+                                  if os.path.isfile(pids) and open(pids).read(
+                                  ) else None)
+    groups = []
+    signals.on_group = groups.append
+    start = time.monotonic()
+    with open(tmp_path / 'log', 'w') as log:
+        with pytest.raises(PeerNodeFailed) as err:
+            signals.run('masks', [sys.executable, '-c', STAGE, 'ignore', pids],
+                        str(tmp_path), dict(os.environ), log)
+    assert time.monotonic() - start < 20
+    assert err.value.stage == 'masks'
+    assert 'node 1 of this job stopped: boom' in str(err.value)
+    assert 'Stage masks was stopped on this node too' in str(err.value)
+    for pid in map(int, open(pids).read().split()):
+        assert not _alive(pid), pid
+    assert groups[-1] is None  # the lock no longer names the stage
+
+
+def test_a_quiet_peer_check_changes_nothing(tmp_path):
+    signals = StageSignals(grace=1.0)
+    signals.peer_poll = 0.05
+    calls = []
+    signals.peer_check = lambda: calls.append(1)
+    with open(tmp_path / 'log', 'w') as log:
+        status, _ = signals.run(
+            'x', [sys.executable, '-c', 'import time; time.sleep(0.5)'],
+            str(tmp_path), dict(os.environ), log)
+    assert status == 0 and calls
