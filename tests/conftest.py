@@ -12,8 +12,13 @@ if REPO not in sys.path:
 from mmengine.registry import init_default_scope
 
 import mmseg_cobra  # noqa: F401
+from mmseg_cobra.utils.fault import PLUGIN_ENV
 
 init_default_scope('mmseg')
+# the kill-anywhere tests' fault injection: the plugin of the library's
+# fault points, in this process and every tool process the tests start
+os.environ.setdefault(PLUGIN_ENV, osp.join(REPO, 'tests',
+                                           'fault_injection.py'))
 if os.environ.get('PYTEST_XDIST_WORKER'):
     # `make test` runs two test processes on two cores: one thread each for
     # the in-process tests (the tools' subprocesses get OMP_NUM_THREADS=1

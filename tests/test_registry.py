@@ -18,7 +18,7 @@ def test_components_are_registered():
         assert TRANSFORMS.get(name) is not None, name
     for name in ('ComplementaryLossSwitchHook', 'SeedWriterHook',
                  'MaskWriterHook', 'WalkWriterHook', 'GuideQualityHook',
-                 'RandomStateHook', 'FaultInjectionHook'):
+                 'RandomStateHook'):
         assert HOOKS.get(name) is not None, name
     assert METRICS.get('SeedMetric') is not None
     assert LOOPS.get('ResumableTestLoop') is not None

@@ -21,11 +21,11 @@ image list and classes come from the config's ``test_dataloader.dataset``
 import sys
 
 import mmseg_cobra  # noqa: F401
-from mmseg_cobra.apis.label_writers import SeedCRFMaskWriter
 from mmseg_cobra.cli import (add_flags, add_launcher_args, parse_and_load,
                              run_cli, seed_dir_of, tool_parser)
 from mmseg_cobra.cli.tool_args import out_dir_of
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
+from mmseg_cobra.offline.label_writers import SeedCRFMaskWriter
 from mmseg_cobra.ops.seed_labels import SEED_COMBINATIONS
 
 

@@ -24,11 +24,10 @@ import argparse
 import json
 import os.path as osp
 import sys
-from typing import Dict, List, Sequence
+from typing import Dict
 
 from mmengine.config import Config
 from mmengine.dist import get_rank
-from mmengine.utils import ProgressBar
 
 import mmseg_cobra  # noqa: F401
 from mmseg_cobra.cli import (add_flags, add_launcher_args, parse_tool_args,
@@ -36,13 +35,12 @@ from mmseg_cobra.cli import (add_flags, add_launcher_args, parse_tool_args,
 from mmseg_cobra.datasets import VOC_CLASSES
 from mmseg_cobra.datasets.dataset_tools import dataset_metainfo
 from mmseg_cobra.evaluation import SeedMetric
-from mmseg_cobra.structures.seed_io import SeedFileError, load_seed, seed_path
+from mmseg_cobra.offline import score_seed_files
 from mmseg_cobra.utils import load_config
 from mmseg_cobra.utils.errors import UserError
 from mmseg_cobra.utils.file_io import dump_json
-from mmseg_cobra.utils.image_io import GroundTruthError, read_ground_truth
-from mmseg_cobra.utils.sharding import (close_cpu_stage, first_by_index,
-                                        gather_on_rank0, init_cpu_stage, shard)
+from mmseg_cobra.utils.image_io import GroundTruthError
+from mmseg_cobra.utils.sharding import close_cpu_stage, init_cpu_stage
 
 
 def parse_args() -> argparse.Namespace:
@@ -79,36 +77,6 @@ def resolve_data(args: argparse.Namespace, cfg: Config) -> tuple:
     return root, ann, gt_dir, tuple(classes)
 
 
-def score_shard(metric: SeedMetric, ids: List[str], seed_dir: str, gt_dir: str,
-                classes: Sequence[str]) -> Dict[str, str]:
-    """Add this rank's images to ``metric``; returns the skipped ones
-    (id -> reason)."""
-    skipped = {}
-    bar = ProgressBar(len(ids)) if get_rank() == 0 else None
-    for img_id in ids:
-        if bar is not None:
-            bar.update()
-        gt_path = osp.join(gt_dir, img_id + '.png')
-        if not osp.isfile(gt_path):
-            skipped[img_id] = f'ground truth {gt_path} missing'
-            continue
-        gt = read_ground_truth(gt_path, len(classes))
-        path = seed_path(seed_dir, img_id)
-        if not osp.isfile(path):
-            skipped[img_id] = f'seed {path} missing'
-            continue
-        try:
-            seed = load_seed(
-                path, num_classes=len(classes) - 1, image_size=gt.shape)
-        except SeedFileError as exc:
-            skipped[img_id] = str(exc)
-            continue
-        metric.add(seed, gt)
-    if bar is not None:
-        print()
-    return skipped
-
-
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
@@ -122,15 +90,11 @@ def main() -> None:
     metric = SeedMetric(sources=args.sources)
     metric.dataset_meta = dict(classes=classes)
     try:
-        skipped = score_shard(metric, shard(ids), args.seed_dir, gt_dir,
-                              classes)
+        images = score_seed_files(metric, ids, args.seed_dir, gt_dir, classes)
     except GroundTruthError as exc:
         raise UserError(str(exc)) from None
-    metric.merge_ranks()
-    parts = gather_on_rank0(skipped)
+    skipped = images.skipped
     if get_rank() == 0:
-        order = {img_id: i for i, img_id in enumerate(ids)}
-        skipped = first_by_index(parts, order, None)
         print_skipped(skipped, len(ids))
     if metric.num_images == 0:  # on every rank (the counts are summed)
         raise UserError('no seed could be scored')

@@ -21,10 +21,10 @@ the end.
 import sys
 
 import mmseg_cobra  # noqa: F401
-from mmseg_cobra.apis.label_writers import IRLabelWriter
 from mmseg_cobra.cli import (add_flags, add_launcher_args, parse_and_load,
                              run_cli, seed_dir_of, tool_parser)
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
+from mmseg_cobra.offline.label_writers import IRLabelWriter
 
 
 def main() -> int:

@@ -33,7 +33,7 @@ ground-truth class edges on the stride-4 grid (precision / recall / F,
 1-cell tolerance, swept threshold). The chosen mask rule value (the best
 swept value of the config's ``model.test_cfg.mask_rule``) is printed and
 written to the JSON report (``chosen``), where the pipeline reads it. The
-work is done by :class:`mmseg_cobra.apis.MaskReport`; with ``--launcher
+work is done by :class:`mmseg_cobra.offline.MaskReport`; with ``--launcher
 pytorch|slurm`` (one rank per node) each rank scores its share of the
 images (image ``i`` on rank ``i % world``) and rank 0 writes the report,
 equal to a one-process run's.
@@ -45,9 +45,9 @@ import sys
 from mmengine.dist import get_rank
 
 import mmseg_cobra  # noqa: F401
-from mmseg_cobra.apis.mask_report import MaskReport, format_report
 from mmseg_cobra.cli import (add_flags, add_launcher_args, parse_tool_args,
                              run_cli, tool_parser)
+from mmseg_cobra.offline.mask_report import MaskReport, format_report
 from mmseg_cobra.ops.seed_labels import SEED_COMBINATIONS
 from mmseg_cobra.utils import load_config
 from mmseg_cobra.utils.errors import UserError

@@ -21,13 +21,13 @@ with ``--skip-bad-images`` when some masks exist). ``--out-dir`` defaults to
 import sys
 
 import mmseg_cobra  # noqa: F401
-from mmseg_cobra.apis.label_writers import WalkMaskWriter
 from mmseg_cobra.cli import (add_flags, add_launcher_args, parse_and_load,
                              run_cli, tool_parser, walk_dir_of)
 from mmseg_cobra.cli.tool_args import out_dir_of
 from mmseg_cobra.datasets.dataset_tools import dataset_from_config
 from mmseg_cobra.models.segmentors.irn import RULE_VALUE_KEY, irn_test_cfg
 from mmseg_cobra.models.utils import MASK_RULES
+from mmseg_cobra.offline.label_writers import WalkMaskWriter
 
 
 def main() -> int:

@@ -248,7 +248,7 @@ class StageContext:
                 f'stage {stage}: some {osp.basename(directory)} are missing')
 
     # --------------------------------------------------------- fingerprint
-    def _role_dict(self, role: str) -> dict:
+    def role_dict(self, role: str) -> dict:
         """The stage config of ``role`` as a plain dict (read once)."""
         if role not in self._role_dicts:
             from mmengine.config import Config
@@ -279,7 +279,7 @@ class StageContext:
         the work dir written as ``{work_dir}`` (a moved work dir keeps its
         fingerprints)."""
         from mmengine.config import Config
-        cfg = Config(self._role_dict(stage.role))
+        cfg = Config(self.role_dict(stage.role))
         if stage.option_key:
             merge_cfg_options(cfg,
                               flat_options(self.options(stage.option_key)))

@@ -3,21 +3,17 @@ written to ``<work_dir>/figures/`` and linked from ``summary.md``."""
 import hashlib
 import json
 import os.path as osp
-import re
 from typing import Dict, List, Optional
 
 from ..utils.file_io import dump_json
-from ..utils.records import run_dirs
 from ..visualization import (plot_boundary_pr, plot_class_iou,
                              plot_loss_curves, plot_mask_sweep,
                              plot_seed_sweep)
+from .layout import WorkDirLayout
 
 #: In ``figures/``: the figures drawn and the digest of the stage records
 #: they were drawn from.
 FIGURE_INDEX = 'index.json'
-#: mmseg's IoUMetric table row: | class | IoU | Acc |
-_CLASS_ROW = re.compile(r'^\|\s*([^|]+?)\s*\|\s*([\d.]+|nan)\s*\|'
-                        r'\s*([\d.]+|nan)\s*\|\s*$')
 
 
 def _json(path: str) -> Optional[dict]:
@@ -27,33 +23,20 @@ def _json(path: str) -> Optional[dict]:
         return json.load(f)
 
 
-def segmentation_class_iou(test_work_dir: str) -> Dict[str, float]:
-    """Per-class IoU of the newest ``tools/test.py`` run of a segmentation
-    model, from the table mmseg's ``IoUMetric`` writes to its log (mmengine
-    records only the means).
+def segmentation_class_iou(class_file: str) -> Dict[str, float]:
+    """Per-class IoU of the segmentation test, as its metric scored the
+    predictions (``ClassIoUMetric``'s ``class_file``).
 
     Args:
-        test_work_dir (str): The test run's ``--work-dir``.
+        class_file (str): ``<work_dir>/seg_eval/class_iou.json``.
 
     Returns:
-        dict: ``{class name: IoU (%)}``; empty if no log has the table.
+        dict: ``{class name: IoU (%)}``; empty if the test wrote none (an
+        evaluator other than mmseg's IoUMetric, a work dir of an older
+        version).
     """
-    for run in reversed(run_dirs(test_work_dir)):
-        log = osp.join(run, osp.basename(run) + '.log')
-        if not osp.isfile(log):
-            continue
-        with open(log) as f:
-            text = f.read()
-        if 'per class results' not in text:
-            continue
-        table = text.rsplit('per class results', 1)[1]
-        out = {}
-        for line in table.splitlines():
-            row = _CLASS_ROW.match(line.strip())
-            if row and row.group(1) != 'Class':
-                out[row.group(1)] = float(row.group(2))
-        return out
-    return {}
+    classes = (_json(class_file) or {}).get('classes') or {}
+    return {name: float(v['IoU']) for name, v in classes.items()}
 
 
 def pipeline_figures(work_dir: str, results: dict) -> List[str]:
@@ -118,7 +101,7 @@ def write_pipeline_figures(work_dir: str, results: dict) -> List[str]:
     if mask.get('per_class'):
         per_class['mask (as written)'] = mask['per_class']
     if 'seg_eval' in results:
-        seg = segmentation_class_iou(osp.join(work_dir, 'seg_eval'))
+        seg = segmentation_class_iou(WorkDirLayout(work_dir).seg_class_iou)
         if seg:
             per_class['segmentation (val)'] = seg
     if per_class:

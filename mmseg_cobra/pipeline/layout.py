@@ -66,6 +66,11 @@ class WorkDirLayout:
     def seg_eval(self) -> str:
         return self.path('seg_eval')
 
+    @property
+    def seg_class_iou(self) -> str:
+        """The segmentation test's per-class IoU (``ClassIoUMetric``)."""
+        return self.path('seg_eval', 'class_iou.json')
+
     # the run's own files
     @property
     def state(self) -> str:

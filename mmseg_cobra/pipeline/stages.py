@@ -236,10 +236,25 @@ def _seg_record(ctx: StageContext) -> dict:
     return dict(checkpoint=ctx.trained_checkpoint('seg', ctx.layout.seg))
 
 
+def _class_iou_options(ctx: StageContext) -> dict:
+    """mmseg's ``IoUMetric`` of the segmentation config as
+    ``ClassIoUMetric``, which also writes the per-class IoU the figures draw
+    (another evaluator is left as it is)."""
+    evaluator = ctx.role_dict('seg').get('test_evaluator')
+    if not isinstance(evaluator, dict) or evaluator.get('type') not in (
+            'IoUMetric', 'mmseg.IoUMetric'):
+        return {}
+    return {
+        'test_evaluator.type': 'ClassIoUMetric',
+        'test_evaluator.class_file': ctx.layout.seg_class_iou
+    }
+
+
 def _seg_eval_commands(ctx: StageContext) -> List[Command]:
     opts = {
         'val_dataloader.dataset.data_root': ctx.cfg.data_root,
         'test_dataloader.dataset.data_root': ctx.cfg.data_root,
+        **_class_iou_options(ctx)
     }
     return [
         ctx.test_command('seg_eval', ctx.configs['seg'],

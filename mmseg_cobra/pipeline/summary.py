@@ -9,7 +9,7 @@ import json
 import os.path as osp
 from typing import Dict, List, Sequence
 
-from ..apis.mask_report import ROW_LABELS, RULE_VALUE
+from ..offline.mask_report import ROW_LABELS, RULE_VALUE
 from ..utils.file_io import dump_json, write_text
 from ..utils.markdown import markdown_table
 from .figures import pipeline_figures

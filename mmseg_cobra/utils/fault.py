@@ -1,81 +1,77 @@
-"""Deterministic fault injection for the kill-anywhere tests.
+"""Named points where a test plugin may stop the process: the kill-anywhere
+tests' fault injection, kept out of the library.
 
-Set ``MMSEG_COBRA_FAULT`` to one or more ``SITE@N`` (comma-separated) and
-the process that reaches ``SITE`` for the ``N``-th time kills its whole
-process group with SIGKILL, as an out-of-memory killer or a lost node
-would (with the pipeline's driver, ``MMSEG_COBRA_DRIVER_PGID``).
-``SITE@N:term`` sends SIGTERM to the pipeline's driver instead
-(``MMSEG_COBRA_DRIVER_PID``; the process itself without one), as ``kill``,
-``scancel`` or a cluster's time limit would. Sites:
+The library only names the points:
 
 - ``seed``, ``walk``, ``ir_label``, ``mask``, ``final_mask``,
   ``crf_mask``: right after that output file is complete under its name;
-- ``<kind>.partial``: in the middle of writing it (the temporary file is
-  cut to half its size, the final name does not exist yet);
-- ``train_iter``: after a training iteration (``FaultInjectionHook``,
-  which ``tools/train.py`` registers when the variable is set);
+- ``<kind>.partial``: in the middle of writing it (``path`` is the
+  temporary file; the final name does not exist yet);
+- ``train_iter``: after a training iteration (the plugin's
+  :func:`training_hooks`, which ``tools/train.py`` registers);
 - ``stage_done.<stage>``: after a pipeline stage's outputs are all written,
   before the stage is recorded as finished.
 
-Without the variable every call is a no-op.
+What happens there is the plugin's: :data:`PLUGIN_ENV` names a Python file
+(the test suite's ``tests/fault_injection.py``, which its ``conftest.py``
+sets) whose ``fault_point(site, path)`` is called at each point, and whose
+``training_hooks()`` gives the hooks added to a training. Without the
+variable every point is a no-op.
 """
+import importlib.util
 import os
-import signal
-import sys
-from collections import Counter
-from typing import Optional
+from types import ModuleType
+from typing import List, Optional
 
-ENV = 'MMSEG_COBRA_FAULT'
-_counts: Counter = Counter()
+from .errors import UserError
+
+#: The variable naming the plugin file.
+PLUGIN_ENV = 'MMSEG_COBRA_FAULT_PLUGIN'
+_plugin: Optional[ModuleType] = None
+
+
+def fault_plugin() -> Optional[ModuleType]:
+    """The plugin :data:`PLUGIN_ENV` names, loaded once; None without.
+
+    Raises:
+        UserError: The file it names cannot be loaded.
+    """
+    global _plugin
+    path = os.environ.get(PLUGIN_ENV)
+    if not path:
+        return None
+    if _plugin is None:
+        spec = importlib.util.spec_from_file_location(
+            'mmseg_cobra_fault_plugin', path)
+        if spec is None or not os.path.isfile(path):
+            raise UserError(f'{PLUGIN_ENV}={path}: no such Python file; '
+                            f'unset {PLUGIN_ENV} outside the tests')
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _plugin = module
+    return _plugin
 
 
 def fault_point(site: str, path: Optional[str] = None) -> None:
-    """Kill the process group here if ``MMSEG_COBRA_FAULT`` asks for it.
+    """The point ``site`` (see the module doc); the plugin's, if any.
 
     Args:
-        site (str): Name of this point (see the module doc).
-        path (str, optional): For ``*.partial`` sites, the temporary file
-            being written; it is cut to half its size first.
+        site (str): Name of this point.
+        path (str, optional): For ``*.partial`` points, the temporary file
+            being written.
     """
-    spec = os.environ.get(ENV)
-    if not spec:
-        return
-    wanted, how = {}, {}
-    for item in spec.split(','):
-        name, _, n = item.strip().partition('@')
-        n, _, how[name] = n.partition(':')
-        wanted[name] = int(n or 1)
-    if site not in wanted:
-        return
-    _counts[site] += 1
-    if _counts[site] != wanted[site]:
-        return
-    if how[site] == 'term':  # a polite stop: SIGTERM to the driver
-        target = int(os.environ.get('MMSEG_COBRA_DRIVER_PID', os.getpid()))
-        print(
-            f'\n[fault injection] {site} #{_counts[site]}: SIGTERM to pid '
-            f'{target}',
-            file=sys.stderr,
-            flush=True)
-        os.kill(target, signal.SIGTERM)
-        return
-    if path and site.endswith('.partial') and os.path.isfile(path):
-        with open(path, 'r+b') as f:
-            f.truncate(os.path.getsize(path) // 2)
-    print(
-        f'\n[fault injection] {site} #{_counts[site]}: SIGKILL to the '
-        'process group',
-        file=sys.stderr,
-        flush=True)
-    # a pipeline stage runs in its own process group: its driver's
-    # (MMSEG_COBRA_DRIVER_PGID) goes with it, as on a lost node
-    driver = os.environ.get('MMSEG_COBRA_DRIVER_PGID')
-    if driver and int(driver) != os.getpgrp():
-        try:
-            os.killpg(int(driver), signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    os.killpg(os.getpgrp(), signal.SIGKILL)
+    plugin = fault_plugin()
+    if plugin is not None:
+        plugin.fault_point(site, path)
 
 
-__all__ = ['ENV', 'fault_point']
+def training_hooks() -> List[object]:
+    """The hooks the plugin adds to a training (mmengine ``Hook`` objects);
+    none without a plugin."""
+    plugin = fault_plugin()
+    if plugin is None or not hasattr(plugin, 'training_hooks'):
+        return []
+    return list(plugin.training_hooks())
+
+
+__all__ = ['PLUGIN_ENV', 'fault_plugin', 'fault_point', 'training_hooks']

@@ -4,7 +4,8 @@ Layers, bottom up: ``utils`` (leaf helpers), ``structures`` (the file
 formats and constants the stages share), ``ops`` (array operations: pair
 geometry, seed labels, CRF, IR labels), then ``datasets``, ``models`` and
 ``evaluation`` and ``visualization`` (siblings: none imports another),
-then ``engine``, then ``apis``, then ``pipeline`` (the stage table and its
+then ``engine``, then ``apis`` and ``offline`` (the inferencer; the CPU
+tools' reports and label writers), then ``pipeline`` (the stage table and its
 runner), then ``cli`` (what the tools share; nothing in the package imports
 it). The kept import paths (:data:`KEPT_PATHS`, re-exports of moved
 modules and nothing else) are the only exception. A module may import its
@@ -29,6 +30,7 @@ LAYER = dict(
     visualization=3,
     engine=4,
     apis=5,
+    offline=5,
     pipeline=6,
     cli=7)
 #: Old module paths kept working after their code moved up (the parity

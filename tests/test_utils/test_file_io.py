@@ -24,12 +24,10 @@ ALLOWED = {
     'the lock file is created with O_EXCL: creating it is the lock',
     ('mmseg_cobra/pipeline/work_dir_lock.py', 'json.dump(self._content(), f)'):
     'the content of that lock file, written through the O_EXCL handle',
-    ('mmseg_cobra/apis/label_writers.py', "open(os.devnull, 'w')"):
+    ('mmseg_cobra/offline/label_writers.py', "open(os.devnull, 'w')"):
     'progress output of the other ranks, discarded',
     ('mmseg_cobra/pipeline/runner.py', "open(log_path, 'a')"):
     "a stage tool's log, appended to as it runs",
-    ('mmseg_cobra/utils/fault.py', "open(path, 'r+b')"):
-    'the fault injection tears a temporary file on purpose (tests only)',
     ('mmseg_cobra/engine/hooks/seed_writer_hook.py', "open(manifest, 'a')"):
     'an append-only list of the seeds written (a torn last line is '
     'ignored when it is read)',

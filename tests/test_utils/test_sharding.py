@@ -1,8 +1,8 @@
 """Image sharding and the merge of per-rank summaries (in process); the
 sharded tools against one process run in tests/test_tools/
 test_pipeline_cluster.py."""
-from mmseg_cobra.apis.label_writers import (EXISTS, NO_FOREGROUND, WRITTEN,
-                                            WriteSummary)
+from mmseg_cobra.offline.label_writers import (EXISTS, NO_FOREGROUND, WRITTEN,
+                                               WriteSummary)
 from mmseg_cobra.utils.sharding import first_by_index, shard, sum_over_ranks
 
 

@@ -120,22 +120,16 @@ def test_loss_curves_from_mmengine_records(tmp_path):
                             str(tmp_path / 'none.png')) is None
 
 
-def test_segmentation_class_iou_from_mmsegs_table(tmp_path):
-    run = tmp_path / '20260101_000000'
-    run.mkdir()
-    (run / '20260101_000000.log').write_text(
-        '12/06 05:22:44 - mmengine - INFO - per class results:\n'
-        '12/06 05:22:44 - mmengine - INFO - \n'
-        '+------------+-------+-------+\n'
-        '|   Class    |  IoU  |  Acc  |\n'
-        '+------------+-------+-------+\n'
-        '| background | 81.62 | 95.65 |\n'
-        '| teddy bear |  nan  |  nan  |\n'
-        '+------------+-------+-------+\n'
-        '12/06 05:22:44 - mmengine - INFO - Iter(test) [2/2] mIoU: 40.81\n')
-    iou = segmentation_class_iou(str(tmp_path))
+def test_segmentation_class_iou_from_the_metrics_class_file(tmp_path):
+    """The per-class IoU ClassIoUMetric wrote (NaN for an absent class);
+    nothing for a test without that file."""
+    path = tmp_path / 'class_iou.json'
+    path.write_text('{"classes": {"background": {"IoU": 81.62, "Acc": '
+                    '95.65}, "teddy bear": {"IoU": NaN, "Acc": NaN}}}')
+    iou = segmentation_class_iou(str(path))
     assert iou['background'] == pytest.approx(81.62)
     assert np.isnan(iou['teddy bear']) and len(iou) == 2
+    assert segmentation_class_iou(str(tmp_path / 'none.json')) == {}
 
 
 def test_pipeline_figures_from_a_work_dir(tmp_path):

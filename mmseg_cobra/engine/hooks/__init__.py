@@ -1,7 +1,6 @@
 from .cam_visualization_hook import CAMVisualizationHook
 from .checkpoint_fit_hook import CheckpointFitHook
 from .complementary_loss_switch_hook import ComplementaryLossSwitchHook
-from .fault_injection_hook import FaultInjectionHook
 from .guide_quality_hook import GuideQualityHook
 from .mask_writer_hook import MaskWriterHook
 from .output_writer_hook import OutputWriterHook
@@ -12,7 +11,7 @@ from .walk_writer_hook import WalkWriterHook
 
 __all__ = [
     'CAMVisualizationHook', 'CheckpointFitHook', 'ComplementaryLossSwitchHook',
-    'FaultInjectionHook', 'GuideQualityHook', 'MaskWriterHook',
-    'OutputWriterHook', 'PreemptionCheckpointHook', 'RandomStateHook',
-    'SeedWriterHook', 'WalkWriterHook'
+    'GuideQualityHook', 'MaskWriterHook', 'OutputWriterHook',
+    'PreemptionCheckpointHook', 'RandomStateHook', 'SeedWriterHook',
+    'WalkWriterHook'
 ]

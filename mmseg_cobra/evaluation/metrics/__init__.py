@@ -1,3 +1,4 @@
+from .class_iou_metric import ClassIoUMetric
 from .seed_metric import SeedMetric
 
-__all__ = ['SeedMetric']
+__all__ = ['ClassIoUMetric', 'SeedMetric']

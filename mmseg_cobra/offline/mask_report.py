@@ -51,8 +51,8 @@ from ..structures.seed_io import SeedFileError, load_seed, seed_path
 from ..structures.walk_io import load_walk, walk_path
 from ..utils.image_io import read_ground_truth, read_image
 from ..utils.markdown import markdown_table
-from ..utils.sharding import (broadcast_from_rank0, first_by_index,
-                              gather_on_rank0, shard, sum_over_ranks)
+from ..utils.sharding import shard, sum_over_ranks
+from .image_scorer import ImageScorer, SkipImage
 
 #: Background scores swept for the seeds and IRN's rule.
 SWEEP = THRESHOLD_SWEEP
@@ -156,12 +156,10 @@ class MaskReport:
         #: this rank's scored images (their walks are read again by the
         #: CRF pass, never kept: memory does not grow with the images)
         self.kept: List[dict] = []
-        #: the first :data:`SKIPPED_KEPT` skipped images of this rank
-        self.skipped: Dict[str, str] = {}
-        self.num_skipped_here = 0
-        #: every rank's images together (:meth:`_merge_ranks`)
-        self.num_kept = 0
-        self.num_skipped = 0
+        #: skip reasons, progress, every rank's image counts (the first
+        #: :data:`SKIPPED_KEPT` skipped images named)
+        self.images = ImageScorer([info['img_id'] for info in self.infos],
+                                  keep_skipped=SKIPPED_KEPT)
 
     # --------------------------------------------------------- image set
     def usable_images(self) -> List[dict]:
@@ -172,21 +170,16 @@ class MaskReport:
         for info in shard(self.infos):
             img_id, gt_path = info['img_id'], info.get('seg_map_path')
             if not gt_path or not osp.isfile(gt_path):
-                self._skip(img_id, 'no ground truth')
+                self.images.skip(img_id, 'no ground truth')
             elif self.seed_dir and not osp.isfile(
                     seed_path(self.seed_dir, img_id)):
-                self._skip(img_id, 'no seed')
+                self.images.skip(img_id, 'no seed')
             elif self.walk_dir and not osp.isfile(
                     walk_path(self.walk_dir, img_id)):
-                self._skip(img_id, 'no walk file')
+                self.images.skip(img_id, 'no walk file')
             else:
                 usable.append(info)
         return usable
-
-    def _skip(self, img_id: str, why: str) -> None:
-        self.num_skipped_here += 1
-        if len(self.skipped) < SKIPPED_KEPT:
-            self.skipped[img_id] = why
 
     # ----------------------------------------------------------- scoring
     def accumulate(self) -> None:
@@ -197,36 +190,24 @@ class MaskReport:
             RuntimeError: No image of any rank has ground truth and every
                 input.
         """
-        usable = self.usable_images()
-        bar = ProgressBar(len(usable)) if get_rank() == 0 else None
-        for info in usable:
-            self._add_image(info)
-            if bar is not None:
-                bar.update()
-        if bar is not None:
-            print()
+        self.images.score(self.usable_images(), lambda info: info['img_id'],
+                          self._add_image)
         self._merge_ranks()
-        if not self.num_kept:
-            example = next(iter(self.skipped_first.items()), None)
+        if not self.images.num_scored:
+            example = next(iter(self.images.skipped.items()), None)
             raise RuntimeError(f'no image has ground truth and every input '
-                               f'({self.num_skipped} skipped, e.g. '
+                               f'({self.images.num_skipped} skipped, e.g. '
                                f'{example})')
 
     def _merge_ranks(self) -> None:
         """Sum the sweeps and counts of every rank (a no-op on one rank);
         the first skipped images in the dataset's order."""
-        for sweep in [*self.seed_sweeps.values()] + \
-                [s for _, s in self.rule_rows.values()]:
-            sweep.conf = sum_over_ranks(sweep.conf)
-        self.boundary_pr.counts = sum_over_ranks(self.boundary_pr.counts)
-        self.num_kept, self.num_skipped = (
-            int(x) for x in sum_over_ranks(
-                np.array([len(self.kept), self.num_skipped_here], np.int64)))
-        order = {info['img_id']: i for i, info in enumerate(self.infos)}
-        parts = gather_on_rank0(self.skipped)
-        self.skipped_first = broadcast_from_rank0(
-            None if parts is
-            None else first_by_index(parts, order, SKIPPED_KEPT))
+        sweeps = [*self.seed_sweeps.values()] + \
+            [s for _, s in self.rule_rows.values()]
+        *confs, self.boundary_pr.counts = self.images.merge(
+            [s.conf for s in sweeps] + [self.boundary_pr.counts])
+        for sweep, conf in zip(sweeps, confs):
+            sweep.conf = conf
 
     def _add_image(self, info: dict) -> None:
         img_id = info['img_id']
@@ -241,8 +222,7 @@ class MaskReport:
             walk = load_walk(walk_path(self.walk_dir, img_id), gt.shape) \
                 if self.walk_dir else None
         except SeedFileError as exc:
-            self._skip(img_id, str(exc))
-            return
+            raise SkipImage(str(exc)) from None
         self.kept.append(info)
         if seed is not None:
             for row, sweep in self.seed_sweeps.items():
@@ -357,9 +337,9 @@ class MaskReport:
         for row, (rule, sweep) in self.rule_rows.items():
             rows[row] = self._sweep_row(sweep, rule)
         report = dict(
-            images=self.num_kept,
-            skipped=self.num_skipped,
-            skipped_ids=self.skipped_first,
+            images=self.images.num_scored,
+            skipped=self.images.num_skipped,
+            skipped_ids=self.images.skipped,
             rows=rows)
         if self.walk_dir:
             chosen = rows[f'walk_{self.config_rule}']
