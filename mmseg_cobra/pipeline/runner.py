@@ -311,6 +311,9 @@ class CoBraPipeline:
                 f.seek(start)  # this run's lines only
                 tail = ''.join(f.readlines()[-15:]) or (
                     '(it wrote nothing to its log: is the disk full?)\n')
+            # the watcher stops a stage when a peer reports; a stage whose
+            # collective broke as the peer went can end before its next
+            # poll, so look once more: both errors, ours with its tail
             peer = self._node_failure() if self.signals.peer_check else None
             raise PipelineError(
                 f'stage {stage} failed (exit {returncode}); log: {log_path}'

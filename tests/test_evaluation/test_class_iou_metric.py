@@ -54,3 +54,14 @@ def test_metrics_as_mmsegs_and_per_class_as_counted(tmp_path):
     written = json.loads(path.read_text())['classes']
     assert written['cat'] == ours.class_results['cat']
     assert set(written) == set(CLASSES)
+
+
+def test_per_class_keys_follow_the_requested_metrics():
+    """The per-class figures are the ones mmseg computed for its metrics:
+    with ``mDice`` as well, every class also has its Dice; mmseg's
+    returned metrics stay its own."""
+    samples = _samples()
+    ours = ClassIoUMetric(iou_metrics=['mIoU', 'mDice'])
+    assert _evaluate(ours, samples) == _evaluate(
+        IoUMetric(iou_metrics=['mIoU', 'mDice']), samples)
+    assert set(ours.class_results['cat']) == {'IoU', 'Acc', 'Dice'}
