@@ -8,6 +8,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from ..datasets.dataset_tools import check_on_rank0
+from ..utils.formatted_config import FormattedOnceConfig
 from .launch import setup_launcher
 
 
@@ -37,6 +38,9 @@ def build_checked_runner(cfg: Config, args: Namespace,
             cfg.work_dir,
             skip_bad=args.skip_bad_images,
             use_cache=not args.no_check_cache)
+    # the runner formats its config for its log, its dump, the visualizer,
+    # the message hub and each checkpoint: once is enough
+    cfg = FormattedOnceConfig.of(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

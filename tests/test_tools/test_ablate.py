@@ -46,10 +46,10 @@ def test_ablation_runs_variants_and_resumes(tmp_path):
     root = str(tmp_path / 'data')
     generate_synthetic_voc(
         root,
-        num_train=16,
+        num_train=8,
         num_val=4,
         num_classes=4,
-        image_size=(128, 128),
+        image_size=(96, 96),
         seed=2)
     work = str(tmp_path / 'work')
     cmd = [
@@ -67,8 +67,10 @@ def test_ablation_runs_variants_and_resumes(tmp_path):
         '--cfg-options',
         f'data_root={root}',
         'eval_list=ImageSets/Segmentation/train.txt',
-        'classifier_options.train_cfg.max_epochs=2',
-        'classifier_options.custom_hooks.ComplementaryLossSwitchHook.start_epoch=1',  # noqa: E501
+        # one epoch, the complementary losses on from its start ('all'; in
+        # 'cls_only' they never switch on)
+        'classifier_options.train_cfg.max_epochs=1',
+        'classifier_options.custom_hooks.ComplementaryLossSwitchHook.start_epoch=0',  # noqa: E501
         'classifier_options.train_dataloader.batch_size=8',
         'classifier_options.train_dataloader.num_workers=0',
         'classifier_options.train_dataloader.persistent_workers=False',

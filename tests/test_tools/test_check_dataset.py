@@ -219,14 +219,23 @@ def test_pipeline_skips_bad_images_and_counts_them(root, tmp_path):
     truncate(osp.join(root, 'JPEGImages', bad + '.jpg'))
     work = str(tmp_path / 'work')
     cmd = [
-        sys.executable, 'tools/run_pipeline.py',
-        osp.join(REPO, 'configs/pipeline/synthetic_demo.py'), '--work-dir',
-        work, '--stages', 'classifier', 'seeds', 'seed_eval', '--cfg-options',
+        sys.executable,
+        'tools/run_pipeline.py',
+        osp.join(REPO, 'configs/pipeline/synthetic_demo.py'),
+        '--work-dir',
+        work,
+        '--stages',
+        'classifier',
+        'seeds',
+        'seed_eval',
+        '--cfg-options',
         f'dataset.data_root={root}',
         'cfg_options.classifier.train_cfg.max_epochs=1',
         'cfg_options.classifier.train_dataloader.num_workers=0',
         'cfg_options.classifier.train_dataloader.persistent_workers=False',
-        'cfg_options.seeds.test_dataloader.num_workers=0'
+        'cfg_options.seeds.test_dataloader.num_workers=0',
+        # one scale: which images get seeds, not how, is what is tested
+        'cfg_options.seeds.model.test_cfg.scales=[1.0]'
     ]
     result = run_tool(cmd)
     assert result.returncode == 1  # stops, naming the file
