@@ -37,6 +37,7 @@ before a GPU arrives (``tests/test_benchmarks/test_gpu_check.py``).
 import os
 import os.path as osp
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -435,7 +436,13 @@ def part_resume(device: str, size: Sizes) -> List[ResumeCheck]:
             'train_dataloader.batch_size=8', 'train_cfg.max_epochs=3',
             'custom_hooks.ComplementaryLossSwitchHook.start_epoch=1'
         ]
-        run_env = dict(env, MMSEG_COBRA_FAULT=fault) if fault else env
+        # the test suite's fault injection (a plugin of the library's
+        # fault points) stops the run at the named point
+        run_env = dict(
+            env,
+            MMSEG_COBRA_FAULT=fault,
+            MMSEG_COBRA_FAULT_PLUGIN=osp.join(
+                REPO, 'tests', 'fault_injection.py')) if fault else env
         # own session: the injected fault kills the whole process group
         return subprocess.run(
             args,
@@ -456,7 +463,12 @@ def part_resume(device: str, size: Sizes) -> List[ResumeCheck]:
     if ref.returncode != 0:
         raise RuntimeError('uninterrupted training failed:\n' +
                            ref.stderr[-2000:])
-    train('killed', fault='train_iter@5')
+    killed = train('killed', fault='train_iter@5')
+    if killed.returncode != -signal.SIGKILL:  # else nothing is resumed
+        raise RuntimeError(
+            'the training meant to be killed at iteration 5 was not (exit '
+            f'{killed.returncode}; is tests/fault_injection.py there?):\n' +
+            killed.stderr[-2000:])
     resumed = train('killed', resume=True)
     if resumed.returncode != 0:
         raise RuntimeError('resumed training failed:\n' +
