@@ -27,4 +27,7 @@ seg_test_flags = ['--tta', '--crf']
 # 8 per process on 4 GPUs, 4 on 8. Set a stage's per-process batch in
 # cfg_options instead to keep it whatever the world size.
 total_batch_size = dict(classifier=32, irn=32, seg=16)
+# Options merged into the stage configs: classifier (its training), seeds
+# (the seed inference), irn (IR labels, IRN training and masks), seg (the
+# segmentation training and its test, which builds the same model).
 cfg_options = dict(classifier={}, seeds={}, irn={}, seg={})

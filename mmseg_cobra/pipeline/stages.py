@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..utils.records import RecordNotFoundError, load_test_metrics
+from .config import flat_options
 from .context import Command, PipelineError, StageContext
 
 
@@ -236,13 +237,15 @@ def _seg_record(ctx: StageContext) -> dict:
     return dict(checkpoint=ctx.trained_checkpoint('seg', ctx.layout.seg))
 
 
-def _class_iou_options(ctx: StageContext) -> dict:
-    """mmseg's ``IoUMetric`` of the segmentation config as
-    ``ClassIoUMetric``, which also writes the per-class IoU the figures draw
-    (another evaluator is left as it is)."""
+def _class_iou_options(ctx: StageContext, opts: dict) -> dict:
+    """mmseg's ``IoUMetric`` of the segmentation config (with its options
+    ``opts``) as ``ClassIoUMetric``, which also writes the per-class IoU the
+    figures draw (another evaluator is left as it is)."""
     evaluator = ctx.role_dict('seg').get('test_evaluator')
-    if not isinstance(evaluator, dict) or evaluator.get('type') not in (
-            'IoUMetric', 'mmseg.IoUMetric'):
+    kind = opts.get(
+        'test_evaluator.type',
+        evaluator.get('type') if isinstance(evaluator, dict) else None)
+    if kind not in ('IoUMetric', 'mmseg.IoUMetric'):
         return {}
     return {
         'test_evaluator.type': 'ClassIoUMetric',
@@ -251,11 +254,15 @@ def _class_iou_options(ctx: StageContext) -> dict:
 
 
 def _seg_eval_commands(ctx: StageContext) -> List[Command]:
-    opts = {
+    # the segmentation options reach the test too (as the IRN options reach
+    # every IRN stage): it builds the model the training made, and its
+    # test-time settings (test_dataloader, model.test_cfg) are theirs
+    opts = flat_options(ctx.options('seg'))
+    opts.update({
         'val_dataloader.dataset.data_root': ctx.cfg.data_root,
-        'test_dataloader.dataset.data_root': ctx.cfg.data_root,
-        **_class_iou_options(ctx)
-    }
+        'test_dataloader.dataset.data_root': ctx.cfg.data_root
+    })
+    opts.update(_class_iou_options(ctx, opts))
     return [
         ctx.test_command('seg_eval', ctx.configs['seg'],
                          ctx.done('seg')['checkpoint'], ctx.layout.seg_eval,
@@ -296,7 +303,7 @@ STAGE_TABLE: Tuple[Stage, ...] = (
           ('final_masks', ), _final_masks_commands, _final_masks_record),
     Stage('seg', ('final_masks', ), 'seg', 'seg', ('total_batch_size.seg', ),
           ('seg', ), _seg_commands, _seg_record),
-    Stage('seg_eval', ('seg', ), 'seg', None, ('seg_test_flags', ),
+    Stage('seg_eval', ('seg', ), 'seg', 'seg', ('seg_test_flags', ),
           ('seg_eval', ), _seg_eval_commands, _seg_eval_record),
 )
 #: The stages by name.

@@ -26,9 +26,15 @@ def test_coco2014_pipeline_end_to_end_at_full_size(tmp_path):
     assert len(ids) == 4
     work = str(tmp_path / 'work')
     summary, out = _run_pipeline(
-        osp.join(REPO, 'configs/pipeline/cobra_coco.py'), work, [
+        osp.join(REPO, 'configs/pipeline/cobra_coco.py'),
+        work,
+        [
             f'dataset.data_root={root}',
             'cfg_options.seg.model.pretrained=None',
+            # CRF without the 12-way TTA, on the small test images of SMOKE:
+            # TTA at full size is the VOC run's (SegFormer MiT-B2), TTA
+            # with DeepLabV3+ test_segmentation.py's
+            'seg_test_flags=[--crf]',
         ])
     assert '80 foreground classes; train 4 images' in out
     _check_outputs(work, root, ids, 80, summary)
