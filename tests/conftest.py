@@ -191,8 +191,8 @@ LONGEST_FIRST = (
     # a training stopped by SIGTERM and resumed; the reference run only
     # at its end
     ('tests/test_tools/test_pipeline_preempted.py', 175),
-    ('tests/test_tools/test_full_size_smoke_coco.py', 170),
-    ('tests/test_tools/test_full_size_smoke_voc.py', 115),
+    ('tests/test_tools/test_full_size_smoke_coco.py', 100),
+    ('tests/test_tools/test_full_size_smoke_voc.py', 85),
     ('tests/test_configs/test_package_configs.py', 85),
     # seeds and IR labels from the reference run's classifier, made by then
     ('tests/test_tools/test_pipeline_paths.py', 80),
